@@ -1,0 +1,142 @@
+"""A moto server on 127.0.0.1 with the Lambda APIs moto 5.2 lacks.
+
+moto answers 404 to provisioned concurrency and GetAccountSettings. The simulated account needs
+them (provisioned concurrency is this staging bill's largest item), so this module teaches moto's
+Lambda backend both, in memory, with the request and response shapes of the real API. The
+server runs in a child process: `python -m analysis.sim.motoserver --port N`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from typing import Iterator
+
+ACCOUNT_CONCURRENCY_LIMIT = 1000  # AWS default per region
+
+
+def _patch_lambda() -> None:
+    from moto.awslambda import urls
+    from moto.awslambda.responses import LambdaResponse
+
+    fn = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency"
+    urls.url_paths[fn + r"/?$"] = LambdaResponse.dispatch
+    urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = LambdaResponse.dispatch
+
+    def store(self) -> dict:
+        if not hasattr(self.backend, "_provisioned"):
+            self.backend._provisioned = {}
+        return self.backend._provisioned
+
+    def function_name(self) -> str:
+        return self.uri_match.group("FunctionName") if self.uri_match else self.path.split("/")[3]
+
+    def config(self, name: str, qualifier: str) -> dict:
+        fn_obj = self.backend.get_function(name)  # raises the real ResourceNotFound
+        requested = store(self)[(fn_obj.function_name, qualifier)]
+        return {"RequestedProvisionedConcurrentExecutions": requested,
+                "AvailableProvisionedConcurrentExecutions": requested,
+                "AllocatedProvisionedConcurrentExecutions": requested,
+                "Status": "READY", "LastModified": "2026-01-01T00:00:00.000+0000",
+                "FunctionArn": f"{fn_obj.function_arn}:{qualifier}"}
+
+    def not_found(name: str, qualifier: str):
+        body = {"Type": "User", "message": f"No Provisioned Concurrency Config found for this function: {name}:{qualifier}"}
+        return 404, {"x-amzn-errortype": "ProvisionedConcurrencyConfigNotFoundException"}, json.dumps(body)
+
+    def put_provisioned_concurrency_config(self):
+        name, qualifier = function_name(self), self.querystring["Qualifier"][0]
+        self.backend.get_function(name)
+        store(self)[(self.backend.get_function(name).function_name, qualifier)] = int(
+            json.loads(self.body)["ProvisionedConcurrentExecutions"])
+        return 202, {}, json.dumps(config(self, name, qualifier))
+
+    def get_provisioned_concurrency_config(self):
+        if "Qualifier" not in self.querystring:  # same URI as the List call (`?List=ALL`)
+            return list_provisioned_concurrency_configs(self)
+        name, qualifier = function_name(self), self.querystring["Qualifier"][0]
+        try:
+            return 200, {}, json.dumps(config(self, name, qualifier))
+        except KeyError:
+            return not_found(name, qualifier)
+
+    def delete_provisioned_concurrency_config(self):
+        name, qualifier = function_name(self), self.querystring["Qualifier"][0]
+        store(self).pop((self.backend.get_function(name).function_name, qualifier), None)
+        return 204, {}, ""
+
+    def list_provisioned_concurrency_configs(self):
+        name = self.backend.get_function(function_name(self)).function_name
+        items = [config(self, name, q) for (f, q) in sorted(store(self)) if f == name]
+        return 200, {}, json.dumps({"ProvisionedConcurrencyConfigs": items})
+
+    def get_account_settings(self):
+        reserved = sum(int(f.reserved_concurrency or 0) for f in self.backend.list_functions())
+        return 200, {}, json.dumps({
+            "AccountLimit": {"ConcurrentExecutions": ACCOUNT_CONCURRENCY_LIMIT, "CodeSizeUnzipped": 262144000,
+                             "CodeSizeZipped": 52428800, "TotalCodeSize": 80530636800,
+                             "UnreservedConcurrentExecutions": ACCOUNT_CONCURRENCY_LIMIT - reserved},
+            "AccountUsage": {"FunctionCount": len(self.backend.list_functions()), "TotalCodeSize": 0}})
+
+    for f in (put_provisioned_concurrency_config, get_provisioned_concurrency_config,
+              delete_provisioned_concurrency_config, list_provisioned_concurrency_configs, get_account_settings):
+        setattr(LambdaResponse, f.__name__, f)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running(port: int | None = None, timeout: float = 30.0) -> Iterator[str]:
+    """Start the patched moto server in a child process; yield its endpoint URL; stop it."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "analysis.sim.motoserver", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+                    raise RuntimeError(f"simulated account: moto server did not start on {url}: "
+                                       f"{err[-1] if err else 'timed out'}")
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    _patch_lambda()
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
