@@ -28,6 +28,10 @@ def _patch_lambda() -> None:
     urls.url_paths[fn + r"/?$"] = LambdaResponse.dispatch
     urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = LambdaResponse.dispatch
 
+    def reply(status: int, body: dict | None, **headers: str):
+        # moto takes the HTTP status from the "status" header of a handler's response
+        return status, {"status": status, **headers}, json.dumps(body) if body is not None else ""
+
     def store(self) -> dict:
         if not hasattr(self.backend, "_provisioned"):
             self.backend._provisioned = {}
@@ -47,37 +51,37 @@ def _patch_lambda() -> None:
 
     def not_found(name: str, qualifier: str):
         body = {"Type": "User", "message": f"No Provisioned Concurrency Config found for this function: {name}:{qualifier}"}
-        return 404, {"x-amzn-errortype": "ProvisionedConcurrencyConfigNotFoundException"}, json.dumps(body)
+        return reply(404, body, **{"x-amzn-errortype": "ProvisionedConcurrencyConfigNotFoundException"})
 
     def put_provisioned_concurrency_config(self):
         name, qualifier = function_name(self), self.querystring["Qualifier"][0]
         self.backend.get_function(name)
         store(self)[(self.backend.get_function(name).function_name, qualifier)] = int(
             json.loads(self.body)["ProvisionedConcurrentExecutions"])
-        return 202, {}, json.dumps(config(self, name, qualifier))
+        return reply(202, config(self, name, qualifier))
 
     def get_provisioned_concurrency_config(self):
         if "Qualifier" not in self.querystring:  # same URI as the List call (`?List=ALL`)
             return list_provisioned_concurrency_configs(self)
         name, qualifier = function_name(self), self.querystring["Qualifier"][0]
         try:
-            return 200, {}, json.dumps(config(self, name, qualifier))
+            return reply(200, config(self, name, qualifier))
         except KeyError:
             return not_found(name, qualifier)
 
     def delete_provisioned_concurrency_config(self):
         name, qualifier = function_name(self), self.querystring["Qualifier"][0]
         store(self).pop((self.backend.get_function(name).function_name, qualifier), None)
-        return 204, {}, ""
+        return reply(204, None)
 
     def list_provisioned_concurrency_configs(self):
         name = self.backend.get_function(function_name(self)).function_name
         items = [config(self, name, q) for (f, q) in sorted(store(self)) if f == name]
-        return 200, {}, json.dumps({"ProvisionedConcurrencyConfigs": items})
+        return reply(200, {"ProvisionedConcurrencyConfigs": items})
 
     def get_account_settings(self):
         reserved = sum(int(f.reserved_concurrency or 0) for f in self.backend.list_functions())
-        return 200, {}, json.dumps({
+        return reply(200, {
             "AccountLimit": {"ConcurrentExecutions": ACCOUNT_CONCURRENCY_LIMIT, "CodeSizeUnzipped": 262144000,
                              "CodeSizeZipped": 52428800, "TotalCodeSize": 80530636800,
                              "UnreservedConcurrentExecutions": ACCOUNT_CONCURRENCY_LIMIT - reserved},
