@@ -1,0 +1,92 @@
+"""`python -m analysis guard`: watch the rollback alarms after a change; roll back on breach (exit 3)."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from analysis.cli import EXIT_OK, EXIT_ROLLED_BACK, AnalysisError, UsageError, command
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", default="staging", help="environment (default staging)")
+    p.add_argument("--stack", action="append", default=[],
+                   help="changed stack <tier>-<region> (repeatable; default: every stack with a kept previous tfvars)")
+    p.add_argument("--region", help="only stacks in this region")
+    p.add_argument("--window", type=float, default=900.0, help="seconds to watch (default 900, max 21600; 0 = one check)")
+    p.add_argument("--interval", type=float, default=60.0, help="seconds between checks (default 60, >= 1)")
+    p.add_argument("--threshold", type=float, default=1.0, help="connection error percentage that rolls back (default 1)")
+    p.add_argument("--min-total", type=float, default=100.0,
+                   help="attempts needed before the raw ratio can trigger (default 100)")
+    p.add_argument("--since", help="start of the raw-metric sum, ISO 8601 UTC (default 5 minutes before the guard starts)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be restored; change nothing (exit 0)")
+    p.add_argument("--root", type=Path, default=Path("."), help="project root holding tfvars/ and reports/ (default .)")
+    p.add_argument("--state-dir", type=Path, help="Blue/Green rollout state (default reports/<env>/rollout)")
+    p.add_argument("--recommendations", type=Path,
+                   help="recommendations.json naming CriticalPath resources (default reports/<env>/recommendations.json)")
+    p.add_argument("--profile", help="AWS profile")
+    p.add_argument("--endpoint-url", help="AWS-compatible endpoint for every client (default $AWS_ENDPOINT_URL)")
+
+
+def _since(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--since {text!r}: not an ISO 8601 time") from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+@command("guard", "Watch the rollback alarms after a change; restore the previous tfvars when connection errors pass 1 percent (exit 3).")
+def run(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from analysis import guard
+    from analysis.sources.aws import Connector
+
+    if not 0 <= args.window <= guard.MAX_WINDOW:
+        raise UsageError(f"--window {args.window:g}: must be 0..{guard.MAX_WINDOW} seconds")
+    if args.window > 0 and args.interval < 1:
+        raise UsageError(f"--interval {args.interval:g}: must be >= 1 second")
+    if not 0 < args.threshold < 100:
+        raise UsageError(f"--threshold {args.threshold:g}: must be a percentage between 0 and 100")
+    if args.min_total < 0:
+        raise UsageError("--min-total must be >= 0")
+    since = _since(args.since)
+    root = args.root
+    targets = guard.targets(root, args.env, args.stack, args.region)
+    excluded = guard.excluded_keys(args.recommendations or root / "reports" / args.env / "recommendations.json")
+    state_dir = args.state_dir or root / "reports" / args.env / "rollout"
+    for t in targets:  # a corrupt file is reported before any watching starts
+        _check_files(t.path)
+    connector = Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
+    watcher = guard.Guard(args.env, targets, connector.client, threshold=args.threshold,
+                          min_total=args.min_total, since=since)
+    print(f"guard: watching {', '.join(t.stack for t in targets)} for {args.window:g} s "
+          f"(threshold {args.threshold:g}%{', dry run' if args.dry_run else ''})")
+    try:
+        breaches = watcher.watch(args.window, args.interval)
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        raise AnalysisError(f"AWS {e.operation_name} failed: {err.get('Code')}: {err.get('Message', '')}") from None
+    except BotoCoreError as e:
+        raise AnalysisError(f"AWS call failed: {e}") from None
+    if not breaches:
+        print("guard: no breach: keeping the change")
+        return EXIT_OK
+    restored = guard.rollback(targets, breaches, excluded=excluded, state_dir=state_dir, dry_run=args.dry_run)
+    if args.dry_run:
+        print(f"guard: dry run: would restore {restored} file(s); nothing changed")
+        return EXIT_OK
+    print(f"guard: rolled back {restored} file(s): redeploy (exit {EXIT_ROLLED_BACK})")
+    return EXIT_ROLLED_BACK
+
+
+def _check_files(path: Path) -> None:
+    from analysis import tfvars_io
+
+    tfvars_io.read(path)
+    kept = tfvars_io.read_bytes(tfvars_io.previous_path(path))
+    if kept:
+        tfvars_io.parse(kept, tfvars_io.previous_path(path))

@@ -1,0 +1,105 @@
+"""`python -m analysis rollout`: plan and roll out the emitted recommendations."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from analysis.cli import EXIT_OK, AnalysisError, UsageError, command
+
+DEFAULT_GUARD_WINDOW = 900
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", default="staging", help="environment (default staging)")
+    p.add_argument("--recommendations", type=Path, help="recommendations.json (default reports/<env>/recommendations.json)")
+    p.add_argument("--resource", help="roll out only this resource id")
+    p.add_argument("--region", help="only recommendations in this region")
+    p.add_argument("--dry-run", action="store_true", help="print the exact steps; change nothing, call no AWS API")
+    p.add_argument("--root", type=Path, default=Path("."), help="project root holding tfvars/ and reports/ (default .)")
+    p.add_argument("--state-dir", type=Path, help="resume state (default reports/<env>/rollout)")
+    p.add_argument("--profile", help="AWS profile")
+    p.add_argument("--endpoint-url", help="AWS-compatible endpoint for every client (default $AWS_ENDPOINT_URL)")
+    p.add_argument("--poll-interval", type=float, default=30.0, help="seconds between status reads (default 30)")
+    p.add_argument("--wait-timeout", type=float, default=7200.0, help="max seconds for snapshot / green (default 7200)")
+    p.add_argument("--switchover-timeout", type=int, default=300, help="SwitchoverTimeout, 30..3600 s (default 300)")
+    p.add_argument("--max-replica-lag", type=float, default=10.0, help="green ReplicaLag to switch over, s (default 10)")
+    p.add_argument("--lag-timeout", type=float, default=1800.0, help="max seconds waiting for low lag (default 1800)")
+    p.add_argument("--require-replica-lag", action="store_true",
+                   help="fail when the green has no ReplicaLag datapoints (default: trust switchover guardrails)")
+    p.add_argument("--guard-window", type=int, default=DEFAULT_GUARD_WINDOW,
+                   help=f"guard window printed in the plan, s (default {DEFAULT_GUARD_WINDOW})")
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not 30 <= args.switchover_timeout <= 3600:
+        raise UsageError(f"--switchover-timeout {args.switchover_timeout}: must be 30..3600 seconds")
+    for name in ("poll_interval", "wait_timeout", "max_replica_lag", "lag_timeout", "guard_window"):
+        if getattr(args, name) < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 0")
+
+
+@command("rollout", "Roll out recommendations safely: RDS Blue/Green for database primaries, tfvars + cdktf deploy otherwise.")
+def run(args: argparse.Namespace) -> int:
+    from analysis import tfvars_io
+    from analysis.rollout import plan as planning
+
+    _check(args)
+    root = args.root
+    rec_path = args.recommendations or root / "reports" / args.env / "recommendations.json"
+    doc = planning.load(rec_path)
+    if doc.get("environment", args.env) != args.env:
+        raise UsageError(f"{rec_path} is for environment {doc.get('environment')!r}, not --env {args.env}")
+    items = planning.build(planning.select(doc, args.resource, args.region), args.env, args.guard_window)
+    plans = [i for i in items if isinstance(i, planning.Plan)]
+    if args.resource and not plans:
+        raise UsageError(f"{args.resource}: {items[0].reason}")
+    print(f"rollout plan for {args.env} from {rec_path}: {len(plans)} change(s), "
+          f"{len(items) - len(plans)} skipped{' (dry run: nothing changed)' if args.dry_run else ''}")
+    for item in items:
+        print(planning.describe(item))
+    if args.dry_run:
+        return EXIT_OK
+    for p in plans:  # validate every tfvars file before touching anything
+        tfvars_io.read(root / p.tfvars_file)
+    connector = None
+    for p in plans:
+        if p.method == "blue-green":
+            connector = connector or _connector(args)
+            _blue_green(p, args, connector)
+        else:
+            written = tfvars_io.apply(root / p.tfvars_file, p.updates)
+            state = "written (previous kept in .previous/)" if written.changed else "already holds the change"
+            print(f"rollout {p.resource_id}: {p.tfvars_file} {state}")
+            if written.diff:
+                print(written.diff.rstrip())
+            print(f"rollout {p.resource_id}: next: cdktf deploy {p.stack}, then "
+                  f"python -m analysis guard --env {args.env} --stack {p.stack}")
+    return EXIT_OK
+
+
+def _connector(args: argparse.Namespace):
+    from analysis.sources.aws import Connector
+
+    return Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
+
+
+def _blue_green(p, args: argparse.Namespace, connector) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from analysis.rollout.bluegreen import BlueGreenRollout, Settings, State, state_path
+
+    state_dir = args.state_dir or args.root / "reports" / args.env / "rollout"
+    settings = Settings(poll_interval=args.poll_interval, wait_timeout=args.wait_timeout,
+                        switchover_timeout=args.switchover_timeout, max_replica_lag=args.max_replica_lag,
+                        lag_timeout=args.lag_timeout, require_replica_lag=args.require_replica_lag)
+    try:
+        rollout = BlueGreenRollout(
+            p, rds=connector.client("rds", p.region), cloudwatch=connector.client("cloudwatch", p.region),
+            state=State.load(state_path(state_dir, p.region, p.resource_id)), root=args.root, settings=settings)
+        rollout.run()
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        raise AnalysisError(f"{p.resource_id}: AWS {e.operation_name} failed: {err.get('Code')}: "
+                            f"{err.get('Message', '')} (rerun resumes)") from None
+    except BotoCoreError as e:
+        raise AnalysisError(f"{p.resource_id}: AWS call failed in {p.region}: {e} (rerun resumes)") from None
