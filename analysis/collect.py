@@ -1,0 +1,218 @@
+"""Collection: inventory every region, fetch each resource's metric set, write a snapshot.
+
+`collect(...)` is what `python -m analysis collect` runs; `coverage(series, start, end)` is
+the measure of missing data the sizing stage turns into confidence.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from analysis.model import MetricQuery, Resource, Series
+
+DAY = 86_400
+MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 1, 455, 45  # 455 days: CloudWatch's longest retention (1-hour data)
+DEFAULT_REGIONS = ("us-east-1", "us-west-2")
+BASE_PERIOD = 300  # 5-minute series: what the sizing percentiles are computed from
+
+
+# --- coverage ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the requested window a series (or a resource's series) actually covers."""
+
+    days_requested: int
+    days_with_data: int
+    gaps: int  # maximal runs of missing periods, the leading and trailing ones included
+    datapoints: int
+    expected_datapoints: int
+
+    @property
+    def fraction(self) -> float:
+        return self.datapoints / self.expected_datapoints if self.expected_datapoints else 0.0
+
+    @property
+    def flag(self) -> str:
+        """"none" (no datapoint), "partial" (days missing or gaps) or "complete"."""
+        if self.datapoints == 0:
+            return "none"
+        return "complete" if self.gaps == 0 and self.days_with_data >= self.days_requested else "partial"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"days_requested": self.days_requested, "days_with_data": self.days_with_data, "gaps": self.gaps,
+                "datapoints": self.datapoints, "expected_datapoints": self.expected_datapoints,
+                "fraction": round(self.fraction, 4), "flag": self.flag}
+
+
+def coverage(series: Series, start: int, end: int) -> Coverage:
+    """Coverage of one series over [start, end) at its query's period."""
+    period = series.query.period
+    ts = np.asarray(series.timestamps, dtype=np.int64)
+    ts = ts[(ts >= start) & (ts < end)]
+    expected = max(1, math.ceil((end - start) / period))
+    days_requested = max(1, math.ceil((end - start) / DAY))
+    if len(ts) == 0:
+        return Coverage(days_requested, 0, 1, 0, expected)
+    slots = np.unique((ts - start) // period)
+    gaps = int(np.count_nonzero(np.diff(slots) > 1)) + int(slots[0] > 0) + int(slots[-1] < expected - 1)
+    days = int(np.unique((ts - start) // DAY).size)
+    return Coverage(days_requested, days, gaps, int(len(ts)), expected)
+
+
+def resource_coverage(series: Sequence[Series], start: int, end: int) -> dict[str, Any]:
+    """A resource's coverage: that of its best-covered series, plus how many series had any data.
+
+    Some series are legitimately absent (agent memory, NLB flows without traffic); the best
+    series says whether the resource itself reported for the whole window.
+    """
+    covs = [coverage(s, start, end) for s in series]
+    with_data = [c for c in covs if c.datapoints]
+    best = max(with_data, key=lambda c: (c.datapoints, -c.gaps), default=None)
+    days_requested = max(1, math.ceil((end - start) / DAY))
+    base = best.as_dict() if best else Coverage(days_requested, 0, 1, 0, 1).as_dict()
+    base.update(series=len(covs), series_with_data=len(with_data),
+                datapoints=sum(c.datapoints for c in covs))
+    return base
+
+
+def resource_key(r: Resource) -> str:
+    return f"{r.region}/{r.kind}/{r.resource_id}"
+
+
+# --- the run ------------------------------------------------------------------------------
+
+@dataclass
+class CollectResult:
+    resources: list[Resource]
+    series: list[Series]
+    usage: Any  # analysis.sources.cloudwatch.ApiUsage
+    coverage: dict[str, dict[str, Any]]  # resource_key -> resource_coverage
+    messages: list[str]
+    regions: list[str]
+    unreachable_regions: list[str]
+    start: int
+    end: int
+    period: int
+    anything: bool  # at least one (region, kind) inventoried
+    files: list[str] = field(default_factory=list)
+
+    def report(self) -> dict[str, Any]:
+        """What the JSON report records about collection."""
+        flags: dict[str, int] = {}
+        for c in self.coverage.values():
+            flags[c["flag"]] = flags.get(c["flag"], 0) + 1
+        return {"regions": self.regions, "unreachable_regions": self.unreachable_regions,
+                "window": {"start": self.start, "end": self.end, "days": (self.end - self.start) // DAY,
+                           "period": self.period},
+                "resources": len(self.resources), "excluded": sum(1 for r in self.resources if r.excluded),
+                "managed": sum(1 for r in self.resources if r.managed),
+                "coverage_flags": dict(sorted(flags.items())), "api_usage": self.usage.as_dict(),
+                "messages": self.messages}
+
+
+def window(days: int, now: float) -> tuple[int, int, int]:
+    """(start, end, period): end aligned to the period; 300 s unless retention demands 3600 s."""
+    from analysis.sources.cloudwatch import required_period
+
+    # aligning `end` down ages the start by less than one period (<= 3600 s)
+    period = max(BASE_PERIOD, required_period(int(now) - days * DAY - 3600, int(now)))
+    end = int(now) // period * period
+    return end - days * DAY, end, period
+
+
+def collect(connector, regions: Sequence[str], days: int = DEFAULT_DAYS,
+            tag_filters: Sequence[tuple[str, str]] = (), stacks_dir: str | Path = "cdktf.out/stacks",
+            output: str | Path | None = None, max_workers: int = 4, now: float | None = None,
+            progress: Callable[[str, int, int], None] | None = None, source=None) -> CollectResult:
+    """Inventory + metrics for every region; faults are isolated per kind / region and reported."""
+    import time
+
+    from analysis import inventory, registry, tfmap
+    from analysis.cli import AnalysisError
+    from analysis.sources.aws import is_unreachable
+    from analysis.sources.cloudwatch import CloudWatchError, CloudWatchSource
+
+    now = time.time() if now is None else now
+    start, end, period = window(days, now)
+    messages: list[str] = []
+    try:
+        sizing_keys = tfmap.load_sizing_keys(stacks_dir)
+    except tfmap.StackError as e:
+        raise AnalysisError(str(e)) from None
+    if not sizing_keys:
+        messages.append(f"no synthesized stack with a sizing_keys output under {stacks_dir}: every resource is unmanaged")
+    inv = inventory.discover(connector, regions, tag_filters, sizing_keys)
+    messages += inv.messages
+    source = source or CloudWatchSource(connector, max_workers=max_workers, progress=progress, now=lambda: now)
+    kinds = registry.kinds()
+    series: list[Series] = []
+    cov: dict[str, dict[str, Any]] = {}
+    for region in regions:
+        if region in inv.unreachable_regions:
+            continue
+        local = [r for r in inv.resources if r.region == region]
+        per_resource: dict[str, list[MetricQuery]] = {
+            resource_key(r): kinds[r.kind].queries(r, period=period) for r in local}
+        queries = [q for qs in per_resource.values() for q in qs]
+        if not queries:
+            continue
+        try:
+            got = source.fetch(region, queries, start, end)
+        except CloudWatchError as e:
+            messages.append(f"{region}: metrics skipped: {e}")
+            continue
+        except Exception as e:
+            if not is_unreachable(e):
+                raise
+            messages.append(f"{region}: CloudWatch unreachable, metrics skipped ({type(e).__name__})")
+            continue
+        series += got.values()
+        for key, qs in per_resource.items():
+            cov[key] = resource_coverage([got[q] for q in qs], start, end)
+    messages += getattr(source, "messages", [])
+    for r in inv.resources:
+        c = cov.get(resource_key(r))
+        if c and c["flag"] != "complete":
+            messages.append(f"{r.region}: {r.kind} {r.resource_id}: metrics {c['flag']} "
+                            f"({c['days_with_data']}/{c['days_requested']} days, {c['gaps']} gaps, "
+                            f"{c['datapoints']} datapoints)")
+    from analysis.sources.cloudwatch import ApiUsage
+
+    result = CollectResult(inv.resources, series, getattr(source, "usage", ApiUsage()), cov, messages,
+                           list(regions), inv.unreachable_regions, start, end, period, inv.anything)
+    if output is not None and result.anything:
+        write(result, output)
+    return result
+
+
+def write(result: CollectResult, output: str | Path) -> None:
+    """The snapshot, then the inventory beside it (each atomically)."""
+    from analysis.inventory import inventory_path, save_inventory
+    from analysis.sources.snapshot import write_snapshot
+
+    meta = {"window_start": result.start, "window_end": result.end, "period": result.period}
+    write_snapshot(output, result.series, metadata=meta)
+    inv_path = inventory_path(output)
+    save_inventory(inv_path, result.resources, window=meta, coverage=result.coverage, collection=result.report())
+    result.files = [str(output), str(inv_path)]
+
+
+def summary_lines(result: CollectResult) -> list[str]:
+    by_kind: dict[str, int] = {}
+    for r in result.resources:
+        by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted(by_kind.items())) or "none"
+    rep = result.report()
+    lines = [f"resources: {len(result.resources)} ({kinds}); {rep['managed']} managed, "
+             f"{len(result.resources) - rep['managed']} unmanaged, {rep['excluded']} excluded (CriticalPath)",
+             f"window: {(result.end - result.start) // DAY} days at {result.period} s; coverage "
+             + ", ".join(f"{n} {flag}" for flag, n in rep["coverage_flags"].items()),
+             result.usage.summary()]
+    lines += [f"wrote {f}" for f in result.files]
+    return lines
+

@@ -1,0 +1,116 @@
+"""`python -m analysis collect`: inventory + 45 days of CloudWatch metrics -> Parquet snapshot."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from analysis.cli import AnalysisError, UsageError, command
+from analysis.collect import DEFAULT_DAYS, DEFAULT_REGIONS, MAX_DAYS, MIN_DAYS
+from analysis.sources import add_source_arguments
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--regions", default=",".join(DEFAULT_REGIONS),
+                   help=f"comma-separated region names (default: {','.join(DEFAULT_REGIONS)})")
+    p.add_argument("--days", default=str(DEFAULT_DAYS),
+                   help=f"days of metrics to collect, {MIN_DAYS}..{MAX_DAYS} (default: {DEFAULT_DAYS})")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                   help="only resources with this tag (repeatable: same key = any of, different keys = all of)")
+    add_source_arguments(p, snapshot=False)
+    p.add_argument("--output", default="out/metrics.parquet", metavar="PATH",
+                   help="snapshot to write; the inventory goes beside it as <name>.inventory.json "
+                        "(default: out/metrics.parquet)")
+    p.add_argument("--stacks-dir", default="cdktf.out/stacks", metavar="DIR",
+                   help="synthesized stacks whose sizing_keys map resources to tfvars (default: cdktf.out/stacks)")
+    p.add_argument("--max-workers", default="4", metavar="N",
+                   help="concurrent GetMetricData calls per region (default: 4; CloudWatch allows 50 TPS)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when any region or kind was skipped (files are still written)")
+
+
+def parse_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise UsageError(f"--days must be a whole number of days, {MIN_DAYS}..{MAX_DAYS}; got {text!r}") from None
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise UsageError(f"--days must be {MIN_DAYS}..{MAX_DAYS} (CloudWatch keeps hourly data 455 days); got {days}")
+    return days
+
+
+def parse_regions(text: str) -> list[str]:
+    from analysis.sources.aws import known_regions
+
+    regions = list(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
+    if not regions:
+        raise UsageError("--regions needs at least one region name, e.g. us-east-1,us-west-2")
+    unknown = [r for r in regions if r not in known_regions()]
+    if unknown:
+        raise UsageError(f"--regions: unknown region name(s) {', '.join(unknown)} (e.g. us-east-1)")
+    return regions
+
+
+def parse_workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 50:
+        raise UsageError(f"--max-workers must be 1..50; got {text!r}")
+    return int(text)
+
+
+def _progress():
+    """A rich progress bar on stderr, or None when stdout or stderr is not a terminal."""
+    if not (sys.stdout.isatty() and sys.stderr.isatty()):
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("GetMetricData {task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    tasks: dict[str, int] = {}
+
+    def update(region: str, done: int, total: int) -> None:
+        if region not in tasks:
+            tasks[region] = bar.add_task(region, total=total)
+        bar.update(tasks[region], completed=done, total=total)
+
+    return bar, update
+
+
+@command("collect", "discover resources and collect their CloudWatch metrics into a Parquet snapshot")
+def run(args: argparse.Namespace) -> int:
+    from analysis.collect import collect, summary_lines
+    from analysis.inventory import parse_tag_filter
+    from analysis.sources.aws import Connector
+
+    days = parse_days(args.days)
+    regions = parse_regions(args.regions)
+    workers = parse_workers(args.max_workers)
+    try:
+        tags = [parse_tag_filter(t) for t in args.tag]
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if not args.output.endswith(".parquet"):
+        raise UsageError(f"--output must name a .parquet file; got {args.output!r}")
+
+    from botocore.exceptions import ProfileNotFound
+
+    connector = Connector.from_env(args.profile, args.endpoint_url)
+    bar, update = _progress()
+    try:
+        if bar:
+            bar.start()
+        result = collect(connector, regions, days, tags, args.stacks_dir, args.output,
+                         max_workers=workers, progress=update)
+    except ProfileNotFound as e:
+        raise UsageError(str(e)) from None
+    finally:
+        if bar:
+            bar.stop()
+    for m in result.messages:
+        print(m, file=sys.stderr)
+    if not result.anything:
+        raise AnalysisError("nothing collected: every region was unreachable or every kind refused "
+                            f"({', '.join(result.unreachable_regions) or 'see messages above'})")
+    for line in summary_lines(result):
+        print(line)
+    skipped = result.unreachable_regions or any(" skipped" in m for m in result.messages)
+    return 1 if args.strict and skipped else 0

@@ -1,0 +1,131 @@
+"""Shared fixtures of the analysis tests (add fixtures; do not change others' fixtures)."""
+import io
+import json
+import zipfile
+
+import pytest
+
+
+# --- inventory / collection (issue 3) -------------------------------------------------------
+
+def _tags(stack, role, tier, critical="false", **extra):
+    tags = {"Project": "rightsize", "Environment": "staging", "Tier": tier, "ManagedBy": "cdktf",
+            "CriticalPath": critical, "Stack": stack, "Role": role, **extra}
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def build_staging(client, region):
+    """The staging resources of one region (all five kinds) through `client(service)`.
+
+    Managed ones carry the contract's tags; the replica and the catalog function are
+    CriticalPath=true; a Redis group and a Lambda function without tags are unmanaged.
+    Returns a dict of the ids the tests assert on.
+    """
+    ec2, ids = client("ec2"), {}
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": _tags(f"network-{region}", "vpc", "network")}])["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"]["SubnetId"]
+               for i, az in enumerate("ab")]
+    nats = []
+    for subnet in subnets:
+        eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nats.append(ec2.create_nat_gateway(SubnetId=subnet, AllocationId=eip, TagSpecifications=[
+            {"ResourceType": "natgateway", "Tags": _tags(f"network-{region}", "nat", "network")}])["NatGateway"]["NatGatewayId"])
+    ids.update(vpc=vpc, nats=sorted(nats), subnets=subnets)
+
+    rds = client("rds")
+    rds.create_db_instance(DBInstanceIdentifier="rightsize-staging-data-primary", DBInstanceClass="db.r6g.2xlarge",
+                           Engine="postgres", MultiAZ=True, AllocatedStorage=1000, StorageType="gp3", Iops=12000,
+                           BackupRetentionPeriod=7, MasterUsername="app", MasterUserPassword="not-a-secret-1",
+                           Tags=_tags(f"data-{region}", "primary", "data"))
+    rds.create_db_instance_read_replica(DBInstanceIdentifier="rightsize-staging-data-replica",
+                                        SourceDBInstanceIdentifier="rightsize-staging-data-primary",
+                                        DBInstanceClass="db.r6g.2xlarge",
+                                        Tags=_tags(f"data-{region}", "replica", "data", critical="true"))
+
+    ec = client("elasticache")
+    ec.create_replication_group(ReplicationGroupId="rightsize-staging-cache", ReplicationGroupDescription="cache",
+                                Engine="redis", CacheNodeType="cache.r6g.2xlarge", ClusterMode="enabled",
+                                NumNodeGroups=2, ReplicasPerNodeGroup=1, MultiAZEnabled=True,
+                                AutomaticFailoverEnabled=True, Tags=_tags(f"cache-{region}", "cluster", "cache"))
+    ec.create_replication_group(ReplicationGroupId="legacy-redis", ReplicationGroupDescription="not ours",
+                                Engine="redis", CacheNodeType="cache.t3.micro", NumCacheClusters=2)
+
+    template = ec2.create_launch_template(LaunchTemplateName="rightsize-staging-compute-asg", LaunchTemplateData={
+        "InstanceType": "c5.4xlarge", "ImageId": "ami-12c6146b"})["LaunchTemplate"]["LaunchTemplateId"]
+    elbv2 = client("elbv2")
+    nlb = elbv2.create_load_balancer(Name="rightsize-staging-nlb", Type="network", Scheme="internal",
+                                     Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    tg = elbv2.create_target_group(Name="rightsize-staging-app", Protocol="TCP", Port=8080, VpcId=vpc,
+                                   TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(LoadBalancerArn=nlb, Protocol="TCP", Port=80,
+                          DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName="rightsize-staging-compute-asg", MinSize=2, MaxSize=6, DesiredCapacity=3,
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"}, TargetGroupARNs=[tg],
+        VPCZoneIdentifier=",".join(subnets),
+        Tags=[dict(t, PropagateAtLaunch=True, ResourceId="rightsize-staging-compute-asg",
+                   ResourceType="auto-scaling-group") for t in _tags(f"compute-{region}", "asg", "compute")])
+    ids.update(template=template, nlb=nlb, tg=tg)
+
+    role = client("iam").create_role(RoleName=f"fn-{region}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam, buf = client("lambda"), io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("h.py", "def h(event, context):\n    return 1\n")
+    for short, critical in (("orders", "false"), ("catalog", "true")):
+        name = f"rightsize-staging-{short}"
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="h.h", MemorySize=3008,
+                            Timeout=900, Code={"ZipFile": buf.getvalue()}, Architectures=["arm64"],
+                            Tags={t["Key"]: t["Value"] for t in _tags(f"serverless-{region}", short, "serverless",
+                                                                        critical=critical)})
+        version = lam.publish_version(FunctionName=name)["Version"]
+        lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+        lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=100)
+    lam.create_function(FunctionName="other-team-fn", Runtime="python3.12", Role=role, Handler="h.h",
+                        Code={"ZipFile": buf.getvalue()})
+    return ids
+
+
+SIZING_KEYS = {
+    "network": {"nat": {"nat_gateway_count": "network_nat_gateway_count"}},
+    "data": {"primary": {"instance_class": "data_instance_class", "iops": "data_iops"},
+             "replica": {"instance_class": "data_replica_instance_class", "count": "data_replica_count"}},
+    "cache": {"cluster": {"node_type": "cache_node_type", "num_shards": "cache_num_shards",
+                          "replicas_per_shard": "cache_replicas_per_shard"}},
+    "compute": {"asg": {"instance_type": "compute_instance_type", "min_size": "compute_min_size"}},
+    "serverless": {"orders": {"memory_size": "serverless_memory_size.orders"},
+                   "catalog": {"memory_size": "serverless_memory_size.catalog"}},
+}
+
+
+def write_stacks(root, regions=("us-east-1",), value_as_string=False):
+    """cdktf.out/stacks/<tier>-<region>/cdk.tf.json with only the sizing_keys output (the contract)."""
+    for region in regions:
+        for tier, keys in SIZING_KEYS.items():
+            d = root / f"{tier}-{region}"
+            d.mkdir(parents=True, exist_ok=True)
+            value = json.dumps(keys) if value_as_string else keys
+            (d / "cdk.tf.json").write_text(json.dumps({"output": {"sizing_keys": {"value": value}}}))
+    return root
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Fake credentials and no real endpoint, for moto."""
+    for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                 "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture
+def staging_builder():
+    """`build_staging(client, region)`: the staging resources of one region (see above)."""
+    return build_staging
+
+
+@pytest.fixture
+def stacks_dir(tmp_path):
+    """A cdktf.out/stacks fixture holding only the sizing_keys outputs, for us-east-1 and us-west-2."""
+    return write_stacks(tmp_path / "stacks", ("us-east-1", "us-west-2"))
