@@ -129,3 +129,81 @@ def staging_builder():
 def stacks_dir(tmp_path):
     """A cdktf.out/stacks fixture holding only the sizing_keys outputs, for us-east-1 and us-west-2."""
     return write_stacks(tmp_path / "stacks", ("us-east-1", "us-west-2"))
+
+
+# --- rollout / guard (issue 6) -----------------------------------------------------------------
+
+@pytest.fixture
+def mocked_aws(aws_credentials):
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def project_root(tmp_path, monkeypatch):
+    """An empty project checkout (tfvars/staging, reports/staging) as the working directory."""
+    (tmp_path / "tfvars" / "staging").mkdir(parents=True)
+    (tmp_path / "reports" / "staging").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def write_recommendations(project_root):
+    """Write reports/<env>/recommendations.json (schema of docs/architecture.md) from records."""
+
+    def write(records, environment="staging"):
+        path = project_root / "reports" / environment / "recommendations.json"
+        doc = {"schema_version": 1, "environment": environment, "target": "test", "window_days": 45,
+               "recommendations": sorted(records, key=lambda r: (r["region"], r["kind"], r["resource_id"]))}
+        path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        return path
+
+    return write
+
+
+def recommendation(kind, resource_id, stack, changes, *, region="us-east-1", status="emitted", rollout="in-place",
+                   environment="staging"):
+    """One recommendations.json record; changes are (field, tfvars_key, current, proposed)."""
+    return {
+        "region": region, "kind": kind, "resource_id": resource_id, "stack": stack,
+        "tfvars_file": f"tfvars/{environment}/{stack}.auto.tfvars.json" if stack else None,
+        "status": status, "confidence": 0.9, "risk": "low", "rollout": rollout, "reason": "test",
+        "changes": [{"field": f, "tfvars_key": k if stack else None, "current": c, "proposed": p}
+                    for f, k, c, p in changes],
+        "cost_current": {"on_demand": 2.0, "reserved_1yr": 1.5, "reserved_3yr": None, "missing": []},
+        "cost_proposed": {"on_demand": 1.0, "reserved_1yr": 0.75, "reserved_3yr": None, "missing": []},
+        "monthly_savings": {"on_demand": 1.0, "reserved_1yr": 0.75, "reserved_3yr": None}, "evidence": {},
+    }
+
+
+@pytest.fixture
+def make_recommendation():
+    return recommendation
+
+
+@pytest.fixture
+def rds_primary(mocked_aws):
+    """Factory: the staging primary (PostgreSQL, gp3 1000 GB) with a read replica, tagged like the data stack."""
+    import boto3
+
+    rds = boto3.client("rds", region_name="us-east-1")
+
+    def create(*, backup_retention=7, critical=False, replica=True, iops=16000, throughput=1000,
+               instance_class="db.r6g.2xlarge"):
+        rds.create_db_instance(
+            DBInstanceIdentifier="rightsize-staging-data-primary", DBInstanceClass=instance_class, Engine="postgres",
+            MultiAZ=True, AllocatedStorage=1000, StorageType="gp3", Iops=iops, StorageThroughput=throughput,
+            MasterUsername="app", MasterUserPassword="not-a-real-secret-1", BackupRetentionPeriod=backup_retention,
+            StorageEncrypted=True,
+            Tags=_tags("data-us-east-1", "primary", "data", critical="true" if critical else "false"))
+        if replica:
+            rds.create_db_instance_read_replica(
+                DBInstanceIdentifier="rightsize-staging-data-replica",
+                SourceDBInstanceIdentifier="rightsize-staging-data-primary", DBInstanceClass=instance_class,
+                Tags=_tags("data-us-east-1", "replica", "data"))
+        return rds
+
+    return create
