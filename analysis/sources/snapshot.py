@@ -1,7 +1,8 @@
 """Metrics snapshot: a Parquet long table, one row per datapoint (README "Metrics snapshot format").
 
 Columns: region, namespace, metric_name, dimensions (JSON object, sorted keys, compact),
-stat, period (int64 seconds), timestamp (timestamp[s, UTC]), value (float64). Rows are
+stat, period (int64 seconds), timestamp (timestamp[ms, UTC]: Parquet has no seconds unit),
+value (float64). Rows are
 sorted by (region, namespace, metric_name, dimensions, stat, period, timestamp), so the
 same series always give a byte-identical file. pyarrow is imported lazily.
 """
@@ -26,7 +27,7 @@ def schema():
     return pa.schema([
         ("region", pa.string()), ("namespace", pa.string()), ("metric_name", pa.string()),
         ("dimensions", pa.string()), ("stat", pa.string()), ("period", pa.int64()),
-        ("timestamp", pa.timestamp("s", tz="UTC")), ("value", pa.float64()),
+        ("timestamp", pa.timestamp("ms", tz="UTC")), ("value", pa.float64()),
     ])
 
 
@@ -61,7 +62,7 @@ def write_snapshot(path: str | Path, series: Iterable[Series], metadata: Mapping
     table = pa.Table.from_arrays(
         [column(0, pa.string()), column(1, pa.string()), column(2, pa.string()), column(3, pa.string()),
          column(4, pa.string()), pa.array(np.repeat(np.array([k[5] for k in keys], dtype=np.int64), counts)),
-         pa.array(ts, type=pa.timestamp("s", tz="UTC")), pa.array(values, type=pa.float64())],
+         pa.array(ts * 1000, type=pa.timestamp("ms", tz="UTC")), pa.array(values, type=pa.float64())],
         schema=sch)
     with atomic_output(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", use_dictionary=list(KEY_COLUMNS))

@@ -1,0 +1,67 @@
+"""Assemble a Recommendation: status (excluded / no-change / below-threshold / emitted),
+confidence, risk and evidence are decided here the same way for every kind."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from analysis.model import Change, Cost, Recommendation, Resource
+from analysis.sizing.confidence import confidence, risk
+from analysis.sizing.policy import SizingContext
+from analysis.sizing.stats import Demand
+
+
+def change(resource: Resource, field: str, current: Any, proposed: Any) -> Change:
+    """A config change with its tfvars key address (None when the resource is unmanaged)."""
+    key = resource.tfvars_keys.get(field) if resource.managed else None
+    return Change(field, current, proposed, key)
+
+
+def excluded(resource: Resource, cost: Cost) -> Recommendation:
+    return Recommendation(resource, (), 1.0, "excluded", f"excluded: {resource.excluded}; never changed", "low",
+                          {}, cost, cost, "none")
+
+
+def dimension_evidence(d: Demand, now: float | None, new: float | None) -> dict[str, Any]:
+    return {"unit": d.unit, "samples": d.n, "days_with_data": d.days_with_data(),
+            f"p{d.policy.percentile:g}": d.pct, "p100": d.p100, "target": d.target,
+            "headroom": d.policy.headroom, "peak_headroom": d.policy.peak_headroom,
+            "capacity_now": now, "capacity_proposed": new}
+
+
+def _weakest(parts: Mapping[str, Any], demands: Sequence[Demand], ctx: SizingContext) -> str:
+    if not demands or any(d.n == 0 for d in demands):
+        missing = [d.name for d in demands if d.n == 0]
+        return f"no data for {', '.join(missing) or 'any dimension'}"
+    factor = min(("coverage", "samples", "variability", "margin"), key=lambda k: parts[k])
+    days = min(d.days_with_data() for d in demands)
+    return {
+        "coverage": f"data covers {parts['coverage']:.0%} of the {ctx.window.days:g}-day window ({days} days with data)",
+        "samples": f"few samples ({min(d.n for d in demands)})",
+        "variability": f"demand of {parts['binding']} is highly variable",
+        "margin": f"demand sits close to the proposed {parts['binding']} limit",
+    }[factor]
+
+
+def finish(resource: Resource, ctx: SizingContext, *, changes: Sequence[Change], demands: Sequence[Demand],
+           capacity_now: Mapping[str, float], capacity_new: Mapping[str, float], cost_current: Cost,
+           cost_proposed: Cost, rollout: str, reason: str, evidence: Mapping[str, Any] | None = None) -> Recommendation:
+    changes = tuple(c for c in changes if c.current != c.proposed)
+    conf, parts = confidence(demands, capacity_new, ctx.window)
+    ev: dict[str, Any] = {
+        "window_days": round(ctx.window.days, 3),
+        "confidence": {**parts, "value": round(conf, 4)},
+        "dimensions": {d.name: dimension_evidence(d, capacity_now.get(d.name), capacity_new.get(d.name))
+                       for d in demands},
+        **(evidence or {}),
+    }
+    if not changes:
+        return Recommendation(resource, (), conf, "no-change", reason, risk(demands, capacity_now), ev,
+                              cost_current, cost_current, "none")
+    if conf < ctx.confidence_threshold:
+        status = "below-threshold"
+        reason = (f"confidence {conf:.2f} below threshold {ctx.confidence_threshold:g} "
+                  f"({_weakest(parts, demands, ctx)}); {reason}")
+    else:
+        status = "emitted"
+    return Recommendation(resource, changes, conf, status, reason, risk(demands, capacity_new), ev,
+                          cost_current, cost_proposed, rollout)

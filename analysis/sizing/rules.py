@@ -1,0 +1,91 @@
+"""Hard AWS rules as small pure functions (docs: /work/shared/docs/aws-facts.md).
+
+Kept here until stacks/rules.py exists; the infrastructure may import these (they depend on
+nothing but the standard library).
+"""
+from __future__ import annotations
+
+import math
+
+GP3_THRESHOLD_GIB = 400  # RDS gp3 for PostgreSQL: at >= 400 GiB baseline jumps to 12,000 IOPS / 500 MiB/s
+GP3_BASELINE_SMALL = (3000, 125)  # below the threshold: fixed, cannot be set
+GP3_BASELINE_LARGE = (12000, 500)
+GP3_MAX_IOPS = 64000
+GP3_MAX_THROUGHPUT = 4000
+GP3_IOPS_STEP = 1000
+GP3_THROUGHPUT_STEP = 25
+LAMBDA_MEMORY_MIN, LAMBDA_MEMORY_MAX = 128, 10240
+CACHE_RESERVED_MEMORY = 0.25  # ElastiCache reserved-memory-percent default
+CACHE_MAX_REPLICAS = 5
+CACHE_SHARD_MOVE_FACTOR = 1.5  # free memory on remaining shards >= 1.5 x data moved
+NAT_GBPS = 5.0  # a NAT gateway starts at 5 Gbps (scales to 100): sized against the start
+NAT_CONNECTIONS = 55000  # simultaneous connections per destination per gateway
+
+
+def gp3_baseline(allocated_gib: float) -> tuple[int, int]:
+    """(IOPS, MiB/s) included with RDS gp3 storage of this size."""
+    return GP3_BASELINE_LARGE if allocated_gib >= GP3_THRESHOLD_GIB else GP3_BASELINE_SMALL
+
+
+def gp3_settable(allocated_gib: float) -> bool:
+    return allocated_gib >= GP3_THRESHOLD_GIB
+
+
+def gp3_iops(allocated_gib: float, needed: float) -> int | None:
+    """Provisioned IOPS to set: None below 400 GiB (not settable), else the 12,000 floor, rounded
+    up to 1,000, at most 64,000. 10,000 IOPS at 1000 GB is rejected by the API: this never emits it."""
+    if not gp3_settable(allocated_gib):
+        return None
+    step = math.ceil(max(needed, 0) / GP3_IOPS_STEP) * GP3_IOPS_STEP
+    return int(min(GP3_MAX_IOPS, max(GP3_BASELINE_LARGE[0], step)))
+
+
+def gp3_throughput(allocated_gib: float, needed_mibps: float) -> int | None:
+    if not gp3_settable(allocated_gib):
+        return None
+    step = math.ceil(max(needed_mibps, 0) / GP3_THROUGHPUT_STEP) * GP3_THROUGHPUT_STEP
+    return int(min(GP3_MAX_THROUGHPUT, max(GP3_BASELINE_LARGE[1], step)))
+
+
+def storage_never_shrinks(current_gib: float, proposed_gib: float) -> float:
+    """RDS allocated storage can never be reduced by a modify."""
+    return max(current_gib, proposed_gib)
+
+
+def min_cache_replicas(multi_az: bool, policy_min: int = 0) -> int:
+    """Multi-AZ needs >= 1 replica per shard."""
+    return min(CACHE_MAX_REPLICAS, max(policy_min, 1 if multi_az else 0))
+
+
+def cache_usable_gib(node_memory_gib: float) -> float:
+    return node_memory_gib * (1 - CACHE_RESERVED_MEMORY)
+
+
+def cache_types_compatible(current_data_tiering: bool, candidate_data_tiering: bool) -> bool:
+    """r6gd (data tiering) and r6g cannot scale into each other."""
+    return current_data_tiering == candidate_data_tiering
+
+
+def shard_removal_ok(used_gib_total: float, shards_now: int, shards_new: int, usable_gib_per_node: float) -> bool:
+    """Before removing shards the remaining ones need free memory >= 1.5 x the data moved
+    (data spread evenly across today's shards)."""
+    if shards_new >= shards_now:
+        return True
+    moved = used_gib_total * (shards_now - shards_new) / shards_now
+    free = shards_new * (usable_gib_per_node - used_gib_total / shards_now)
+    return free >= CACHE_SHARD_MOVE_FACTOR * moved
+
+
+def lambda_memory(mb: float, step: int = 64) -> int:
+    """Round up to `step` MB inside Lambda's 128..10,240 MB range."""
+    return int(min(LAMBDA_MEMORY_MAX, max(LAMBDA_MEMORY_MIN, math.ceil(mb / step) * step)))
+
+
+def provisioned_within_reserved(provisioned: int, reserved: int | None) -> int:
+    """Provisioned concurrency must be <= reserved concurrency when one is set."""
+    return provisioned if reserved is None else min(provisioned, reserved)
+
+
+def nat_cross_az_share(gateways: int, az_count: int) -> float:
+    """Share of traffic that crosses AZs to reach a NAT gateway (traffic spread evenly over AZs)."""
+    return 0.0 if gateways >= az_count or az_count <= 0 else (az_count - gateways) / az_count

@@ -1,0 +1,215 @@
+"""Locust user classes of the rightsize load test: one class per target.
+
+Run by loadtest.runner as `python -m locust -f <this file> --headless ...` in its own process
+(Locust monkey-patches the process with gevent). The plan comes from $LOADTEST_PLAN (JSON, see
+plan.Plan.to_json), the credentials from $LOADTEST_SECRETS (JSON, secret id -> value).
+
+Every operation is reported as request type = the target (`postgres`, `redis`, `lambda`,
+`http`) and name = `<stack> <operation>`. An operation that raises is a failure with a
+one-line reason; nothing a server does can end a user. At the end the master (or the only
+process) writes per-target totals to $LOADTEST_RESULT.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import random
+import time
+
+from locust import User, between, events, task
+from locust.runners import WorkerRunner
+
+from loadtest.targets import (HttpClient, LambdaClient, PostgresClient, RedisClient, RedisConnection,
+                              describe_error)
+
+log = logging.getLogger("loadtest")
+
+PLAN = json.loads(os.environ.get("LOADTEST_PLAN") or '{"targets": {}, "users": {}, "options": {}}')
+SECRETS = json.loads(os.environ.get("LOADTEST_SECRETS") or "{}")
+OPTS = PLAN.get("options", {})
+_WAIT = tuple(OPTS.get("wait", (0.1, 0.5)))
+
+_counters: dict[str, itertools.count] = {}
+_ENV = None
+
+
+def _next_index(target: str) -> int:
+    return next(_counters.setdefault(target, itertools.count()))
+
+
+class _TargetUser(User):
+    """Base: picks its endpoint round robin, runs the client's next operation, reports it."""
+
+    abstract = True
+    target = ""
+    wait_time = between(*_WAIT)
+
+    def on_start(self) -> None:
+        self.rng = random.Random()
+        self.client_obj = None
+        self.stack = "-"
+        spec = (PLAN.get("targets") or {}).get(self.target)
+        if not spec or not spec.get("endpoints"):
+            self.unconfigured = f"{self.target} is not configured in this process's plan"
+            return
+        self.unconfigured = None
+        i = _next_index(self.target)
+        endpoints = spec["endpoints"]
+        ep = endpoints[i % len(endpoints)]
+        self.stack = ep["stack"]
+        try:
+            self.client_obj = self.make_client(ep, i // len(endpoints))
+        except Exception as e:  # e.g. a client library that fails to import here
+            self.unconfigured = describe_error(e)
+
+    def make_client(self, endpoint: dict, index: int):
+        raise NotImplementedError
+
+    def on_stop(self) -> None:
+        if self.client_obj is not None:
+            try:
+                self.client_obj.reset()
+            except Exception:
+                pass
+
+    def _report(self, name: str, started: float, length: int, exc: Exception | None) -> None:
+        self.environment.events.request.fire(
+            request_type=self.target, name=f"{self.stack} {name}",
+            response_time=(time.perf_counter() - started) * 1000.0, response_length=length,
+            exception=exc, context={}, response=None)
+
+    @task
+    def operate(self) -> None:
+        started = time.perf_counter()
+        if self.client_obj is None:
+            self._report("setup", started, 0, _Failure(self.unconfigured or "no client"))
+            return
+        try:
+            name, fn = self.client_obj.next_op()
+        except Exception as e:
+            self._report("setup", started, 0, _Failure(describe_error(e)))
+            return
+        started = time.perf_counter()
+        try:
+            length = fn()
+        except Exception as e:
+            self._report(name, started, 0, _Failure(describe_error(e)))
+        else:
+            self._report(name, started, int(length or 0), None)
+
+
+class _Failure(Exception):
+    def __repr__(self) -> str:
+        return str(self)
+
+
+class PostgresUser(_TargetUser):
+    target = "postgres"
+    fixed_count = int((PLAN.get("users") or {}).get("postgres", 0))
+
+    def make_client(self, endpoint, index):
+        return PostgresClient(endpoint, OPTS, SECRETS.get(endpoint.get("secret_id")), self.rng, reader_index=index)
+
+
+class RedisUser(_TargetUser):
+    target = "redis"
+    fixed_count = int((PLAN.get("users") or {}).get("redis", 0))
+    _shared: dict[str, RedisConnection] = {}
+
+    def make_client(self, endpoint, index):
+        # one connection pool per endpoint and process (like an app server), own key stream per user
+        conn = self._shared.get(endpoint["stack"])
+        if conn is None:
+            conn = self._shared[endpoint["stack"]] = RedisConnection(
+                endpoint, OPTS, SECRETS.get(endpoint.get("secret_id")))
+        return RedisClient(endpoint, OPTS, None, self.rng, connection=conn)
+
+    def on_stop(self) -> None:
+        pass  # the shared connection stays for the other users
+
+
+class LambdaUser(_TargetUser):
+    target = "lambda"
+    fixed_count = int((PLAN.get("users") or {}).get("lambda", 0))
+
+    def make_client(self, endpoint, index):
+        return LambdaClient(endpoint, OPTS, self.rng)
+
+
+class HttpTargetUser(_TargetUser):
+    target = "http"
+    fixed_count = int((PLAN.get("users") or {}).get("http", 0))
+
+    def make_client(self, endpoint, index):
+        return HttpClient(endpoint, OPTS, self.rng)
+
+
+USER_CLASSES = {"postgres": PostgresUser, "redis": RedisUser, "lambda": LambdaUser, "http": HttpTargetUser}
+
+
+# --- per-target totals at the end -------------------------------------------------------------------
+
+@events.init.add_listener
+def _on_init(environment, **_kw) -> None:
+    global _ENV
+    _ENV = environment
+
+
+@events.quit.add_listener
+def _on_quit(exit_code, **_kw) -> None:
+    path = os.environ.get("LOADTEST_RESULT")
+    env = _ENV
+    if not path or env is None or env.runner is None or isinstance(env.runner, WorkerRunner):
+        return
+    try:
+        write_result(env, path, exit_code)
+    except Exception as e:  # the CSV files still exist; the runner falls back to them
+        log.error("could not write %s: %s", path, describe_error(e))
+
+
+def write_result(env, path: str, exit_code: int) -> None:
+    from locust.stats import StatsEntry
+
+    stats = env.runner.stats
+    targets: dict[str, dict] = {}
+    for (name, method), entry in stats.entries.items():
+        agg = targets.get(method)
+        if agg is None:
+            agg = targets[method] = {"entry": StatsEntry(stats, method, method, use_response_times_cache=False),
+                                     "operations": []}
+        agg["entry"].extend(entry)
+        agg["operations"].append(_entry_dict(entry))
+    out = {"exit_code": exit_code, "start_time": stats.total.start_time,
+           "last_request": stats.total.last_request_timestamp, "targets": {}}
+    for method, agg in targets.items():
+        d = _entry_dict(agg["entry"])
+        d["operations"] = sorted(agg["operations"], key=lambda o: o["name"])
+        d["errors"] = sorted(
+            ({"name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+             for e in stats.errors.values() if e.method == method),
+            key=lambda e: -e["occurrences"])
+        out["targets"][method] = d
+    for method in {e.method for e in stats.errors.values()} - set(targets):
+        out["targets"][method] = {"name": method, "requests": 0, "failures": 0, "errors": [
+            {"name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+            for e in stats.errors.values() if e.method == method]}
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(out, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def _entry_dict(e) -> dict:
+    def pct(p: float):
+        return e.get_response_time_percentile(p) if e.num_requests else None
+
+    return {
+        "name": e.name, "requests": e.num_requests, "failures": e.num_failures,
+        "avg_ms": e.avg_response_time if e.num_requests else None,
+        "min_ms": e.min_response_time if e.num_requests else None,
+        "max_ms": e.max_response_time if e.num_requests else None,
+        "p50_ms": pct(0.5), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+        "rps": e.total_rps, "bytes": e.total_content_length,
+    }

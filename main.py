@@ -1,0 +1,77 @@
+#!/usr/bin/env python
+"""CDKTF app entry point: one Terraform stack per tier per region into cdktf.out/stacks/.
+
+  python main.py [--environment staging] [--regions us-east-1,us-west-2] [--outdir DIR]
+
+Environment and regions come from, in order: the command line; the environment variables
+RIGHTSIZE_ENVIRONMENT / RIGHTSIZE_REGIONS; the `context` of cdktf.json (`environment`,
+`regions`); the defaults staging / us-east-1,us-west-2. Set SYNTH_HCL_OUTPUT=true (what
+`cdktf synth --hcl` does) for HCL output. An invalid tfvars override exits 1 with one line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+# jsii prints a large end-of-life banner for Node 20 on every start; it is noise here.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from stacks import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS  # noqa: E402  (pure, no cdktf)
+from stacks.tfvars import TfvarsError  # noqa: E402
+
+
+def _context() -> dict:
+    """cdktf.json context, plus what the cdktf CLI passes in CDKTF_CONTEXT_JSON."""
+    ctx: dict = {}
+    try:
+        ctx.update(json.loads((ROOT / "cdktf.json").read_text()).get("context", {}))
+    except (OSError, ValueError):
+        pass
+    try:
+        ctx.update(json.loads(os.environ.get("CDKTF_CONTEXT_JSON", "{}")))
+    except ValueError:
+        pass
+    return ctx
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ctx = _context()
+    regions = ctx.get("regions", list(DEFAULT_REGIONS))
+    if isinstance(regions, str):
+        regions = regions.split(",")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--environment", default=os.environ.get("RIGHTSIZE_ENVIRONMENT") or ctx.get("environment", DEFAULT_ENVIRONMENT))
+    p.add_argument("--regions", default=os.environ.get("RIGHTSIZE_REGIONS") or ",".join(regions),
+                   help="comma-separated AWS regions")
+    p.add_argument("--outdir", default=None, help="output directory (default: cdktf.out, or CDKTF_OUTDIR)")
+    p.add_argument("--tfvars", default=str(ROOT / "tfvars"), help="root of tfvars/<environment>/<stack>.auto.tfvars.json")
+    args = p.parse_args(argv)
+    args.regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    if not args.regions:
+        p.error("--regions: at least one region")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    hcl = os.environ.get("SYNTH_HCL_OUTPUT", "").lower() in ("1", "true", "yes")
+    from stacks.app import synth  # imports cdktf: only after the arguments are good
+
+    try:
+        result = synth(environment=args.environment, regions=args.regions, tfvars_root=Path(args.tfvars),
+                       outdir=args.outdir, hcl=hcl)
+    except TfvarsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"synthesized {len(result.stacks)} stacks for {args.environment} into {result.outdir}/stacks: "
+          f"{', '.join(result.stacks)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Small helpers to write Terraform expressions as cdktf tokens."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cdktf import TerraformElement, Token
+
+
+def tf(expression: str) -> str:
+    """A string token: `tf("var.x")` -> "${var.x}"."""
+    return "${" + expression + "}"
+
+
+def num(expression: str) -> float:
+    """A number token for jsii number arguments."""
+    return Token.as_number(tf(expression))
+
+
+def flag(expression: str) -> Any:
+    """A boolean token for jsii `bool | IResolvable` arguments."""
+    return Token.as_any(tf(expression))
+
+
+def strings(expression: str) -> list[str]:
+    """A list-of-strings token."""
+    return Token.as_list(tf(expression))
+
+
+def addr(element: TerraformElement) -> str:
+    """Terraform address of a resource or data source: aws_subnet.private, data.aws_vpc.vpc."""
+    resource_type = element.terraform_resource_type  # type: ignore[attr-defined]
+    prefix = "data." if element.terraform_meta_type == "data" else ""  # type: ignore[attr-defined]
+    return f"{prefix}{resource_type}.{element.friendly_unique_id}"
+
+
+def hcl_literal(value: Any) -> str:
+    """A Python value as an HCL literal (strings keep ${} interpolation)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(hcl_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {hcl_literal(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no HCL literal for {value!r}")

@@ -1,0 +1,140 @@
+"""Loading and validating tfvars overrides (`tfvars/<environment>/<stack>.auto.tfvars.json`).
+
+Pure Python (never imports cdktf). Every failure is a `TfvarsError` whose str() is one line
+naming the file, the key and the rule, e.g.
+  tfvars/staging/data-us-east-1.auto.tfvars.json: data_iops: gp3 at >= 400 GiB needs IOPS 12000..64000 (got 10000; ...)
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from .props import PROPS, TIERS, TierProps, environment_defaults
+
+__all__ = ["TfvarsError", "props_class", "load_overrides", "validate", "build_props", "override_path"]
+
+
+class TfvarsError(ValueError):
+    """An invalid override; str() is the one-line message."""
+
+    def __init__(self, source: str | Path, key: str | None, rule: str):
+        self.source, self.key, self.rule = str(source), key, rule
+        super().__init__(f"{self.source}: {key}: {rule}" if key else f"{self.source}: {rule}")
+
+
+def props_class(tier: str) -> type[TierProps]:
+    try:
+        return PROPS[tier]
+    except KeyError:
+        raise KeyError(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}") from None
+
+
+def override_path(root: str | Path, environment: str, stack: str) -> Path:
+    return Path(root) / environment / f"{stack}.auto.tfvars.json"
+
+
+def _type_error(value: Any, meta: Mapping[str, Any]) -> str | None:
+    """None if value has the variable's Terraform type, else the rule text."""
+    tf_type = meta["tf_type"]
+    if value is None:
+        return None if meta["nullable"] else f"must not be null (type {tf_type})"
+
+    def is_number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    def got(v: Any) -> str:
+        return {bool: "bool", str: "string", list: "list", dict: "object", type(None): "null"}.get(type(v), "number")
+
+    if tf_type == "number":
+        if not is_number(value):
+            return f"expected number, got {got(value)} {json.dumps(value)}"
+        if meta["integer"] and value != int(value):
+            return f"expected a whole number, got {value}"
+    elif tf_type == "string":
+        if not isinstance(value, str):
+            return f"expected string, got {got(value)} {json.dumps(value)}"
+    elif tf_type == "bool":
+        if not isinstance(value, bool):
+            return f"expected bool, got {got(value)} {json.dumps(value)}"
+    elif tf_type == "list(string)":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"expected list(string), got {json.dumps(value)}"
+    elif tf_type.startswith("map("):
+        inner = tf_type[4:-1]
+        if not isinstance(value, dict):
+            return f"expected {tf_type}, got {got(value)} {json.dumps(value)}"
+        for k, v in value.items():
+            ok = is_number(v) and v == int(v) if inner == "number" else isinstance(v, str)
+            if not ok:
+                return f"{k}: expected {'a whole number' if inner == 'number' else inner}, got {json.dumps(v)}"
+    else:  # pragma: no cover - a props declaration error
+        raise AssertionError(f"unsupported tf_type {tf_type}")
+    return None
+
+
+def _normalise(value: Any, meta: Mapping[str, Any]) -> Any:
+    """JSON 3.0 -> 3 for whole-number variables."""
+    if meta["tf_type"] == "number" and meta["integer"] and value is not None:
+        return int(value)
+    if meta["tf_type"] == "map(number)":
+        return {k: int(v) for k, v in value.items()}
+    return value
+
+
+def validate(tier: str, data: Any, source: str | Path = "<overrides>", environment: str = "staging") -> dict[str, Any]:
+    """Validate one stack's overrides; return them normalised. Raises TfvarsError (one line).
+
+    Checks, in order: the file is a JSON object; every key is a variable of the tier's
+    stack; each value has the variable's type; each value obeys its own AWS rule; the
+    overrides together with the defaults obey the cross-variable rules.
+    """
+    cls = props_class(tier)
+    if not isinstance(data, dict):
+        raise TfvarsError(source, None, f"expected a JSON object of variables, got {type(data).__name__}")
+    fields = {f.name: f for f in cls.fields()}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        f = fields.get(key)
+        if f is None:
+            raise TfvarsError(source, key, f"not a variable of the {tier} stack (variables: {', '.join(fields)})")
+        err = _type_error(value, f.metadata)
+        if err:
+            raise TfvarsError(source, key, err)
+        value = _normalise(value, f.metadata)
+        check = f.metadata["check"]
+        if check is not None and value is not None:
+            err = check(value)
+            if err:
+                raise TfvarsError(source, key, err)
+        out[key] = value
+    props = cls(**{**environment_defaults(environment, tier), **out})  # type: ignore[call-arg]
+    problems = props.problems()
+    if problems:
+        # Name the overridden key the rule is about when there is one.
+        key, rule = next(((k, r) for k, r in problems if k.split(".")[0] in out), problems[0])
+        raise TfvarsError(source, key, rule)
+    return out
+
+
+def load_overrides(path: str | Path, tier: str, environment: str = "staging") -> dict[str, Any]:
+    """Read and validate an override file; a missing file means no overrides."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise TfvarsError(path, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    return validate(tier, data, source=path, environment=environment)
+
+
+def build_props(tier: str, environment: str, overrides: Mapping[str, Any] | None = None) -> TierProps:
+    """The tier's props for an environment: dataclass defaults < environment defaults < overrides."""
+    cls = props_class(tier)
+    return cls(**{**environment_defaults(environment, tier), **(overrides or {})})  # type: ignore[call-arg]
+
+
+def as_dict(props: TierProps) -> dict[str, Any]:
+    return {f.name: getattr(props, f.name) for f in dataclasses.fields(props)}  # type: ignore[arg-type]
