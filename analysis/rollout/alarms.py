@@ -86,3 +86,32 @@ def expression(errors: list[str], total: list[str]) -> str:
     e = " + ".join(f"FILL({i}, 0)" for i in errors)
     t = " + ".join(f"FILL({i}, 0)" for i in total)
     return f"IF(({t}) > 0, 100 * ({e}) / ({t}), 0)"
+
+
+def definition(environment: str, tier: str, stack: str, role: str, dimensions: dict[str, str],
+               qualifier: str | None = None, threshold: float = THRESHOLD_PERCENT) -> dict:
+    """The alarm as PutMetricAlarm parameters: what a stack's aws_cloudwatch_metric_alarm must equal.
+
+    `dimensions` binds every query to the watched resource (for the cache tier one alarm per shard
+    needs one query per node: the stack repeats the err/tot pair per CacheClusterId).
+    """
+    spec = SPECS[tier]
+    dims = [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())]
+
+    def stat(qid: str, metric: str) -> dict:
+        return {"Id": qid, "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": spec.namespace, "MetricName": metric, "Dimensions": dims},
+            "Period": PERIOD, "Stat": "Sum"}}
+
+    errors = [stat(f"err{i}", m) for i, m in enumerate(spec.errors)]
+    total = [stat(f"tot{i}", m) for i, m in enumerate(spec.total)]
+    pct = {"Id": "pct", "Label": "connection errors %", "ReturnData": True,
+           "Expression": expression([q["Id"] for q in errors], [q["Id"] for q in total])}
+    tags = {"Project": "rightsize", "Environment": environment, "Tier": tier, "ManagedBy": "cdktf",
+            "CriticalPath": "false", "Stack": stack, "Role": role}
+    return {
+        "AlarmName": alarm_name(environment, tier, qualifier), "AlarmDescription": spec.measures,
+        "Metrics": [*errors, *total, pct], "Threshold": threshold, "ComparisonOperator": COMPARISON,
+        "EvaluationPeriods": EVALUATION_PERIODS, "DatapointsToAlarm": DATAPOINTS_TO_ALARM,
+        "TreatMissingData": TREAT_MISSING_DATA, "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+    }
