@@ -26,4 +26,12 @@ test: install
 
 # --- infrastructure (issue: CDKTF app) ----------------------------------------
 # --- analysis ------------------------------------------------------------------
+# --- rollout -------------------------------------------------------------------
+# make rollout ROLLOUT_ARGS=--dry-run ; make guard GUARD_ARGS="--stack compute-us-east-1"
+rollout: install
+	$(PY) -m analysis rollout --env $(ENVIRONMENT) $(ROLLOUT_ARGS)
+
+guard: install
+	$(PY) -m analysis guard --env $(ENVIRONMENT) $(GUARD_ARGS)
+
 # --- load test -----------------------------------------------------------------
