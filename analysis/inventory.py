@@ -76,7 +76,8 @@ def discover(connector, regions: Sequence[str], tag_filters: Sequence[tuple[str,
         found: list[Resource] = []
         done: list[tuple[str, str]] = []
         try:
-            for name in names:
+            down = connector.unreachable(region)
+            for name in names if down is None else ():
                 try:
                     found += all_kinds[name].discover(clients)
                     done.append((region, name))
@@ -90,9 +91,11 @@ def discover(connector, regions: Sequence[str], tag_filters: Sequence[tuple[str,
         except Exception as e:
             if not is_unreachable(e):
                 raise
+            down = f"{type(e).__name__}: {e}"
+        if down:
             inv.unreachable_regions.append(region)
             inv.skipped += [(region, n) for n in names if (region, n) not in inv.skipped]
-            inv.messages.append(f"{region}: region unreachable, skipped ({type(e).__name__}: {e})")
+            inv.messages.append(f"{region}: region unreachable, skipped ({down})")
             continue
         inv.discovered += done
         for r in found:

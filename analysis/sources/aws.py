@@ -80,7 +80,7 @@ class Connector:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _clients: dict[tuple[str, str, bool], Any] = field(default_factory=dict, repr=False)
+    _clients: dict[tuple[str, str, bool, bool], Any] = field(default_factory=dict, repr=False)
     _sessions: dict[bool, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -90,22 +90,25 @@ class Connector:
     def config(self, **overrides: Any):
         from botocore.config import Config
 
-        return Config(
-            retries={"mode": "adaptive", "max_attempts": self.max_attempts},
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            max_pool_connections=32,
-            **overrides,
-        )
+        settings = dict(retries={"mode": "adaptive", "max_attempts": self.max_attempts},
+                        connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+                        max_pool_connections=32)
+        return Config(**{**settings, **overrides})
 
-    def client(self, service: str, region: str, *, raw_timestamps: bool = False):
+    def endpoint(self, region: str) -> str | None:
+        """Endpoint URL for a region's clients: `--endpoint-url` for all, else AWS's own."""
+        return self.endpoint_url
+
+    def client(self, service: str, region: str, *, raw_timestamps: bool = False, probe: bool = False):
         """One cached client per (service, region); boto3 clients are thread-safe once built."""
-        key = (service, region, raw_timestamps)
+        key = (service, region, raw_timestamps, probe)
         with self._lock:  # boto3 sessions are not thread-safe: build clients under a lock
             if key not in self._clients:
                 session = self._session(raw_timestamps)
+                config = self.config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5) \
+                    if probe else self.config()
                 self._clients[key] = session.client(
-                    service, region_name=region, endpoint_url=self.endpoint_url, config=self.config())
+                    service, region_name=region, endpoint_url=self.endpoint(region), config=config)
             return self._clients[key]
 
     def _session(self, raw_timestamps: bool):
@@ -118,6 +121,25 @@ class Connector:
                     timestamp_parser=_fast_timestamp)
             self._sessions[raw_timestamps] = session
         return self._sessions[raw_timestamps]
+
+    def unreachable(self, region: str) -> str | None:
+        """Why the region does not answer, or None when it does.
+
+        One STS GetCallerIdentity (needs no IAM permission) through a client that retries a
+        connection failure once, so that a dead region is named in seconds rather than after
+        every client's adaptive retries. An API error still proves the region reachable.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client("sts", region, probe=True).get_caller_identity()
+        except ClientError:
+            return None
+        except Exception as e:
+            if is_unreachable(e):
+                return f"{type(e).__name__}: {e}"
+            raise
+        return None
 
     def region(self, region: str) -> "RegionClients":
         return RegionClients(self, region)

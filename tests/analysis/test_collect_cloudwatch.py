@@ -29,7 +29,7 @@ class StubConnector:
         self.cw.meta.events.register("before-parameter-build.cloudwatch.GetMetricData",
                                      lambda params, **kw: self.sent.append(params))
 
-    def client(self, service, region, *, raw_timestamps=False):
+    def client(self, service, region, **kw):
         assert service == "cloudwatch"
         return self.cw
 
@@ -225,8 +225,8 @@ def test_collect_skips_metrics_of_a_region_where_cloudwatch_is_denied(aws_creden
     from analysis.sources.aws import Connector
 
     class DeniedCloudWatch(Connector):
-        def client(self, service, region, *, raw_timestamps=False):
-            c = super().client(service, region, raw_timestamps=raw_timestamps)
+        def client(self, service, region, **kw):
+            c = super().client(service, region, **kw)
             if service == "cloudwatch":
                 stub = Stubber(c)
                 for _ in range(5):  # one per planned call (3), as the calls run in parallel

@@ -109,8 +109,8 @@ def test_tag_filter_narrows_scope(account):
 
 def test_access_denied_on_one_service_skips_that_kind_only(account):
     class DenyLambda(Connector):
-        def client(self, service, region, *, raw_timestamps=False):
-            c = super().client(service, region, raw_timestamps=raw_timestamps)
+        def client(self, service, region, **kw):
+            c = super().client(service, region, **kw)
             if service == "lambda":
                 def deny(**kw):
                     raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"},
@@ -127,10 +127,8 @@ def test_access_denied_on_one_service_skips_that_kind_only(account):
 
 def test_unreachable_region_is_named_and_others_continue(account):
     class OneRegionDown(Connector):
-        def client(self, service, region, *, raw_timestamps=False):
-            if region == "eu-west-1":  # nothing listens on port 9
-                return Connector(endpoint_url="http://127.0.0.1:9", max_attempts=1, connect_timeout=1).client(service, region)
-            return super().client(service, region, raw_timestamps=raw_timestamps)
+        def endpoint(self, region):
+            return "http://127.0.0.1:9" if region == "eu-west-1" else None  # nothing listens on port 9
 
     inv = discover(OneRegionDown(), ["eu-west-1", REGION])
     assert inv.unreachable_regions == ["eu-west-1"]
