@@ -88,23 +88,28 @@ def expression(errors: list[str], total: list[str]) -> str:
     return f"IF(({t}) > 0, 100 * ({e}) / ({t}), 0)"
 
 
-def definition(environment: str, tier: str, stack: str, role: str, dimensions: dict[str, str],
-               qualifier: str | None = None, threshold: float = THRESHOLD_PERCENT) -> dict:
+def definition(environment: str, tier: str, stack: str, role: str,
+               dimensions: dict[str, str] | list[dict[str, str]], qualifier: str | None = None,
+               threshold: float = THRESHOLD_PERCENT) -> dict:
     """The alarm as PutMetricAlarm parameters: what a stack's aws_cloudwatch_metric_alarm must equal.
 
-    `dimensions` binds every query to the watched resource (for the cache tier one alarm per shard
-    needs one query per node: the stack repeats the err/tot pair per CacheClusterId).
+    `dimensions` binds the queries to the watched resource; a list (the cache shard's nodes) repeats
+    every err/tot query per member, with ids `err<i>n<j>` / `tot<i>n<j>`.
     """
     spec = SPECS[tier]
-    dims = [{"Name": k, "Value": v} for k, v in sorted(dimensions.items())]
+    members = [dimensions] if isinstance(dimensions, dict) else list(dimensions)
 
-    def stat(qid: str, metric: str) -> dict:
+    def stat(qid: str, metric: str, dims: dict[str, str]) -> dict:
         return {"Id": qid, "ReturnData": False, "MetricStat": {
-            "Metric": {"Namespace": spec.namespace, "MetricName": metric, "Dimensions": dims},
+            "Metric": {"Namespace": spec.namespace, "MetricName": metric,
+                       "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dims.items())]},
             "Period": PERIOD, "Stat": "Sum"}}
 
-    errors = [stat(f"err{i}", m) for i, m in enumerate(spec.errors)]
-    total = [stat(f"tot{i}", m) for i, m in enumerate(spec.total)]
+    def queries(kind: str, metrics: tuple[str, ...]) -> list[dict]:
+        return [stat(f"{kind}{i}" + (f"n{j}" if len(members) > 1 else ""), m, dims)
+                for i, m in enumerate(metrics) for j, dims in enumerate(members, 1)]
+
+    errors, total = queries("err", spec.errors), queries("tot", spec.total)
     pct = {"Id": "pct", "Label": "connection errors %", "ReturnData": True,
            "Expression": expression([q["Id"] for q in errors], [q["Id"] for q in total])}
     tags = {"Project": "rightsize", "Environment": environment, "Tier": tier, "ManagedBy": "cdktf",

@@ -174,3 +174,27 @@ def test_blue_green_then_guard_rolls_back_and_reports_the_database_path(
     assert "rightsize-staging-data-primary-old1 (db.r6g.2xlarge)" in out
     assert f"pre-change snapshot {state['snapshot_id']}" in out
     assert rds.describe_db_snapshots(DBSnapshotIdentifier=state["snapshot_id"])["DBSnapshots"]
+
+
+def test_cache_alarm_sums_every_node_of_the_shard(project_root, cw, capsys):
+    nodes = [{"CacheClusterId": f"rightsize-staging-cache-0001-00{n}", "CacheNodeId": "0001"} for n in (1, 2, 3)]
+    spec = alarms.definition("staging", "cache", "cache-us-east-1", "cluster", nodes, qualifier="0001")
+    assert [q["Id"] for q in spec["Metrics"]] == ["err0n1", "err0n2", "err0n3", "tot0n1", "tot0n2", "tot0n3", "pct"]
+    cw.put_metric_alarm(**spec)
+    path = project_root / "tfvars" / "staging" / "cache-us-east-1.auto.tfvars.json"
+    tfvars_io.apply(path, {"cache_node_type": "cache.r6g.xlarge"})
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def put(metric, node, value):
+        cw.put_metric_data(Namespace="AWS/ElastiCache", MetricData=[{
+            "MetricName": metric, "Value": value, "Timestamp": now,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in node.items()]}])
+
+    for node in nodes:
+        put("NewConnections", node, 400)
+    put("AuthenticationFailures", nodes[1], 10)
+    assert guard() == 0
+    assert "errors 10 / total 1200 = 0.83%" in capsys.readouterr().out
+    put("AuthenticationFailures", nodes[2], 10)
+    assert guard() == EXIT_ROLLED_BACK
+    assert not path.exists()  # did not exist before the apply: the rollback deletes it
