@@ -207,3 +207,81 @@ def rds_primary(mocked_aws):
         return rds
 
     return create
+
+
+# --- sizing and pricing (issue 4) ---------------------------------------------------------------
+
+SIZING_END = 1_760_054_400  # a UTC midnight: fixed so every sizing test is deterministic
+SIZING_DAYS = 45
+
+# The staging baseline (docs: aws-facts "requested staging baseline"), one resource per kind.
+STAGING_CONFIGS = {
+    "rds": ("rightsize-staging-data-primary", "data", "primary", {
+        "instance_class": "db.r6g.2xlarge", "engine": "postgres", "multi_az": True, "allocated_storage": 1000,
+        "storage_type": "gp3", "iops": 12000, "storage_throughput": None, "backup_retention_period": 7,
+        "role": "primary", "source_id": None, "replica_ids": ("rightsize-staging-data-replica",)},
+        {"instance_class": "data_instance_class", "iops": "data_iops", "storage_throughput": "data_storage_throughput"}),
+    "rds_replica": ("rightsize-staging-data-replica", "data", "replica", {
+        "instance_class": "db.r6g.2xlarge", "engine": "postgres", "multi_az": False, "allocated_storage": 1000,
+        "storage_type": "gp3", "iops": 12000, "storage_throughput": None, "backup_retention_period": 0,
+        "role": "replica", "source_id": "rightsize-staging-data-primary", "replica_ids": ()},
+        {"instance_class": "data_replica_instance_class", "count": "data_replica_count"}),
+    "elasticache": ("rightsize-staging-cache", "cache", "cluster", {
+        "node_type": "cache.r6g.2xlarge", "engine": "redis", "cluster_mode": True, "num_shards": 6,
+        "replicas_per_shard": 2, "multi_az": True,
+        "member_clusters": tuple(f"rightsize-staging-cache-{s:04d}-{n:03d}" for s in range(1, 7) for n in range(1, 4))},
+        {"node_type": "cache_node_type", "num_shards": "cache_num_shards", "replicas_per_shard": "cache_replicas_per_shard"}),
+    "asg": ("rightsize-staging-compute-asg", "compute", "asg", {
+        "instance_type": "c5.4xlarge", "architecture": "x86_64", "min_size": 2, "max_size": 4, "desired_capacity": 2,
+        "launch_template_id": "lt-0123", "launch_template_version": "1", "load_balancer_arns": ()},
+        {"instance_type": "compute_instance_type", "min_size": "compute_min_size", "max_size": "compute_max_size",
+         "desired_capacity": "compute_desired_capacity"}),
+    "lambda": ("rightsize-staging-orders", "serverless", "orders", {
+        "memory_size": 3008, "timeout": 900, "architecture": "x86_64", "reserved_concurrency": 100,
+        "provisioned_concurrency": 50, "alias": "live"},
+        {"memory_size": "serverless_memory_size.orders", "reserved_concurrency": "serverless_reserved_concurrency.orders",
+         "provisioned_concurrency": "serverless_provisioned_concurrency.orders"}),
+    "nat": ("vpc-0staging", "network", "vpc", {"nat_gateway_count": 2, "az_count": 2,
+                                               "nat_gateway_ids": ("nat-0a", "nat-0b")},
+            {"nat_gateway_count": "network_nat_gateway_count"}),
+}
+
+
+def staging_resource(name, region="us-east-1", *, managed=True, critical=False, environment="staging", **config):
+    """A Resource of the staging baseline; keyword arguments override config fields."""
+    from analysis.model import Resource
+
+    rid, tier, role, base, keys = STAGING_CONFIGS[name]
+    kind = "rds" if name == "rds_replica" else name
+    tags = {"Project": "rightsize", "Environment": environment, "Tier": tier, "Role": role,
+            "CriticalPath": "true" if critical else "false"}
+    if managed:
+        tags["Stack"] = f"{tier}-{region}"
+    return Resource(kind, region, rid, None, tags, {**base, **config}, stack=f"{tier}-{region}" if managed else None,
+                    tfvars_keys=keys if managed else {}, excluded="CriticalPath=true" if critical else None)
+
+
+@pytest.fixture
+def sizing_resource():
+    return staging_resource
+
+
+@pytest.fixture(scope="session")
+def sizing_catalogs():
+    from analysis.pricing.catalog import PriceCatalog
+    from analysis.sizing.specs import SpecCatalog
+
+    return SpecCatalog.load(), PriceCatalog.load()
+
+
+@pytest.fixture
+def sizing_ctx(sizing_catalogs):
+    """Factory: a SizingContext over the fixed 45-day window (keyword arguments override fields)."""
+    from analysis.sizing.policy import SizingContext
+
+    specs, prices = sizing_catalogs
+
+    def make(days=SIZING_DAYS, **kw):
+        return SizingContext.default(SIZING_END - int(days * 86400), SIZING_END, specs=specs, prices=prices, **kw)
+
+    return make
