@@ -274,3 +274,39 @@ def test_replica_lag_gate(mocked_aws):
     r.s.require_replica_lag = True
     with pytest.raises(bluegreen.AnalysisError, match="no ReplicaLag datapoints"):
         r.wait_replica_lag("green-none")
+
+
+def test_cli_rollout_and_guard_through_an_endpoint_url(project_root, aws_credentials, make_recommendation,
+                                                        write_recommendations):
+    """The real command in a child process, against the moto server: every client honours --endpoint-url."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from analysis.sim.motoserver import running
+
+    repo = Path(__file__).resolve().parents[2]
+    write_recommendations([make_recommendation("rds", PRIMARY, "data-us-east-1", [
+        ("instance_class", "data_instance_class", "db.r6g.2xlarge", "db.r6g.large")], rollout="blue-green")])
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    with running() as url:
+        rds = boto3.client("rds", region_name="us-east-1", endpoint_url=url)
+        rds.create_db_instance(DBInstanceIdentifier=PRIMARY, DBInstanceClass="db.r6g.2xlarge", Engine="postgres",
+                               AllocatedStorage=1000, StorageType="gp3", Iops=12000, MasterUsername="app",
+                               MasterUserPassword="not-a-real-secret-1", BackupRetentionPeriod=7)
+        rds.create_db_instance_read_replica(DBInstanceIdentifier=REPLICA, SourceDBInstanceIdentifier=PRIMARY)
+        done = subprocess.run([sys.executable, "-m", "analysis", "rollout", "--endpoint-url", url,
+                               "--poll-interval", "0"], cwd=project_root, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert instances(rds)[PRIMARY]["DBInstanceClass"] == "db.r6g.large"
+        cw = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=url)
+        from analysis.rollout import alarms
+        cw.put_metric_alarm(**alarms.definition("staging", "compute", "compute-us-east-1", "asg",
+                                                {"LoadBalancer": "net/rightsize-staging-nlb/1"}))
+        cw.set_alarm_state(AlarmName="rightsize-staging-compute-conn-errors", StateValue="ALARM", StateReason="test")
+        guarded = subprocess.run([sys.executable, "-m", "analysis", "guard", "--window", "0"], cwd=project_root,
+                                 env={**env, "AWS_ENDPOINT_URL": url}, capture_output=True, text=True, timeout=120)
+        assert guarded.returncode == 3, guarded.stderr
+        assert not (project_root / DATA_TFVARS).exists()  # created by the rollout, deleted by the rollback
