@@ -230,13 +230,19 @@ def db_rollback_paths(state_dir: Path, stacks: set[str]) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Rollback:
+    restored: int  # files changed (or that would change in a dry run)
+    refused: tuple[str, ...]  # files left alone because they touch CriticalPath keys
+
+
 def rollback(targets: list[Target], breaches: list[Breach], *, excluded: Mapping[str, str],
-             state_dir: Path, dry_run: bool, log: Callable[[str], None] = print) -> int:
-    """Restore every target's previous tfvars; returns how many files changed (or would)."""
+             state_dir: Path, dry_run: bool, log: Callable[[str], None] = print) -> Rollback:
+    """Restore every target's previous tfvars (never one that would change a CriticalPath key)."""
     verb = "would restore" if dry_run else "restored"
     for b in breaches:
         log(f"guard: BREACH {b.region} {b.alarm}: {b.reason}")
-    restored = 0
+    restored, refused = 0, []
     for t in targets:
         kept = tfvars_io.read_bytes(tfvars_io.previous_path(t.path))
         if kept is None:
@@ -248,6 +254,7 @@ def rollback(targets: list[Target], breaches: list[Breach], *, excluded: Mapping
         if critical:
             log(f"guard: NOT restoring {t.path}: it would change {', '.join(critical)} of CriticalPath resource(s) "
                 f"{', '.join(sorted({excluded[k] for k in critical}))}")
+            refused.append(str(t.path))
             continue
         written = tfvars_io.restore(t.path, dry_run=dry_run)
         if written.changed:
@@ -258,4 +265,4 @@ def rollback(targets: list[Target], breaches: list[Breach], *, excluded: Mapping
             log(f"guard: {t.path} already equals the previous version")
     for line in db_rollback_paths(state_dir, {t.stack for t in targets if t.tier == "data"}):
         log(f"guard: {line}")
-    return restored
+    return Rollback(restored, tuple(refused))

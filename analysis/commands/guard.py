@@ -75,11 +75,14 @@ def run(args: argparse.Namespace) -> int:
     if not breaches:
         print("guard: no breach: keeping the change")
         return EXIT_OK
-    restored = guard.rollback(targets, breaches, excluded=excluded, state_dir=state_dir, dry_run=args.dry_run)
+    done = guard.rollback(targets, breaches, excluded=excluded, state_dir=state_dir, dry_run=args.dry_run)
     if args.dry_run:
-        print(f"guard: dry run: would restore {restored} file(s); nothing changed")
+        print(f"guard: dry run: would restore {done.restored} file(s); nothing changed")
         return EXIT_OK
-    print(f"guard: rolled back {restored} file(s): redeploy (exit {EXIT_ROLLED_BACK})")
+    if done.refused and not done.restored:
+        raise AnalysisError(f"breach, but restoring {', '.join(done.refused)} would change CriticalPath "
+                            "resources: nothing restored, roll back by hand")
+    print(f"guard: rolled back {done.restored} file(s): redeploy (exit {EXIT_ROLLED_BACK})")
     return EXIT_ROLLED_BACK
 
 

@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     doc = planning.load(rec_path)
     if doc.get("environment", args.env) != args.env:
         raise UsageError(f"{rec_path} is for environment {doc.get('environment')!r}, not --env {args.env}")
-    items = planning.build(planning.select(doc, args.resource, args.region), args.env, args.guard_window)
+    items = planning.build(planning.select(doc, args.resource, args.region), args.env, args.guard_window,
+                           switchover_timeout=args.switchover_timeout, max_replica_lag=args.max_replica_lag)
     plans = [i for i in items if isinstance(i, planning.Plan)]
     if args.resource and not plans:
         raise UsageError(f"{args.resource}: {items[0].reason}")

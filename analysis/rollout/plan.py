@@ -150,7 +150,8 @@ def _change_text(record: Mapping[str, Any]) -> str:
     return ", ".join(f"{c['field']} {c.get('current')} -> {c.get('proposed')}" for c in record["changes"])
 
 
-def plan_record(record: Mapping[str, Any], environment: str, guard_window: int) -> Plan | Skipped:
+def plan_record(record: Mapping[str, Any], environment: str, guard_window: int, *,
+                switchover_timeout: int = 300, max_replica_lag: float = 10.0) -> Plan | Skipped:
     rid = record["resource_id"]
     if record["status"] == "excluded":
         return Skipped(record, "excluded (CriticalPath=true): never changed")
@@ -178,8 +179,8 @@ def plan_record(record: Mapping[str, Any], environment: str, guard_window: int) 
             f"find an existing Blue/Green deployment for {rid} (state file, name, source ARN) and resume it",
             f"CreateDBSnapshot {rid}-pre-<id>: the pre-change snapshot; wait until available",
             f"CreateBlueGreenDeployment Source=<{rid} ARN> {params}",
-            "wait until the deployment is AVAILABLE and the green primary's ReplicaLag is low",
-            "SwitchoverBlueGreenDeployment with SwitchoverTimeout; wait for SWITCHOVER_COMPLETED",
+            f"wait until the deployment is AVAILABLE and the green primary's ReplicaLag <= {max_replica_lag:g} s",
+            f"SwitchoverBlueGreenDeployment SwitchoverTimeout={switchover_timeout}; wait for SWITCHOVER_COMPLETED",
             f"post-check: {rid} is available with the target settings; {rid}-old1 (the blue) exists",
             f"DeleteBlueGreenDeployment DeleteTarget=false: keep {rid}-old1 and its snapshot for rollback",
             f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/) so the next "
@@ -199,9 +200,9 @@ def plan_record(record: Mapping[str, Any], environment: str, guard_window: int) 
     return Plan(record, method, steps, updates)
 
 
-def build(records: list[Mapping[str, Any]], environment: str, guard_window: int) -> list[Plan | Skipped]:
+def build(records: list[Mapping[str, Any]], environment: str, guard_window: int, **blue_green: Any) -> list[Plan | Skipped]:
     """Every record planned first: one bad record stops the run before anything changes."""
-    return [plan_record(r, environment, guard_window) for r in records]
+    return [plan_record(r, environment, guard_window, **blue_green) for r in records]
 
 
 def describe(item: Plan | Skipped) -> str:
