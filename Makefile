@@ -26,6 +26,10 @@ test: install
 
 # --- infrastructure (issue: CDKTF app) ----------------------------------------
 # --- analysis ------------------------------------------------------------------
+# GetMetricData plan for 1,000 resources x 45 days: calls vs theoretical minimum, plan + decode time.
+bench-collect: install
+	$(PY) -m analysis.bench.collect --resources 1000 --days 45
+
 # --- rollout -------------------------------------------------------------------
 # make rollout ROLLOUT_ARGS=--dry-run ; make guard GUARD_ARGS="--stack compute-us-east-1"
 rollout: install

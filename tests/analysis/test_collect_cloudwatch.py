@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import registry
+from analysis.bench.collect import synthetic_fleet as fleet
 from analysis.collect import collect, coverage, window
-from analysis.model import MetricQuery, Resource
+from analysis.model import MetricQuery
 from analysis.sources.cloudwatch import (MAX_DATAPOINTS, MAX_QUERIES, CloudWatchError, CloudWatchSource,
                                          expected_points, minimum_calls, plan_calls)
 
@@ -51,30 +52,6 @@ def echo(n, times=(), status="Complete", token=None):
     out = {"MetricDataResults": [result(f"q{i}", times, status) for i in range(n)], "Messages": []}
     if token:
         out["NextToken"] = token
-    return out
-
-
-def rds(i):
-    return Resource("rds", REGION, f"db-{i}", None, {}, {"role": "replica" if i % 3 == 0 else "primary"})
-
-
-def fleet(n):
-    """A mixed fleet: rds, elasticache (3 nodes), asg with an NLB, lambda with an alias, nat (2 gateways)."""
-    out = []
-    for i in range(n):
-        k = i % 5
-        if k == 0:
-            out.append(rds(i))
-        elif k == 1:
-            out.append(Resource("elasticache", REGION, f"c-{i}", None, {},
-                                {"member_clusters": tuple(f"c-{i}-0001-00{j}" for j in (1, 2, 3))}))
-        elif k == 2:
-            out.append(Resource("asg", REGION, f"asg-{i}", None, {}, {"load_balancer_arns": (
-                f"arn:aws:elasticloadbalancing:{REGION}:1:loadbalancer/net/nlb-{i}/abc",)}))
-        elif k == 3:
-            out.append(Resource("lambda", REGION, f"fn-{i}", None, {}, {"alias": "live"}))
-        else:
-            out.append(Resource("nat", REGION, f"vpc-{i}", None, {}, {"nat_gateway_ids": (f"nat-{i}a", f"nat-{i}b")}))
     return out
 
 
