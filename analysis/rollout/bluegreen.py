@@ -226,10 +226,9 @@ class BlueGreenRollout:
             self.log(f"pre-change snapshot {snapshot_id} exists ({snap['Status']})")
         except self.rds.exceptions.DBSnapshotNotFoundFault:
             self.log(f"CreateDBSnapshot {snapshot_id}")
-            snap = self.rds.create_db_snapshot(
+            self.rds.create_db_snapshot(
                 DBSnapshotIdentifier=snapshot_id, DBInstanceIdentifier=self.rid,
-                Tags=[{"Key": "Project", "Value": "rightsize"}, {"Key": "ManagedBy", "Value": MANAGED_BY}],
-            )["DBSnapshot"]
+                Tags=[{"Key": "Project", "Value": "rightsize"}, {"Key": "ManagedBy", "Value": MANAGED_BY}])
         self.wait("snapshot available", lambda: self.rds.describe_db_snapshots(
             DBSnapshotIdentifier=snapshot_id)["DBSnapshots"][0]["Status"] == "available")
 
