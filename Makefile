@@ -25,6 +25,36 @@ test: install
 	$(PY) -m pytest -q
 
 # --- infrastructure (issue: CDKTF app) ----------------------------------------
+# ENVIRONMENT=<env> REGIONS=<r1,r2> select what to synth (defaults: staging, us-east-1,us-west-2).
+SYNTH_ARGS = --environment $(ENVIRONMENT) --regions $(REGIONS)
+
+synth: install   ## cdktf.out/stacks/<tier>-<region>/cdk.tf.json (+ tfvars override beside it)
+	$(PY) main.py $(SYNTH_ARGS)
+
+bench-synth: install   ## wall time and peak RSS of a full synth (budget 8 s, 1 GiB)
+	$(PY) stacks/bench.py -- $(SYNTH_ARGS)
+
+plan: synth   ## terraform init + plan in every stack directory (needs terraform >= 1.11)
+	@command -v terraform >/dev/null 2>&1 || { \
+	  echo "make plan: terraform is not installed. Install Terraform >= 1.11 (ephemeral resources and"; \
+	  echo "write-only arguments), configure AWS credentials, then run make plan again."; exit 1; }
+	@set -e; for dir in cdktf.out/stacks/*/; do \
+	  echo "== $$(basename $$dir)"; \
+	  terraform -chdir=$$dir init -input=false -no-color >/dev/null; \
+	  terraform -chdir=$$dir plan -input=false -no-color; \
+	done
+
+.venv-checkov/.installed:
+	python3 -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q --upgrade pip
+	.venv-checkov/bin/pip install -q 'checkov>=3.2,<4'
+	touch $@
+
+checkov: install .venv-checkov/.installed   ## checkov on the HCL synth; suppressions only in .checkov.yaml
+	rm -rf cdktf.out/hcl
+	SYNTH_HCL_OUTPUT=true $(PY) main.py $(SYNTH_ARGS) --outdir cdktf.out/hcl
+	.venv-checkov/bin/checkov --config-file .checkov.yaml -d cdktf.out/hcl/stacks
+
 # --- analysis ------------------------------------------------------------------
 # GetMetricData plan for 1,000 resources x 45 days: calls vs theoretical minimum, plan + decode time.
 bench-collect: install
@@ -39,3 +69,18 @@ guard: install
 	$(PY) -m analysis guard --env $(ENVIRONMENT) $(GUARD_ARGS)
 
 # --- load test -----------------------------------------------------------------
+# make load-test OUTPUTS=outputs.json DURATION=30s USERS=10 SPAWN_RATE=5 MIX=postgres=3,redis=5,lambda=1,http=1
+# Extra flags (python -m loadtest --help) in LOADTEST_ARGS, e.g. LOADTEST_ARGS='--master --expect-workers 2'.
+# Defaults are target-specific so other sections' variables of the same name do not leak in.
+load-test: OUTPUTS = outputs.json
+load-test: DURATION = 60s
+load-test: USERS = 10
+load-test: SPAWN_RATE = 5
+load-test: MIX =
+load-test: OUT = reports/loadtest
+load-test: ENDPOINT_URL =
+load-test: LOADTEST_ARGS =
+load-test: install
+	$(PY) -m loadtest --outputs '$(OUTPUTS)' --duration '$(DURATION)' --users '$(USERS)' \
+	  --spawn-rate '$(SPAWN_RATE)' --out '$(OUT)' $(if $(MIX),--mix '$(MIX)') \
+	  $(if $(ENDPOINT_URL),--endpoint-url '$(ENDPOINT_URL)') $(LOADTEST_ARGS)

@@ -52,6 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--tfvars", default=str(ROOT / "tfvars"), help="root of tfvars/<environment>/<stack>.auto.tfvars.json")
     args = p.parse_args(argv)
     args.regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    if args.outdir:  # the jsii runtime does not share our working directory
+        args.outdir = str(Path(args.outdir).resolve())
+        Path(args.outdir).mkdir(parents=True, exist_ok=True)
     if not args.regions:
         p.error("--regions: at least one region")
     return args

@@ -211,11 +211,14 @@ def _lambda(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: Spec
         ("Duration", "Average"): np.full(n, duration), ("Duration", "Maximum"): np.full(n, duration * 2),
         ("Duration", "p99"): np.full(n, duration * 1.6),
         ("ConcurrentExecutions", "Maximum"): np.round(served),
-        ("ProvisionedConcurrentExecutions", "Maximum"): np.round(in_pc),
-        ("ProvisionedConcurrencyUtilization", "Maximum"): in_pc / pc if pc else np.zeros(n),
-        ("ProvisionedConcurrencySpilloverInvocations", "Sum"):
-            np.round(invocations * np.where(served > 0, np.clip(served - pc, 0, None) / np.maximum(served, 1e-9), 0)),
     }
+    if pc:  # provisioned-concurrency metrics exist only where it is configured
+        table.update({
+            ("ProvisionedConcurrentExecutions", "Maximum"): np.round(in_pc),
+            ("ProvisionedConcurrencyUtilization", "Maximum"): in_pc / pc,
+            ("ProvisionedConcurrencySpilloverInvocations", "Sum"):
+                np.round(invocations * np.clip(served - pc, 0, None) / np.maximum(served, 1e-9)),
+        })
     if "memory" in d:
         table[("used_memory_max", "Maximum")] = d["memory"]
     return lambda q: table.get((q.metric_name, q.stat))

@@ -11,6 +11,7 @@ process) writes per-target totals to $LOADTEST_RESULT.
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import logging
@@ -159,14 +160,35 @@ def _on_init(environment, **_kw) -> None:
 
 @events.quit.add_listener
 def _on_quit(exit_code, **_kw) -> None:
-    path = os.environ.get("LOADTEST_RESULT")
     env = _ENV
-    if not path or env is None or env.runner is None or isinstance(env.runner, WorkerRunner):
+    if env is None or env.runner is None or isinstance(env.runner, WorkerRunner):
         return
+    path = os.environ.get("LOADTEST_RESULT")
+    if path:
+        try:
+            write_result(env, path, exit_code)
+        except Exception as e:  # the CSV files still exist; the runner falls back to them
+            log.error("could not write %s: %s", path, describe_error(e))
+    prefix = getattr(env.parsed_options, "csv_prefix", None) if env.parsed_options else None
+    if prefix:
+        # Locust's CSV writer refreshes once a second and stops before the last operations
+        # finish; rewrite the final tables after it has closed its files (atexit runs later).
+        atexit.register(_rewrite_final_csv, env, prefix)
+
+
+def _rewrite_final_csv(env, prefix: str) -> None:
+    import csv
+
+    from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
+
     try:
-        write_result(env, path, exit_code)
-    except Exception as e:  # the CSV files still exist; the runner falls back to them
-        log.error("could not write %s: %s", path, describe_error(e))
+        writer = StatsCSV(env, PERCENTILES_TO_REPORT)
+        for suffix, method in (("_stats.csv", writer.requests_csv), ("_failures.csv", writer.failures_csv),
+                               ("_exceptions.csv", writer.exceptions_csv)):
+            with open(prefix + suffix, "w", newline="") as f:
+                method(csv.writer(f))
+    except Exception as e:  # keep Locust's own (slightly early) files
+        log.error("could not rewrite the final CSV files: %s", describe_error(e))
 
 
 def write_result(env, path: str, exit_code: int) -> None:

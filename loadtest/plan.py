@@ -295,7 +295,7 @@ class Plan:
             },
         }, sort_keys=True)
 
-    def describe(self) -> list[str]:
+    def describe(self, worker: bool = False) -> list[str]:
         """One line per target: what it hits, or why it is skipped."""
         lines = []
         for t in TARGETS:
@@ -304,7 +304,8 @@ class Plan:
                 lines.append(f"{t}: skipped — {self.skipped.get(t, 'not planned')}")
                 continue
             eps = ", ".join(e["label"] for e in spec["endpoints"])
-            lines.append(f"{t}: {self.users[t]} user(s) -> {eps}")
+            who = "users set by the master" if worker else f"{self.users[t]} user(s)"
+            lines.append(f"{t}: {who} -> {eps}")
         return lines
 
 

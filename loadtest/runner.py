@@ -233,7 +233,7 @@ def run_worker(outputs_path: str | os.PathLike, master_host: str, master_port: i
     opts = Options(**options)
     plan = build_plan(load_outputs(outputs_path), opts, lenient_users=True)
     stream = _echo_stream(echo)
-    for line in plan.describe() + plan.notes:
+    for line in plan.describe(worker=True) + plan.notes:
         _say(stream, f"loadtest worker: {line}")
     out = Path(opts.out_dir)
     out.mkdir(parents=True, exist_ok=True)

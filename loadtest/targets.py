@@ -241,8 +241,13 @@ class RedisConnection:
 
     def _kwargs(self) -> dict[str, Any]:
         timeout = float(self.opts.get("timeout_s", 10))
+        from redis.backoff import ExponentialWithJitterBackoff
+        from redis.retry import Retry
+
+        # one quick retry (an app's usual setting); redis-py's default retries a dead server for seconds
         kw: dict[str, Any] = dict(socket_timeout=timeout, socket_connect_timeout=min(timeout, 5),
-                                  decode_responses=False)
+                                  decode_responses=False,
+                                  retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 1))
         if self.password is not None:
             kw["password"] = self.password
         if self.opts.get("redis_username"):

@@ -1,10 +1,8 @@
 """A customer-managed KMS key per stack and KMS-encrypted CloudWatch log groups."""
 from __future__ import annotations
 
-import json
-
 from . import aws
-from .expr import num, tf
+from .expr import json_string, num, tf
 
 
 class StackKey:
@@ -28,7 +26,7 @@ class StackKey:
         self.key = aws.KmsKey(
             stack, "kms", description=f"{tagger.name_prefix}: encryption at rest",
             enable_key_rotation=True, deletion_window_in_days=7,
-            policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+            policy=json_string({"Version": "2012-10-17", "Statement": statements}),
             tags=tagger("kms"),
         )
         self.alias = aws.KmsAlias(stack, "kms_alias", name=f"alias/{tagger.name_prefix}", target_key_id=self.key.key_id)

@@ -14,6 +14,7 @@ import json
 from modules import aws
 from modules.base import TierStack
 from modules.expr import num, tf
+from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Network, security_group_of
 from modules.security import ANYWHERE, allow_in, allow_out, security_group
@@ -70,10 +71,9 @@ class ComputeStack(TierStack):
         logs = log_group(self, "app_log_group", name=f"/rightsize/{env}/compute/app", key=self.key,
                          retention_var="compute_log_retention_days", tags=t("asg"))
         role = aws.IamRole(self, "instance_role", name=f"{t.name('instance')}-{region}",
-                           assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                               "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+                           assume_role_policy=assume_role(self, "instance_trust", "ec2.amazonaws.com"),
                            tags=t("asg"))
-        aws.IamRolePolicy(self, "instance_policy", role=role.id, name="app", policy=json.dumps({
+        aws.IamRolePolicy(self, "instance_policy", role=role.id, name="app", policy=policy(self, "instance_permissions", {
             "Version": "2012-10-17", "Statement": [
                 {"Sid": "AppLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                  "Resource": [f"{logs.arn}:*"]},

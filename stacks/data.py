@@ -9,11 +9,10 @@ conflicts with read replicas; see aws-facts.md.)
 """
 from __future__ import annotations
 
-import json
-
 from modules import aws
 from modules.base import TierStack
 from modules.expr import flag, num, tf
+from modules.iam import assume_role
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.security import security_group
@@ -47,9 +46,8 @@ class DataStack(TierStack):
                                                  {"name": "log_min_duration_statement", "value": "1000"},
                                                  {"name": "log_connections", "value": "1"}])
         monitoring = aws.IamRole(self, "monitoring_role", name=f"{t.name('monitoring')}-{self.region}",
-                                 assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                                     "Effect": "Allow", "Principal": {"Service": "monitoring.rds.amazonaws.com"},
-                                     "Action": "sts:AssumeRole"}]}), tags=t("monitoring"))
+                                 assume_role_policy=assume_role(self, "monitoring_trust", "monitoring.rds.amazonaws.com"),
+                                 tags=t("monitoring"))
         aws.IamRolePolicyAttachment(self, "monitoring_policy", role=monitoring.name,
                                     policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
         primary_name = t.name("primary")

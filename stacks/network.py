@@ -3,11 +3,10 @@ gateways (`network_nat_gateway_count`), S3/DynamoDB gateway endpoints on the pri
 tables, a Secrets Manager interface endpoint, and VPC flow logs to a KMS-encrypted log group."""
 from __future__ import annotations
 
-import json
-
 from modules import aws
 from modules.base import TierStack
 from modules.expr import num, strings, tf
+from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.security import allow_in, security_group
 
@@ -20,7 +19,9 @@ class NetworkStack(TierStack):
         az_count = num("var.network_az_count")
         nat_count = num("var.network_nat_gateway_count")
         self.key = StackKey(self, t, region=self.region)
-        aws.DataAwsAvailabilityZones(self, "azs", state="available")
+        # Zones allowlisted by name (a..f), so a newly added zone never shifts the subnets.
+        aws.DataAwsAvailabilityZones(self, "azs", state="available", filter=[
+            {"name": "zone-name", "values": [f"{self.region}{letter}" for letter in "abcdef"]}])
 
         self.vpc = aws.Vpc(self, "vpc", cidr_block=tf("var.network_vpc_cidr"), enable_dns_support=True,
                            enable_dns_hostnames=True, tags=t("vpc"))
@@ -75,11 +76,10 @@ class NetworkStack(TierStack):
         logs = log_group(self, "flow_log_group", name=f"/rightsize/{self.environment}/network/flow-logs",
                          key=self.key, retention_var="network_flow_log_retention_days", tags=t("flow-logs"))
         role = aws.IamRole(self, "flow_log_role", name=f"{t.name('flow-logs')}-{self.region}",
-                           assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                               "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                               "Action": "sts:AssumeRole"}]}), tags=t("flow-logs"))
+                           assume_role_policy=assume_role(self, "flow_log_trust", "vpc-flow-logs.amazonaws.com"),
+                           tags=t("flow-logs"))
         aws.IamRolePolicy(self, "flow_log_policy", role=role.id, name="write-flow-logs",
-                          policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                          policy=policy(self, "flow_log_permissions", {"Statement": [{
                               "Effect": "Allow",
                               "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                               "Resource": [logs.arn, f"{logs.arn}:*"]}]}))

@@ -9,14 +9,17 @@ write its own log group, read only the secret it needs, and decrypt with that se
 """
 from __future__ import annotations
 
-import json
+import shutil
+import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset, TerraformLocal, TerraformResourceLifecycle
 
 from modules import aws
 from modules.base import TierStack
-from modules.expr import num, tf
+from modules.expr import hcl_literal, num, tf
+from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Network, security_group_of
 from modules.security import allow_in, allow_out, security_group
@@ -27,6 +30,15 @@ RUNTIME = "python3.12"
 # function -> what it is wired to
 WIRING = {"orders": "data", "catalog": "data", "reports": "data", "sessions": "cache", "ratelimit": "cache"}
 MAPS = ("memory_size", "timeout", "architecture", "reserved_concurrency", "provisioned_concurrency")
+
+
+@lru_cache(maxsize=1)
+def clean_code_dir() -> str:
+    """A copy of functions/ without bytecode caches, so the archive (and its hash) depends
+    only on the source files."""
+    target = Path(tempfile.mkdtemp(prefix="rightsize-functions-")) / "functions"
+    shutil.copytree(FUNCTIONS_DIR, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+    return str(target)
 
 
 class ServerlessStack(TierStack):
@@ -41,7 +53,7 @@ class ServerlessStack(TierStack):
                                      vpc_id=net.vpc_id)
         # Map variables merged over their defaults: an override may list only the functions it changes.
         for name in MAPS:
-            TerraformLocal(self, name, tf(f"merge({json.dumps(DEFAULTS_BY_MAP['serverless_' + name])}, var.serverless_{name})"))
+            TerraformLocal(self, name, tf(f"merge({hcl_literal(DEFAULTS_BY_MAP['serverless_' + name])}, var.serverless_{name})"))
 
         sg = security_group(self, "lambda_sg", t, role="lambda-sg", vpc_id=net.vpc_id,
                             description="Functions: PostgreSQL, Redis and Secrets Manager out; nothing in")
@@ -66,7 +78,7 @@ class ServerlessStack(TierStack):
                       "CACHE_SECRET_ARN": secrets["cache"].arn},
         }
 
-        code = TerraformAsset(self, "code", path=str(FUNCTIONS_DIR), type=AssetType.ARCHIVE)
+        code = TerraformAsset(self, "code", path=clean_code_dir(), type=AssetType.ARCHIVE)
         self.functions, self.aliases = {}, {}
         for fn in FUNCTIONS:
             self._function(fn, code, sg.id, net.private_ids, secrets[WIRING[fn]], wiring_env[WIRING[fn]])
@@ -77,11 +89,10 @@ class ServerlessStack(TierStack):
         logs = log_group(self, f"{fn}_logs", name=f"/aws/lambda/{name}", key=self.key,
                          retention_var="serverless_log_retention_days", tags=t(fn))
         role = aws.IamRole(self, f"{fn}_role", name=f"{name}-{self.region}", tags=t(fn),
-                           assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                               "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+                           assume_role_policy=assume_role(self, f"{fn}_trust", "lambda.amazonaws.com"))
         aws.IamRolePolicyAttachment(self, f"{fn}_vpc_access", role=role.name,
                                     policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
-        aws.IamRolePolicy(self, f"{fn}_policy", role=role.id, name="function", policy=json.dumps({
+        aws.IamRolePolicy(self, f"{fn}_policy", role=role.id, name="function", policy=policy(self, f"{fn}_permissions", {
             "Version": "2012-10-17", "Statement": [
                 {"Sid": "OwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                  "Resource": [f"{logs.arn}:*"]},

@@ -299,3 +299,81 @@ def write_outputs(path: Path, *, pg=None, redis=None, http=None, lambda_aliases=
         doc.setdefault(stack, {}).update(outputs)
     path.write_text(json.dumps(doc, indent=2))
     return path
+
+
+# --- moto (AWS-compatible endpoint) --------------------------------------------------------------
+
+class MotoServer:
+    """moto's server app on 127.0.0.1 in a thread, counting Lambda invoke requests per path.
+
+    moto runs function code only in Docker (none here); `simple_lambda()` switches it to its
+    Docker-free Lambda backend, which answers an invoke with the request payload."""
+
+    def __init__(self):
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        self.invokes: dict[str, int] = {}
+        lock = threading.Lock()
+        app = DomainDispatcherApplication(create_backend_app)
+
+        def counting(environ, start_response):
+            path = environ.get("PATH_INFO", "")
+            if path.endswith("/invocations"):
+                with lock:
+                    self.invokes[path] = self.invokes.get(path, 0) + 1
+            return app(environ, start_response)
+
+        self.server = make_server("127.0.0.1", 0, counting, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def set_config(self, config: dict) -> None:
+        import requests
+
+        requests.post(f"{self.url}/moto-api/config", json=config, timeout=10).raise_for_status()
+
+    def simple_lambda(self, on: bool = True) -> None:
+        self.set_config({"lambda": {"use_docker": not on}})
+
+    def reset(self) -> None:
+        import requests
+
+        self.simple_lambda(False)
+        requests.post(f"{self.url}/moto-api/reset", timeout=10)
+        self.invokes.clear()
+
+    def client(self, service: str, region: str = "us-east-1"):
+        import boto3
+
+        return boto3.client(service, region_name=region, endpoint_url=self.url, aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+
+    def create_aliases(self, shorts=("orders", "catalog"), region: str = "us-east-1") -> dict[str, str]:
+        """Functions `rightsize-test-<short>` with a published version and alias `live`."""
+        import io
+        import zipfile
+
+        role = self.client("iam", region).create_role(
+            RoleName=f"lt-role-{len(self.invokes)}-{time.time_ns()}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("index.py", "def handler(event, context):\n    return event\n")
+        lam = self.client("lambda", region)
+        aliases = {}
+        for short in shorts:
+            name = f"rightsize-test-{short}"
+            lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
+                                Code={"ZipFile": buf.getvalue()}, Publish=False)
+            version = lam.publish_version(FunctionName=name)["Version"]
+            aliases[short] = lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)["AliasArn"]
+        return aliases
+
+    def close(self) -> None:
+        try:
+            self.reset()
+        finally:
+            self.server.shutdown()
+            self.server.server_close()

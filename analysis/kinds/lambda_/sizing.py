@@ -70,7 +70,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     # Provisioned concurrency (only on an alias) and reserved concurrency
     pc_dem = provisioned_demand(series, pc_now, ctx)
     pc_new = pc_now
-    if cfg.get("alias") and pc_dem.n:  # provisioned concurrency only exists on an alias or version
+    # Provisioned concurrency exists only on an alias; adding it where none is set is a latency
+    # decision, not a sizing one, so only an existing level is resized (down to 0 if unused).
+    if cfg.get("alias") and pc_now and pc_dem.n:
         pc_new = math.ceil(pc_dem.target - 1e-9)
         notes.append(f"provisioned concurrency from in-use p{pc_dem.policy.percentile:g} {pc_dem.pct:.1f}"
                      + (" (0: never used)" if pc_new == 0 else ""))
@@ -80,9 +82,10 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     throttled = sum(float(s.values.sum()) for s in find(series, "Throttles", "Sum"))
     if reserved_now is not None and conc.n:
         reserved_new = max(1, math.ceil(conc.target - 1e-9), pc_new)
-        if throttled > 0 and reserved_new < reserved_now:
-            reserved_new = reserved_now
-            notes.append(f"reserved concurrency kept: {throttled:.0f} throttles show demand was capped")
+        if throttled > 0:
+            reserved_new = max(reserved_new, reserved_now)
+            notes.append(f"{throttled:.0f} throttles: observed concurrency is capped by the reserved limit, so "
+                         f"the true peak is unknown and reserved concurrency is never lowered")
     pc_new = rules.provisioned_within_reserved(pc_new, reserved_new)
 
     demands = [conc] + ([mem] if mem.n else [])

@@ -101,20 +101,21 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         needed, why = _replica_needed(resource, by["connections"], ctx)
         if not needed:
             return _remove_replica(resource, ds, ctx, cost_now, why)
+        replica_note = why
+    else:
+        replica_note = None
 
     gib = float(cfg.get("allocated_storage") or 0)  # never changed: storage can only grow, and demand for it is not measured
     targets = {d.name: d.target for d in ds}
     missing = [d.name for d in ds if d.n == 0]
-    notes = []
+    notes = [replica_note] if replica_note else []
     # The instance must carry the I/O whatever the storage provides; storage is sized separately.
     pick = cheapest(candidates(resource, ctx), targets) if not missing else None
+    new_class = pick.name if pick else cfg["instance_class"]
     if missing:
-        new_class, notes = cfg["instance_class"], [f"no data for {', '.join(missing)}: class kept"]
+        notes.append(f"no data for {', '.join(missing)}: class kept")
     elif pick is None:
-        new_class = cfg["instance_class"]
-        notes = ["no catalog class covers the demand with headroom: class kept, review by hand"]
-    else:
-        new_class = pick.name
+        notes.append("no catalog class covers the demand with headroom: class kept, review by hand")
     changes = [change(resource, "instance_class", cfg["instance_class"], new_class)]
 
     iops_now, thr_now = cfg.get("iops"), cfg.get("storage_throughput")
