@@ -90,7 +90,7 @@ def resource_key(r: Resource) -> str:
 class CollectResult:
     resources: list[Resource]
     series: list[Series]
-    usage: Any  # analysis.sources.cloudwatch.ApiUsage
+    usage: Any  # analysis.sources.cloudwatch.ApiUsage (imported lazily)
     coverage: dict[str, dict[str, Any]]  # resource_key -> resource_coverage
     messages: list[str]
     regions: list[str]
@@ -128,7 +128,7 @@ def window(days: int, now: float) -> tuple[int, int, int]:
 def collect(connector, regions: Sequence[str], days: int = DEFAULT_DAYS,
             tag_filters: Sequence[tuple[str, str]] = (), stacks_dir: str | Path = "cdktf.out/stacks",
             output: str | Path | None = None, max_workers: int = 4, now: float | None = None,
-            progress: Callable[[str, int, int], None] | None = None, source=None) -> CollectResult:
+            progress: Callable[[str, int, int], None] | None = None) -> CollectResult:
     """Inventory + metrics for every region; faults are isolated per kind / region and reported."""
     import time
 
@@ -148,7 +148,7 @@ def collect(connector, regions: Sequence[str], days: int = DEFAULT_DAYS,
         messages.append(f"no synthesized stack with a sizing_keys output under {stacks_dir}: every resource is unmanaged")
     inv = inventory.discover(connector, regions, tag_filters, sizing_keys)
     messages += inv.messages
-    source = source or CloudWatchSource(connector, max_workers=max_workers, progress=progress, now=lambda: now)
+    source = CloudWatchSource(connector, max_workers=max_workers, progress=progress, now=lambda: now)
     kinds = registry.kinds()
     series: list[Series] = []
     cov: dict[str, dict[str, Any]] = {}
@@ -174,16 +174,14 @@ def collect(connector, regions: Sequence[str], days: int = DEFAULT_DAYS,
         series += got.values()
         for key, qs in per_resource.items():
             cov[key] = resource_coverage([got[q] for q in qs], start, end)
-    messages += getattr(source, "messages", [])
+    messages += source.messages
     for r in inv.resources:
         c = cov.get(resource_key(r))
         if c and c["flag"] != "complete":
             messages.append(f"{r.region}: {r.kind} {r.resource_id}: metrics {c['flag']} "
                             f"({c['days_with_data']}/{c['days_requested']} days, {c['gaps']} gaps, "
                             f"{c['datapoints']} datapoints)")
-    from analysis.sources.cloudwatch import ApiUsage
-
-    result = CollectResult(inv.resources, series, getattr(source, "usage", ApiUsage()), cov, messages,
+    result = CollectResult(inv.resources, series, source.usage, cov, messages,
                            list(regions), inv.unreachable_regions, start, end, period, inv.anything)
     if output is not None and result.anything:
         write(result, output)

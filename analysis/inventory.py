@@ -60,7 +60,7 @@ class Inventory:
 
 
 def discover(connector, regions: Sequence[str], tag_filters: Sequence[tuple[str, str]] = (),
-             sizing_keys: Mapping[str, Any] | None = None, kinds: Sequence[str] | None = None) -> Inventory:
+             sizing_keys: Mapping[str, Any] | None = None) -> Inventory:
     """Run every kind's `discover` in every region; faults are isolated and reported as messages."""
     from botocore.exceptions import ClientError, NoCredentialsError
 
@@ -69,7 +69,7 @@ def discover(connector, regions: Sequence[str], tag_filters: Sequence[tuple[str,
     from analysis.sources.aws import error_code, is_access_denied, is_unreachable
 
     all_kinds = {name: k for name, k in registry.kinds().items() if "discover" in k.parts}
-    names = list(kinds) if kinds is not None else list(all_kinds)
+    names = list(all_kinds)
     inv = Inventory()
     for region in regions:
         clients = connector.region(region)

@@ -133,3 +133,20 @@ def test_failed_write_leaves_the_previous_snapshot(traces, tmp_path, monkeypatch
         write_snapshot(path, traces)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["nab.parquet"]
 
+
+
+def test_other_commands_pick_snapshot_or_cloudwatch_from_their_flags(traces, tmp_path, monkeypatch):
+    import argparse
+
+    from analysis.sources import add_source_arguments, source_from_args
+    from analysis.sources.cloudwatch import CloudWatchSource
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    parser = argparse.ArgumentParser()
+    add_source_arguments(parser)
+    write_snapshot(tmp_path / "m.parquet", traces)
+    assert isinstance(source_from_args(parser.parse_args(["--metrics-snapshot", str(tmp_path / "m.parquet")])),
+                      SnapshotSource)
+    cw = source_from_args(parser.parse_args(["--profile", "p"]))
+    assert isinstance(cw, CloudWatchSource) and cw.connector.endpoint_url == "http://127.0.0.1:9"
+    assert cw.connector.profile == "p"
