@@ -54,7 +54,8 @@ def demands(resource: Resource, series: Mapping[MetricQuery, Series], spec: Mapp
     return out
 
 
-def candidates(resource: Resource, spec_now: Mapping[str, Any], ds: list[Demand], ctx: SizingContext) -> list[Candidate]:
+def candidates(resource: Resource, spec_now: Mapping[str, Any], ds: list[Demand], ctx: SizingContext,
+               targets: Mapping[str, float]) -> list[Candidate]:
     cfg, current = resource.config, resource.config["instance_type"]
     by = {d.name: d for d in ds}
     out = []
@@ -66,8 +67,8 @@ def candidates(resource: Resource, spec_now: Mapping[str, Any], ds: list[Demand]
         if "memory" not in by and spec["memory_gib"] / spec["vcpu"] < spec_now["memory_gib"] / spec_now["vcpu"]:
             continue  # memory is not measured: keep at least today's GiB per vCPU
         n = max(ctx.options.asg_min_instances,
-                math.ceil((by["cpu"].target or 0) / spec["vcpu"]),
-                math.ceil((by["network"].target or 0) / spec["network_gbps"]))
+                math.ceil((targets["cpu"] or 0) / spec["vcpu"] - 1e-9),
+                math.ceil((targets["network"] or 0) / spec["network_gbps"] - 1e-9))
         if n > MAX_INSTANCES:
             continue
         od = instance_hourly(ctx.prices, resource.region, name)["on_demand"].value
@@ -92,8 +93,13 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     ds = demands(resource, series, spec_now, ctx)
     missing = [d.name for d in ds if d.n == 0]
     n_now = int(cfg.get("desired_capacity") or 0)
-    pick = None if missing else cheapest(candidates(resource, spec_now, ds, ctx), {d.name: d.target for d in ds})
+    targets = {d.name: d.target for d in ds}
     notes = []
+    if not missing and ds[0].p100 >= 0.99 * spec_now["vcpu"] * max(n_now, 1):
+        # CPU pinned at 100%: the true demand is above what was observed, so never size below today.
+        targets["cpu"] = max(targets["cpu"], spec_now["vcpu"] * n_now * (1 + ds[0].policy.headroom))
+        notes.append(f"CPU saturated (group at 100%): true demand unknown, sized at least {ds[0].policy.headroom:.0%} above today")
+    pick = None if missing else cheapest(candidates(resource, spec_now, ds, ctx, targets), targets)
     if missing:
         notes.append(f"no data for {', '.join(missing)}: kept")
     elif pick is None:
