@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from stacks import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS  # noqa: E402  (pure, no cdktf)
-from stacks.tfvars import TfvarsError  # noqa: E402
+from stacks.tfvars import TfvarsError, load_all  # noqa: E402
 
 
 def _context() -> dict:
@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--regions", default=os.environ.get("RIGHTSIZE_REGIONS") or ",".join(regions),
                    help="comma-separated AWS regions")
     p.add_argument("--outdir", default=None, help="output directory (default: cdktf.out, or CDKTF_OUTDIR)")
-    p.add_argument("--tfvars", default=str(ROOT / "tfvars"), help="root of tfvars/<environment>/<stack>.auto.tfvars.json")
+    p.add_argument("--tfvars", default=os.path.relpath(ROOT / "tfvars"), help="root of tfvars/<environment>/<stack>.auto.tfvars.json")
     args = p.parse_args(argv)
     args.regions = [r.strip() for r in args.regions.split(",") if r.strip()]
     if args.outdir:  # the jsii runtime does not share our working directory
@@ -63,16 +63,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     hcl = os.environ.get("SYNTH_HCL_OUTPUT", "").lower() in ("1", "true", "yes")
-    from stacks.app import synth  # imports cdktf: only after the arguments are good
-
-    try:
-        result = synth(environment=args.environment, regions=args.regions, tfvars_root=Path(args.tfvars),
-                       outdir=args.outdir, hcl=hcl)
+    try:  # validate every override before anything imports cdktf (fails in ~0.1 s)
+        overrides = load_all(args.tfvars, args.environment, args.regions)
     except TfvarsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    from stacks.app import synth  # imports cdktf
+
+    result = synth(environment=args.environment, regions=args.regions, overrides=overrides, outdir=args.outdir, hcl=hcl)
     print(f"synthesized {len(result.stacks)} stacks for {args.environment} into {result.outdir}/stacks: "
-          f"{', '.join(result.stacks)}", file=sys.stderr)
+          f"{', '.join(result.stacks)}" + (f"; overrides: {', '.join(map(str, result.overrides.values()))}"
+                                            if result.overrides else ""))
     return 0
 
 

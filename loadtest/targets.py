@@ -385,8 +385,38 @@ def invoke_alias(client, alias_arn: str, payload: dict[str, Any]) -> int:
     return len(body)
 
 
+def function_payload(short: str, rng: random.Random) -> dict[str, Any]:
+    """A realistic event for the project's functions (functions/<short>/handler.py), with a
+    mix of writes and reads per function; an unknown function gets a neutral event."""
+    r = rng.random()
+    if short == "orders":
+        if r < 0.7:
+            return {"customer": f"c-{rng.randint(1, 5000)}", "total_cents": rng.randint(100, 50_000)}
+        return {"order_id": rng.randint(1, 10_000)}
+    if short == "catalog":
+        sku = f"SKU-{rng.randint(1, 2000):05d}"
+        if r < 0.2:
+            return {"sku": sku, "name": f"Product {sku}", "price_cents": rng.randint(99, 99_999)}
+        if r < 0.8:
+            return {"sku": sku}
+        return {"limit": rng.choice((10, 20, 50))}
+    if short == "sessions":
+        session = f"s-{rng.randint(1, 20_000)}"
+        if r < 0.3:
+            return {"session_id": session, "data": {"user": f"u-{rng.randint(1, 5000)}", "cart": rng.randint(0, 9)},
+                    "ttl": rng.choice((900, 1800, 3600))}
+        return {"session_id": session}
+    if short == "ratelimit":
+        return {"key": f"client-{min(int(rng.paretovariate(1.2)), 1000)}", "limit": 100, "window": 60}
+    if short == "reports":
+        return {"hours": rng.choice((1, 6, 24, 24, 168))}
+    return {"source": "rightsize-loadtest", "function": short, "request_id": uuid.uuid4().hex,
+            "sent_at": time.time()}
+
+
 class LambdaClient:
-    """Invokes every published alias of the endpoint in turn (round robin from a random start)."""
+    """Invokes every published alias of the endpoint in turn (round robin from a random start)
+    with an event the function understands (function_payload)."""
 
     def __init__(self, endpoint: dict[str, Any], options: dict[str, Any], rng: random.Random | None = None,
                  client=None):
@@ -406,8 +436,7 @@ class LambdaClient:
         return self.client
 
     def payload(self, short: str) -> dict[str, Any]:
-        return {"source": "rightsize-loadtest", "function": short, "request_id": uuid.uuid4().hex,
-                "items": self.rng.randint(1, 20), "sent_at": time.time()}
+        return function_payload(short, self.rng)
 
     def next_op(self) -> Op:
         short = next(self._cycle)

@@ -11,14 +11,14 @@ from pathlib import Path
 from cdktf import App
 
 from . import TIERS, stack_name
-from .tfvars import build_props, load_overrides, override_path
+from .tfvars import build_props
 
 
 @dataclass
 class SynthResult:
     outdir: Path
     stacks: list[str]
-    overrides: dict[str, Path]  # stack -> override file copied beside it
+    overrides: dict[str, Path]  # stack -> the override file copied beside it
 
 
 def stack_classes() -> dict:
@@ -36,36 +36,30 @@ DEPENDS_ON = {"network": (), "data": ("network",), "cache": ("network",),
               "compute": ("network", "data", "cache"), "serverless": ("network", "data", "cache")}
 
 
-def synth(*, environment: str, regions: list[str], tfvars_root: Path, outdir: str | None = None,
-          hcl: bool = False) -> SynthResult:
-    """Validate every override file first (fail before any stack is built), then synth."""
-    overrides: dict[str, dict] = {}
-    files: dict[str, Path] = {}
-    for region in regions:
-        for tier in TIERS:
-            name = stack_name(tier, region)
-            path = override_path(tfvars_root, environment, name)
-            overrides[name] = load_overrides(path, tier, environment)
-            if path.exists():
-                files[name] = path
+def synth(*, environment: str, regions: list[str], overrides: dict[str, tuple[dict, Path | None]],
+          outdir: str | None = None, hcl: bool = False) -> SynthResult:
+    """Synth every tier for every region; `overrides` comes from stacks.tfvars.load_all (validated)."""
     app = App(outdir=outdir) if outdir else App()
     classes = stack_classes()
     built = {}
     for region in regions:
         for tier in TIERS:
             name = stack_name(tier, region)
-            props = build_props(tier, environment, overrides[name])
+            props = build_props(tier, environment, overrides[name][0])
             stack = classes[tier](app, environment=environment, region=region, props=props)
             for dep in DEPENDS_ON[tier]:
                 stack.add_dependency(built[stack_name(dep, region)])
             built[name] = stack
     app.synth()
     out = Path(app.outdir)
+    copied = {}
     for name, stack in built.items():
         stack_dir = out / "stacks" / name
         if hcl and stack.raw_blocks:
             with open(stack_dir / "cdk.tf", "a") as fh:
                 fh.write("\n" + stack.hcl_appendix())
-        if name in files:
-            shutil.copyfile(files[name], stack_dir / files[name].name)
-    return SynthResult(out, list(built), files)
+        source = overrides[name][1]
+        if source is not None:  # beside the stack: terraform loads *.auto.tfvars.json itself
+            copied[name] = stack_dir / source.name
+            shutil.copyfile(source, copied[name])
+    return SynthResult(out, list(built), copied)

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from .props import PROPS, TIERS, TierProps, environment_defaults
 
-__all__ = ["TfvarsError", "props_class", "load_overrides", "validate", "build_props", "override_path"]
+__all__ = ["TfvarsError", "props_class", "load_overrides", "load_all", "validate", "build_props", "override_path"]
 
 
 class TfvarsError(ValueError):
@@ -128,6 +128,17 @@ def load_overrides(path: str | Path, tier: str, environment: str = "staging") ->
     except json.JSONDecodeError as e:
         raise TfvarsError(path, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
     return validate(tier, data, source=path, environment=environment)
+
+
+def load_all(root: str | Path, environment: str, regions: list[str]) -> dict[str, tuple[dict[str, Any], Path | None]]:
+    """Every stack's validated overrides: stack -> (overrides, file or None). Raises on the first bad file."""
+    out: dict[str, tuple[dict[str, Any], Path | None]] = {}
+    for region in regions:
+        for tier in TIERS:
+            stack = f"{tier}-{region}"
+            path = override_path(root, environment, stack)
+            out[stack] = (load_overrides(path, tier, environment), path if path.exists() else None)
+    return out
 
 
 def build_props(tier: str, environment: str, overrides: Mapping[str, Any] | None = None) -> TierProps:

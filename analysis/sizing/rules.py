@@ -1,22 +1,22 @@
-"""Hard AWS rules as small pure functions (docs: /work/shared/docs/aws-facts.md).
+"""Hard AWS rules the sizing applies, as small pure functions that DERIVE a valid value.
 
-Kept here until stacks/rules.py exists; the infrastructure may import these (they depend on
-nothing but the standard library).
+The limits themselves live in stacks/rules.py (shared with the tfvars validation and the
+Terraform variable validations; it never imports cdktf); this module turns a demand into the
+nearest valid setting. Sources: /work/shared/docs/aws-facts.md.
 """
 from __future__ import annotations
 
 import math
 
-GP3_THRESHOLD_GIB = 400  # RDS gp3 for PostgreSQL: at >= 400 GiB baseline jumps to 12,000 IOPS / 500 MiB/s
-GP3_BASELINE_SMALL = (3000, 125)  # below the threshold: fixed, cannot be set
-GP3_BASELINE_LARGE = (12000, 500)
-GP3_MAX_IOPS = 64000
-GP3_MAX_THROUGHPUT = 4000
+from stacks.rules import (ELASTICACHE_MAX_REPLICAS, GP3_IOPS_MAX, GP3_IOPS_MIN, GP3_IOPS_PER_GIB_MAX,
+                          GP3_THRESHOLD_GIB, GP3_THROUGHPUT_MAX, GP3_THROUGHPUT_MIN, GP3_THROUGHPUT_PER_IOPS_MAX,
+                          LAMBDA_MEMORY_MAX, LAMBDA_MEMORY_MIN)
+
+GP3_BASELINE_SMALL = (3000, 125)  # below 400 GiB: fixed, cannot be set
+GP3_BASELINE_LARGE = (GP3_IOPS_MIN, GP3_THROUGHPUT_MIN)  # included at >= 400 GiB
 GP3_IOPS_STEP = 1000
 GP3_THROUGHPUT_STEP = 25
-LAMBDA_MEMORY_MIN, LAMBDA_MEMORY_MAX = 128, 10240
 CACHE_RESERVED_MEMORY = 0.25  # ElastiCache reserved-memory-percent default
-CACHE_MAX_REPLICAS = 5
 CACHE_SHARD_MOVE_FACTOR = 1.5  # free memory on remaining shards >= 1.5 x data moved
 NAT_GBPS = 5.0  # a NAT gateway starts at 5 Gbps (scales to 100): sized against the start
 NAT_CONNECTIONS = 55000  # simultaneous connections per destination per gateway
@@ -31,20 +31,25 @@ def gp3_settable(allocated_gib: float) -> bool:
     return allocated_gib >= GP3_THRESHOLD_GIB
 
 
-def gp3_iops(allocated_gib: float, needed: float) -> int | None:
+def gp3_iops(allocated_gib: float, needed: float, needed_mibps: float = 0.0) -> int | None:
     """Provisioned IOPS to set: None below 400 GiB (not settable), else the 12,000 floor, rounded
-    up to 1,000, at most 64,000. 10,000 IOPS at 1000 GB is rejected by the API: this never emits it."""
+    up to 1,000, enough IOPS for the throughput (<= 0.25 MiB/s per IOPS), at most 64,000 and
+    50 x GiB. 10,000 IOPS at 1000 GB is rejected by the API: this never emits it."""
     if not gp3_settable(allocated_gib):
         return None
-    step = math.ceil(max(needed, 0) / GP3_IOPS_STEP) * GP3_IOPS_STEP
-    return int(min(GP3_MAX_IOPS, max(GP3_BASELINE_LARGE[0], step)))
+    wanted = max(needed, 0, needed_mibps / GP3_THROUGHPUT_PER_IOPS_MAX)
+    step = math.ceil(wanted / GP3_IOPS_STEP) * GP3_IOPS_STEP
+    cap = min(GP3_IOPS_MAX, (GP3_IOPS_PER_GIB_MAX * int(allocated_gib)) // GP3_IOPS_STEP * GP3_IOPS_STEP)
+    return int(min(cap, max(GP3_IOPS_MIN, step)))
 
 
-def gp3_throughput(allocated_gib: float, needed_mibps: float) -> int | None:
+def gp3_throughput(allocated_gib: float, needed_mibps: float, iops: int | None = None) -> int | None:
+    """Throughput (MiB/s) to set: None below 400 GiB, else 500..4,000 and <= 0.25 x IOPS."""
     if not gp3_settable(allocated_gib):
         return None
     step = math.ceil(max(needed_mibps, 0) / GP3_THROUGHPUT_STEP) * GP3_THROUGHPUT_STEP
-    return int(min(GP3_MAX_THROUGHPUT, max(GP3_BASELINE_LARGE[1], step)))
+    cap = min(GP3_THROUGHPUT_MAX, int(GP3_THROUGHPUT_PER_IOPS_MAX * (iops or GP3_IOPS_MIN)))
+    return int(min(cap, max(GP3_THROUGHPUT_MIN, step)))
 
 
 def storage_never_shrinks(current_gib: float, proposed_gib: float) -> float:
@@ -54,7 +59,7 @@ def storage_never_shrinks(current_gib: float, proposed_gib: float) -> float:
 
 def min_cache_replicas(multi_az: bool, policy_min: int = 0) -> int:
     """Multi-AZ needs >= 1 replica per shard."""
-    return min(CACHE_MAX_REPLICAS, max(policy_min, 1 if multi_az else 0))
+    return min(ELASTICACHE_MAX_REPLICAS, max(policy_min, 1 if multi_az else 0))
 
 
 def cache_usable_gib(node_memory_gib: float) -> float:

@@ -39,7 +39,10 @@ def changes(rec):
 def test_gp3_floor_and_limits():
     assert rules.gp3_iops(1000, 2500) == 12000  # 10,000 at 1000 GB is rejected by the API
     assert rules.gp3_iops(1000, 12001) == 13000
-    assert rules.gp3_iops(1000, 10 ** 6) == 64000
+    assert rules.gp3_iops(1000, 10 ** 6) == 50000  # at most 50 IOPS per GiB
+    assert rules.gp3_iops(2000, 10 ** 6) == 64000
+    assert rules.gp3_iops(1000, 0, needed_mibps=3500) == 14000  # throughput <= 0.25 MiB/s per IOPS
+    assert rules.gp3_throughput(1000, 3500, 12000) == 3000
     assert rules.gp3_iops(200, 50000) is None  # below 400 GiB not settable
     assert rules.gp3_throughput(1000, 10) == 500 and rules.gp3_throughput(1000, 9999) == 4000
     assert rules.gp3_baseline(399) == (3000, 125) and rules.gp3_baseline(400) == (12000, 500)

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from analysis.registry import get
 from analysis.sizing import rules
+from stacks import rules as stack_rules
 from analysis.workload import DemandModel, generate, true_demand
 
 END = 1_760_054_400
@@ -77,7 +78,7 @@ def test_asg_covers_peak_and_is_monotone(sizing_resource, sizing_ctx, shape, see
         assert spec["architecture"] == "x86_64"
         assert new["desired_capacity"] * spec["vcpu"] >= cpu * factor * 1.1 * (1 - 1e-9)
         assert new["desired_capacity"] * spec["network_gbps"] >= net * factor * 1.1 * (1 - 1e-9)
-        assert new["min_size"] <= new["desired_capacity"] <= new["max_size"]
+        assert stack_rules.asg_sizes(new["min_size"], new["max_size"], new["desired_capacity"]) is None
         recs.append(rec)
     assert recs[1].cost_proposed.on_demand >= recs[0].cost_proposed.on_demand - 1e-9
 
@@ -101,6 +102,7 @@ def test_elasticache_rules_peak_and_monotone(sizing_resource, sizing_ctx, seed, 
         assert spec["data_tiering"] == tiering  # never r6g <-> r6gd
         if multi_az:
             assert new["replicas_per_shard"] >= 1
+        assert stack_rules.cache_replicas(new["replicas_per_shard"], multi_az) is None
         if "no catalog node type" not in rec.reason:
             dims = rec.evidence["dimensions"]
             for dim in ("memory", "engine_cpu", "network"):
@@ -119,9 +121,10 @@ def test_lambda_hard_rules(sizing_resource, sizing_ctx, seed, conc, mem, reserve
     peak = {"concurrency": conc, **({"memory": mem} if mem else {})}
     rec = get("lambda").size(r, generate(r, DemandModel(peak, shape="diurnal"), START, END, seed), sizing_ctx(days=DAYS))
     new = {**r.config, **{c.field: c.proposed for c in rec.changes}}
-    assert 128 <= new["memory_size"] <= 10240
+    assert 128 <= new["memory_size"] <= 10240 and stack_rules.lambda_memory(new["memory_size"]) is None
     if new["reserved_concurrency"] is not None:
         assert new["provisioned_concurrency"] <= new["reserved_concurrency"]
+        assert stack_rules.provisioned_within_reserved(new["provisioned_concurrency"], new["reserved_concurrency"]) is None
         if reserved is not None and reserved >= conc:  # not throttled: reserved covers the peak plus headroom
             assert new["reserved_concurrency"] >= math.floor(conc) * 1.1 - 1e-9 or new["reserved_concurrency"] >= reserved
     if mem and new["memory_size"] != memory_size:
@@ -131,18 +134,21 @@ def test_lambda_hard_rules(sizing_resource, sizing_ctx, seed, conc, mem, reserve
 
 @SETTINGS
 @given(seed=seeds, gib=st.integers(20, 3000), iops_now=st.one_of(st.none(), st.integers(1000, 64000)),
-       iops=st.floats(50, 10500))
-def test_rds_gp3_floor_and_storage_never_shrinks(sizing_resource, sizing_ctx, seed, gib, iops_now, iops):
+       iops=st.floats(50, 10500), thr=st.floats(1, 280))
+def test_rds_gp3_floor_and_storage_never_shrinks(sizing_resource, sizing_ctx, seed, gib, iops_now, iops, thr):
     r = sizing_resource("rds", allocated_storage=gib, iops=iops_now if gib >= 400 else None)
-    rec = get("rds").size(r, generate(r, rds_model("diurnal", 1, 5, 50, iops, 20), START, END, seed),
+    rec = get("rds").size(r, generate(r, rds_model("diurnal", 1, 5, 50, iops, thr), START, END, seed),
                           sizing_ctx(days=DAYS))
     fields = {c.field: c.proposed for c in rec.changes}
     assert "allocated_storage" not in fields
-    new_iops = fields.get("iops", r.config["iops"])
+    new = {**r.config, **fields}
     if gib >= 400:
-        assert rules.GP3_BASELINE_LARGE[0] <= new_iops <= rules.GP3_MAX_IOPS
+        assert rules.GP3_BASELINE_LARGE[0] <= new["iops"]
     else:
-        assert new_iops is None
+        assert new["iops"] is None and new["storage_throughput"] is None
+    # The infrastructure's validators (stacks/rules.py) accept every proposal.
+    assert stack_rules.gp3_iops(gib, new["iops"]) is None
+    assert stack_rules.gp3_throughput(gib, new["storage_throughput"], new["iops"]) is None
 
 
 def test_property_guard_catches_an_undersized_answer(sizing_resource, sizing_ctx):
@@ -152,3 +158,21 @@ def test_property_guard_catches_an_undersized_answer(sizing_resource, sizing_ctx
     assert rds_capacity(ctx.specs, rec, r)["cpu"] >= 1.9 * 1.1
     with pytest.raises(AssertionError):
         assert 2 >= 1.9 * 1.1  # a db.*.large (2 vCPU) would be below the guard
+
+
+@SETTINGS
+@given(seed=seeds, bandwidth=st.floats(0.0001, 20), conns=st.floats(1, 200000), azs=st.integers(1, 4),
+       environment=st.sampled_from(["staging", "production"]))
+def test_nat_count_valid_and_covers_peak(sizing_resource, sizing_ctx, seed, bandwidth, conns, azs, environment):
+    r = sizing_resource("nat", environment=environment, az_count=azs, nat_gateway_count=azs,
+                        nat_gateway_ids=tuple(f"nat-{i}" for i in range(azs)))
+    rec = get("nat").size(r, generate(r, DemandModel({"bandwidth": bandwidth, "connections": conns}), START, END, seed),
+                          sizing_ctx(days=DAYS))
+    n = {c.field: c.proposed for c in rec.changes}.get("nat_gateway_count", azs)
+    assert stack_rules.nat_gateway_count(n, azs) is None
+    if environment == "production":
+        assert n == azs
+    dims = rec.evidence["dimensions"]
+    if n < azs:  # consolidating never goes below the observed peak plus headroom
+        assert n * rules.NAT_GBPS >= dims["bandwidth"]["p100"] * 1.1
+        assert n * rules.NAT_CONNECTIONS >= dims["connections"]["p100"] * 1.1

@@ -36,8 +36,9 @@ def discover(clients: RegionClients) -> list[Resource]:
     out = []
     for vpc_id, nats in sorted(by_vpc.items()):
         vpc = vpcs.get(vpc_id, {})
-        # The VPC carries Stack/Tier; its NAT gateways carry Role=nat (and CriticalPath).
-        tags = {**tag_dict(vpc.get("Tags")), **common_tags([tag_dict(n.get("Tags")) for n in nats])}
+        # The resource is the VPC (Role=vpc governs the NAT count); its gateways' common tags fill
+        # in what the VPC lacks, and any gateway on the critical path puts the whole set on it.
+        tags = {**common_tags([tag_dict(n.get("Tags")) for n in nats]), **tag_dict(vpc.get("Tags"))}
         if any(tag_dict(n.get("Tags")).get("CriticalPath", "").lower() == "true" for n in nats):
             tags["CriticalPath"] = "true"
         owner = vpc.get("OwnerId")

@@ -124,8 +124,8 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         # Without I/O data keep what is set (raised to the floor if below it).
         iops_need = by["iops"].target if by["iops"].n else (iops_now or 0)
         thr_need = by["throughput"].target * 1e6 / MIB if by["throughput"].n else (thr_now or 0)
-        iops_new = rules.gp3_iops(gib, iops_need)
-        thr_new = rules.gp3_throughput(gib, thr_need)
+        iops_new = rules.gp3_iops(gib, iops_need, thr_need)
+        thr_new = rules.gp3_throughput(gib, thr_need, iops_new)
         if iops_now is not None and iops_now < rules.GP3_BASELINE_LARGE[0]:
             notes.append(f"{iops_now} IOPS at {gib:g} GiB is below the gp3 floor (the API rejects it): "
                          f"{rules.GP3_BASELINE_LARGE[0]} is the minimum and costs nothing extra")

@@ -1,0 +1,89 @@
+"""The simulated account's 45-day workload: an over-provisioned staging environment.
+
+Each resource gets a true-demand model (analysis/workload.py turns it into the CloudWatch
+series its kind reads). The numbers describe what staging really uses: a fraction of today's
+sizes, with daily and weekly cycles and bursts; real CloudWatch traces (Numenta NAB) shape the
+database CPU in us-east-1 and the compute CPU in us-west-2; one Lambda function has only 10 days
+of history. Everything is seeded from the resource's name, so the snapshot is byte-identical
+run after run.
+"""
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from analysis.model import Resource, Series
+from analysis.workload import DemandModel, generate, load_trace, regular
+
+# The simulated window ends at a fixed instant: same inputs, same report.
+SIM_END = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp())
+TRACES = Path(__file__).resolve().parents[2] / "tests" / "data" / "nab"
+TRACE_FILES = {"rds_cpu": "rds_cpu_utilization_cc0c53.csv", "ec2_cpu": "ec2_cpu_utilization_5f5533.csv"}
+
+# Lambda: peak concurrency, p50 duration (ms), max memory used (MB; None = no Lambda Insights).
+FUNCTIONS = {
+    "orders": (18, 180.0, 410.0),
+    "catalog": (30, 90.0, 350.0),
+    "sessions": (12, 40.0, None),
+    "ratelimit": (8, 15.0, 190.0),
+    "reports": (3, 2200.0, 900.0),
+}
+SHORT_HISTORY = ("us-west-2", "reports")  # (region, function) deployed 10 days ago
+
+
+def _trace(name: str, points: int) -> np.ndarray:
+    """A NAB trace on a 5-minute grid, gaps kept as NaN, repeated to cover the window."""
+    ts, values = load_trace(TRACES / TRACE_FILES[name])
+    grid = regular(ts, values)
+    return np.tile(grid, points // len(grid) + 1)[-points:]
+
+
+def model_for(resource: Resource, points: int) -> DemandModel:
+    """True demand of one staging resource (units per analysis/workload.py)."""
+    east = resource.region == "us-east-1"
+    cfg = resource.config
+    if resource.kind == "rds":
+        if cfg.get("role") == "replica":
+            # the us-east-1 replica serves no reads at all; us-west-2's serves a reporting job
+            conns = 0.0 if east else 40.0
+            return DemandModel({"cpu": 0.3 if east else 0.9, "memory": 6.0, "connections": conns,
+                                "iops": 400.0, "throughput": 15.0}, shape="weekly")
+        traces = {"cpu": _trace("rds_cpu", points)} if east else {}
+        return DemandModel({"cpu": 1.6, "memory": 13.0, "connections": 180.0, "iops": 2800.0, "throughput": 60.0},
+                           shape="weekly", traces=traces)
+    if resource.kind == "elasticache":
+        return DemandModel({"memory": 24.0 if east else 16.0, "engine_cpu": 48.0, "network": 0.4,
+                            "connections": 300.0}, shape="diurnal", shapes={"memory": "steady"})
+    if resource.kind == "asg":
+        traces = {} if east else {"cpu": _trace("ec2_cpu", points)}
+        return DemandModel({"cpu": 14.0, "network": 1.2}, shape="weekly", traces=traces)
+    if resource.kind == "lambda":
+        short = resource.tags.get("Role", resource.resource_id.rsplit("-", 1)[-1])
+        peak, duration, memory = FUNCTIONS.get(short, (5, 100.0, None))
+        dims = {"concurrency": float(peak)}
+        if memory is not None:
+            dims["memory"] = memory
+        history = 10.0 if (resource.region, short) == SHORT_HISTORY else None
+        return DemandModel(dims, shape="spikes" if short == "reports" else "diurnal",
+                           params={"duration_ms": duration}, history_days=history)
+    if resource.kind == "nat":
+        return DemandModel({"bandwidth": 0.05, "connections": 2000.0}, shape="diurnal", gap_fraction=0.01)
+    raise ValueError(f"no simulated workload for kind {resource.kind!r}")
+
+
+def seed_of(resource: Resource) -> int:
+    return zlib.crc32(f"{resource.region}/{resource.kind}/{resource.resource_id}".encode())
+
+
+def series(resources: Iterable[Resource], days: int, end: int = SIM_END) -> list[Series]:
+    """Every metric series of every resource over [end - days, end)."""
+    start = end - days * 86400
+    points = days * 86400 // 300
+    out: list[Series] = []
+    for r in sorted(resources, key=lambda r: (r.region, r.kind, r.resource_id)):
+        out += generate(r, model_for(r, points), start, end, seed=seed_of(r)).values()
+    return out
