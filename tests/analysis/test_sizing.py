@@ -44,7 +44,8 @@ def test_gp3_floor_and_limits():
     assert rules.gp3_iops(1000, 0, needed_mibps=3500) == 14000  # throughput <= 0.25 MiB/s per IOPS
     assert rules.gp3_throughput(1000, 3500, 12000) == 3000
     assert rules.gp3_iops(200, 50000) is None  # below 400 GiB not settable
-    assert rules.gp3_throughput(1000, 10) == 500 and rules.gp3_throughput(1000, 9999) == 4000
+    assert rules.gp3_throughput(1000, 10) == 500 and rules.gp3_throughput(1000, 9999) == 3000  # 0.25 x 12,000
+    assert rules.gp3_throughput(1000, 9999, 16000) == 4000
     assert rules.gp3_baseline(399) == (3000, 125) and rules.gp3_baseline(400) == (12000, 500)
     assert rules.storage_never_shrinks(1000, 500) == 1000
 
