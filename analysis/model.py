@@ -102,3 +102,5 @@ class Recommendation:
     cost_current: Cost
     cost_proposed: Cost
     rollout: str  # "in-place" | "rolling-instance-refresh" | "blue-green" | "alias-shift" | "replacement" | "none"
+    # dimension -> (epoch seconds, demand) in the units of evidence["dimensions"][dim]: for charts, never serialized
+    demand: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)

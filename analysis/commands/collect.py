@@ -6,6 +6,7 @@ import sys
 
 from analysis.cli import AnalysisError, UsageError, command
 from analysis.collect import DEFAULT_DAYS, DEFAULT_REGIONS, MAX_DAYS, MIN_DAYS
+from analysis.args import parse_days, parse_regions, parse_tags
 from analysis.sources import add_source_arguments
 
 
@@ -26,28 +27,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="concurrent GetMetricData calls per region (default: 4; CloudWatch allows 50 TPS)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when any region or kind was skipped (files are still written)")
-
-
-def parse_days(text: str) -> int:
-    try:
-        days = int(text)
-    except ValueError:
-        raise UsageError(f"--days must be a whole number of days, {MIN_DAYS}..{MAX_DAYS}; got {text!r}") from None
-    if not MIN_DAYS <= days <= MAX_DAYS:
-        raise UsageError(f"--days must be {MIN_DAYS}..{MAX_DAYS} (CloudWatch keeps hourly data 455 days); got {days}")
-    return days
-
-
-def parse_regions(text: str) -> list[str]:
-    from analysis.sources.aws import known_regions
-
-    regions = list(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
-    if not regions:
-        raise UsageError("--regions needs at least one region name, e.g. us-east-1,us-west-2")
-    unknown = [r for r in regions if r not in known_regions()]
-    if unknown:
-        raise UsageError(f"--regions: unknown region name(s) {', '.join(unknown)} (e.g. us-east-1)")
-    return regions
 
 
 def parse_workers(text: str) -> int:
@@ -78,16 +57,12 @@ def _progress():
 @command("collect", "discover resources and collect their CloudWatch metrics into a Parquet snapshot")
 def run(args: argparse.Namespace) -> int:
     from analysis.collect import collect, summary_lines
-    from analysis.inventory import parse_tag_filter
     from analysis.sources.aws import Connector
 
     days = parse_days(args.days)
     regions = parse_regions(args.regions)
     workers = parse_workers(args.max_workers)
-    try:
-        tags = [parse_tag_filter(t) for t in args.tag]
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    tags = parse_tags(args.tag)
     if not args.output.endswith(".parquet"):
         raise UsageError(f"--output must name a .parquet file; got {args.output!r}")
 

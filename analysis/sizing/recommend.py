@@ -21,6 +21,12 @@ def excluded(resource: Resource, cost: Cost) -> Recommendation:
                           {}, cost, cost, "none")
 
 
+def kept(resource: Resource, ctx: SizingContext, cost: Cost, reason: str) -> Recommendation:
+    """Nothing can be decided (unknown type, no data): no change, confidence 0, the reason says why."""
+    return finish(resource, ctx, changes=[], demands=[], capacity_now={}, capacity_new={}, cost_current=cost,
+                  cost_proposed=cost, rollout="none", reason=reason)
+
+
 def dimension_evidence(d: Demand, now: float | None, new: float | None) -> dict[str, Any]:
     return {"unit": d.unit, "samples": d.n, "days_with_data": d.days_with_data(),
             f"p{d.policy.percentile:g}": d.pct, "p100": d.p100, "target": d.target,

@@ -26,6 +26,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_cluster_port() -> int:
+    """A free port P <= 55535 with P + 10000 free too (a cluster node's bus port)."""
+    import random
+
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randint(20000, 55535)
+        if _bindable(port) and _bindable(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a redis cluster node")
+
+
 def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
     end = time.monotonic() + timeout
     last = None
@@ -148,7 +169,7 @@ class RedisServer:
         exe = redis_bin()
         if exe is None:
             pytest.skip("redis-server not found (apt-get install redis-server)")
-        self.port = free_port()
+        self.port = free_cluster_port() if cluster else free_port()
         self.root = Path(root or tempfile.mkdtemp(prefix="loadtest-redis-"))
         self.root.mkdir(parents=True, exist_ok=True)
         cmd = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

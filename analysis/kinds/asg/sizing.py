@@ -20,7 +20,7 @@ from analysis.kinds.asg.pricing import instance_hourly, price
 from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import register
 from analysis.sizing.policy import SizingContext
-from analysis.sizing.recommend import change, excluded, finish
+from analysis.sizing.recommend import change, excluded, finish, kept
 from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import Demand, aligned, demand, find, from_series
 
@@ -87,9 +87,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         return excluded(resource, cost_now)
     spec_now = ctx.specs.get("ec2", cfg["instance_type"])
     if spec_now is None:
-        return finish(resource, ctx, changes=[], demands=[], capacity_now={}, capacity_new={}, cost_current=cost_now,
-                      cost_proposed=cost_now, rollout="none",
-                      reason=f"instance type {cfg['instance_type']} is not in the spec catalog: kept")
+        return kept(resource, ctx, cost_now, f"instance type {cfg['instance_type']} is not in the spec catalog: kept")
     ds = demands(resource, series, spec_now, ctx)
     missing = [d.name for d in ds if d.n == 0]
     n_now = int(cfg.get("desired_capacity") or 0)

@@ -11,7 +11,7 @@ from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
-from analysis.sizing.recommend import change, excluded, finish
+from analysis.sizing.recommend import change, excluded, finish, kept
 from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import Demand, combine, demand, find, from_series
 
@@ -92,9 +92,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         return excluded(resource, cost_now)
     spec = ctx.specs.get("rds", cfg["instance_class"])
     if spec is None:
-        return finish(resource, ctx, changes=[], demands=[], capacity_now={}, capacity_new={}, cost_current=cost_now,
-                      cost_proposed=cost_now, rollout="none",
-                      reason=f"instance class {cfg['instance_class']} is not in the spec catalog: kept")
+        return kept(resource, ctx, cost_now, f"instance class {cfg['instance_class']} is not in the spec catalog: kept")
     ds = demands(series, spec, ctx)
     by = {d.name: d for d in ds}
     if cfg.get("role") == "replica":
