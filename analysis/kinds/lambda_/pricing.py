@@ -32,11 +32,11 @@ class Usage:
     def from_series(series: Mapping[MetricQuery, Series]) -> "Usage | None":
         inv = find(series, "Invocations", "Sum")
         dur = find(series, "Duration", "Average")
-        if not inv:
-            return None
+        if not inv or not dur:
+            return None  # usage cannot be priced without both
         ts, m = aligned(inv[:1] + dur[:1])
         invocations = np.nan_to_num(m[0])
-        duration_s = np.nan_to_num(m[1]) / 1000 if dur else np.zeros(len(ts))
+        duration_s = np.nan_to_num(m[1]) / 1000
         period = inv[0].query.period
         observed = max(len(ts) * period, period)
         return Usage(float(invocations.sum()) * SECONDS_PER_MONTH / observed, invocations * duration_s, period,
