@@ -60,6 +60,10 @@ checkov: install .venv-checkov/.installed   ## checkov on the HCL synth; suppres
 bench-collect: install
 	$(PY) -m analysis.bench.collect --resources 1000 --days 45
 
+# Rebuild analysis/data/prices.json from ../shared/data/aws-prices/prices.json (sizing/pricing).
+prices: install
+	$(PY) -m analysis.pricing.build
+
 # --- rollout -------------------------------------------------------------------
 # make rollout ROLLOUT_ARGS=--dry-run ; make guard GUARD_ARGS="--stack compute-us-east-1"
 rollout: install
