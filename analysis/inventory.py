@@ -141,10 +141,10 @@ def inventory_path(snapshot: str | Path) -> Path:
 
 def save_inventory(path: str | Path, resources: Sequence[Resource], **extra: Any) -> None:
     """Atomic, stable JSON: {"version", "resources": [...], **extra} (extra: window, coverage, usage...)."""
-    from analysis.sources.atomic import write_text_atomic
+    from analysis.fsutil import atomic_write
 
     doc = {"version": INVENTORY_VERSION, **_plain(extra), "resources": [resource_to_dict(r) for r in resources]}
-    write_text_atomic(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    atomic_write(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def load_inventory_document(path: str | Path) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def proposals(records: list[dict[str, Any]], tfvars_root: Path, environment: str
               ) -> tuple[dict[Path, dict[str, Any]], list[dict[str, Any]]]:
     """tfvars file -> {key address: proposed value} for emitted managed changes, and the blue/green
     changes left to `analysis rollout` (it writes them after switchover)."""
-    from analysis.tfvars_io import tfvars_path
+    from stacks.tfvars import override_path
 
     files: dict[Path, dict[str, Any]] = {}
     pending = []
@@ -137,7 +137,7 @@ def proposals(records: list[dict[str, Any]], tfvars_root: Path, environment: str
         if rec["rollout"] == ROLLOUT_OWNED:
             pending.append(rec)
             continue
-        path = tfvars_path(tfvars_root, environment, rec["stack"])
+        path = override_path(tfvars_root, environment, rec["stack"])
         for ch in rec["changes"]:
             if ch["tfvars_key"]:
                 files.setdefault(path, {})[ch["tfvars_key"]] = ch["proposed"]

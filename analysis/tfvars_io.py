@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from analysis.cli import AnalysisError
+from analysis.fsutil import atomic_write
 
 PREVIOUS_DIR = ".previous"
 SUFFIX = ".auto.tfvars.json"
@@ -115,27 +116,11 @@ def unified_diff(before: bytes | None, after: bytes | None, path: Path | str) ->
         tofile=str(path) if after is not None else "/dev/null"))
 
 
-def write_atomic(path: Path | str, content: bytes) -> None:
-    """Write `content` to a temp file beside `path`, fsync, then rename over it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def keep_previous(path: Path | str) -> Path:
     """Copy the file's current bytes to .previous/ (an empty marker when it does not exist)."""
     raw = read_bytes(path)
     target = previous_path(path)
-    write_atomic(target, b"" if raw is None else raw)
+    atomic_write(target, b"" if raw is None else raw)
     return target
 
 
@@ -200,7 +185,7 @@ def apply(path: Path | str, updates: Mapping[str, Any], *, dry_run: bool = False
     validate(path, json.loads(after_text))
     if not dry_run:
         keep_previous(path)
-        write_atomic(path, after_text)
+        atomic_write(path, after_text)
     return Written(path, True, unified_diff(before, after_text, path))
 
 
@@ -218,5 +203,5 @@ def restore(path: Path | str, *, dry_run: bool = False) -> Written:
         if target is None:
             path.unlink()
         else:
-            write_atomic(path, target)
+            atomic_write(path, target)
     return Written(path, True, unified_diff(current, target, path))

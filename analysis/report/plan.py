@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 VAR_REF = re.compile(r"var\.([A-Za-z_][A-Za-z0-9_]*)")
+LOCAL_REF = re.compile(r"local\.([A-Za-z_][A-Za-z0-9_]*)")
 QUOTED = re.compile(r'"([A-Za-z0-9_.-]+)"')
 
 # What `terraform plan` shows for each rollout method, in words a reviewer checks against.
@@ -43,12 +44,18 @@ def key_variable(key: str) -> tuple[str, str | None]:
 
 def variable_readers(stack_json: Mapping[str, Any]) -> dict[str, list[tuple[str, frozenset[str]]]]:
     """variable -> [(resource address, quoted names in the referencing expressions)]."""
+    # a local (e.g. `merge(defaults, var.serverless_memory_size)`) reads the variables it names
+    local_vars = {name: set(VAR_REF.findall(" ".join(_strings(expr))))
+                  for name, expr in stack_json.get("locals", {}).items()}
     readers: dict[str, list[tuple[str, frozenset[str]]]] = {}
     for rtype, by_name in sorted(stack_json.get("resource", {}).items()):
         for name, body in sorted(by_name.items()):
             refs: dict[str, set[str]] = {}
             for text in _strings(body):
-                for var in VAR_REF.findall(text):
+                variables = set(VAR_REF.findall(text))
+                for local in LOCAL_REF.findall(text):
+                    variables |= local_vars.get(local, set())
+                for var in variables:
                     refs.setdefault(var, set()).update(QUOTED.findall(text))
             for var, quoted in refs.items():
                 readers.setdefault(var, []).append((f"{rtype}.{name}", frozenset(quoted)))

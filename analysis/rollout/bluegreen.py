@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from analysis.fsutil import atomic_write
 from analysis import tfvars_io
 from analysis.cli import AnalysisError
 from analysis.rollout.plan import Plan
@@ -67,7 +68,7 @@ class State:
     def save(self, **updates: Any) -> None:
         self.data.update(updates)
         text = json.dumps(self.data, sort_keys=True, indent=2) + "\n"
-        tfvars_io.write_atomic(self.path, text.encode("utf-8"))
+        atomic_write(self.path, text.encode("utf-8"))
 
     def log(self, line: str) -> None:
         self.save(log=[*self.data.get("log", []), line])

@@ -21,8 +21,8 @@ from analysis.workload import DemandModel, generate, load_trace, regular
 
 # The simulated window ends at a fixed instant: same inputs, same report.
 SIM_END = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp())
-TRACES = Path(__file__).resolve().parents[2] / "tests" / "data" / "nab"
-TRACE_FILES = {"rds_cpu": "rds_cpu_utilization_cc0c53.csv", "ec2_cpu": "ec2_cpu_utilization_5f5533.csv"}
+TRACES = Path(__file__).resolve().parent / "traces"
+TRACE_FILES = {"rds_cpu": "rds_cpu_utilization_cc0c53.csv", "ec2_cpu": "ec2_cpu_utilization_24ae8d.csv"}
 
 # Lambda: peak concurrency, p50 duration (ms), max memory used (MB; None = no Lambda Insights).
 FUNCTIONS = {
@@ -71,7 +71,10 @@ def model_for(resource: Resource, points: int) -> DemandModel:
         return DemandModel(dims, shape="spikes" if short == "reports" else "diurnal",
                            params={"duration_ms": duration}, history_days=history)
     if resource.kind == "nat":
-        return DemandModel({"bandwidth": 0.05, "connections": 2000.0}, shape="diurnal", gap_fraction=0.01)
+        # us-east-1 egress is light enough to share gateways; us-west-2 pulls enough cross-AZ
+        # traffic that one gateway per AZ stays cheaper and safer
+        return DemandModel({"bandwidth": 0.002 if east else 0.05, "connections": 2000.0}, shape="diurnal",
+                           gap_fraction=0.01)
     raise ValueError(f"no simulated workload for kind {resource.kind!r}")
 
 

@@ -60,9 +60,10 @@ def finish(resource: Resource, ctx: SizingContext, *, changes: Sequence[Change],
                        for d in demands},
         **(evidence or {}),
     }
+    demand = {d.name: (d.timestamps, d.values) for d in demands}
     if not changes:
         return Recommendation(resource, (), conf, "no-change", reason, risk(demands, capacity_now), ev,
-                              cost_current, cost_current, "none")
+                              cost_current, cost_current, "none", demand)
     if conf < ctx.confidence_threshold:
         status = "below-threshold"
         reason = (f"confidence {conf:.2f} below threshold {ctx.confidence_threshold:g} "
@@ -70,4 +71,4 @@ def finish(resource: Resource, ctx: SizingContext, *, changes: Sequence[Change],
     else:
         status = "emitted"
     return Recommendation(resource, changes, conf, status, reason, risk(demands, capacity_new), ev,
-                          cost_current, cost_proposed, rollout)
+                          cost_current, cost_proposed, rollout, demand)

@@ -15,7 +15,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from analysis.model import MetricQuery, Series
-from analysis.sources.atomic import atomic_output
+from analysis.fsutil import atomic_output
 
 KEY_COLUMNS = ("region", "namespace", "metric_name", "dimensions", "stat", "period")
 COLUMNS = KEY_COLUMNS + ("timestamp", "value")
@@ -144,6 +144,14 @@ class SnapshotSource:
     def series_keys(self) -> list[tuple]:
         """(region, namespace, metric_name, dimensions, stat, period) of every stored series."""
         return sorted(self._load())
+
+    def time_range(self) -> tuple[int | None, int | None]:
+        """First and last datapoint (epoch seconds), None for an empty snapshot."""
+        index = self._load()
+        if not index:
+            return None, None
+        return (min(int(ts[0]) for ts, _ in index.values() if len(ts)),
+                max(int(ts[-1]) for ts, _ in index.values() if len(ts)))
 
     def fetch(self, region: str, queries: Sequence[MetricQuery], start: int, end: int) -> dict[MetricQuery, Series]:
         index = self._load()

@@ -5,6 +5,7 @@ import json
 import boto3
 import pytest
 
+from analysis.fsutil import atomic_write
 from analysis import tfvars_io
 from analysis.cli import EXIT_ROLLED_BACK, main
 from analysis.guard import Guard, targets
@@ -128,7 +129,7 @@ def test_critical_path_keys_are_never_restored(project_root, cw, make_recommenda
         "lambda", "rightsize-staging-serverless-catalog", "serverless-us-east-1",
         [("memory_size", "serverless_memory_size.catalog", 3008, 1024)], status="excluded")])
     path = project_root / "tfvars" / "staging" / "serverless-us-east-1.auto.tfvars.json"
-    tfvars_io.write_atomic(tfvars_io.previous_path(path), b'{"serverless_memory_size": {"catalog": 3008}}\n')
+    atomic_write(tfvars_io.previous_path(path), b'{"serverless_memory_size": {"catalog": 3008}}\n')
     path.write_bytes(b'{"serverless_memory_size": {"catalog": 2048}}\n')  # changed by hand since
     assert guard() == 1  # a human must decide
     captured = capsys.readouterr()

@@ -66,8 +66,9 @@ STACK = {"resource": {
     "aws_db_instance": {"primary": {"instance_class": "${var.data_instance_class}"},
                         "replica": {"instance_class": "${var.data_replica_instance_class}"}},
     "aws_lambda_function": {"orders": {"memory_size": '${var.serverless_memory_size["orders"]}'},
-                            "catalog": {"memory_size": '${lookup(var.serverless_memory_size, "catalog")}'}},
-}}
+                            "catalog": {"memory_size": '${lookup(var.serverless_memory_size, "catalog")}'},
+                            "reports": {"memory_size": '${local.memory_size["reports"]}'}},
+}, "locals": {"memory_size": '${merge({ "orders" = 1, "reports" = 1 }, var.serverless_memory_size)}'}}
 
 
 def test_plan_preview_finds_the_resources_reading_a_variable_and_map_key():
@@ -75,6 +76,7 @@ def test_plan_preview_finds_the_resources_reading_a_variable_and_map_key():
     assert affected(readers, "data_instance_class") == ("aws_db_instance.primary",)
     assert affected(readers, "serverless_memory_size.orders") == ("aws_lambda_function.orders",)
     assert affected(readers, "serverless_memory_size.catalog") == ("aws_lambda_function.catalog",)
+    assert affected(readers, "serverless_memory_size.reports") == ("aws_lambda_function.reports",)
 
 
 def test_plan_preview_skips_unmanaged_and_not_emitted(tmp_path):

@@ -6,6 +6,7 @@ import types
 
 import pytest
 
+from analysis.fsutil import atomic_write
 from analysis import tfvars_io
 from analysis.cli import AnalysisError
 
@@ -99,7 +100,7 @@ def test_failed_write_leaves_old_file_and_no_temp(path, no_validator, monkeypatc
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        tfvars_io.write_atomic(path, b"{}\n")
+        atomic_write(path, b"{}\n")
     assert path.read_bytes() == b'{"serverless_timeout": 900}\n'
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
 

@@ -1,0 +1,94 @@
+"""`python -m analysis run` (`make analyze`): the whole loop on the simulated account or AWS."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from analysis.cli import UsageError, command
+from analysis.collect import DEFAULT_DAYS, DEFAULT_REGIONS
+from analysis.sources import add_source_arguments
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--environment", default="staging", help="environment name (default: staging)")
+    p.add_argument("--regions", default=",".join(DEFAULT_REGIONS),
+                   help=f"comma-separated regions (default: {','.join(DEFAULT_REGIONS)})")
+    p.add_argument("--days", default=str(DEFAULT_DAYS), help=f"days of metrics to analyse (default: {DEFAULT_DAYS})")
+    p.add_argument("--confidence", default="0.1",
+                   help="minimum confidence for a recommendation to become tfvars, 0..1 (default: 0.1)")
+    p.add_argument("--apply", action="store_true",
+                   help="write the proposed keys into tfvars/<environment>/ (previous files kept for rollback)")
+    p.add_argument("--target", default="sim", choices=("sim", "aws"),
+                   help="sim: the built-in simulated account (default); aws: your AWS account")
+    add_source_arguments(p)
+    p.add_argument("--output", metavar="DIR", help="report directory (default: reports/<environment>/)")
+    p.add_argument("--stacks-dir", default="cdktf.out/stacks", metavar="DIR",
+                   help="synthesized stacks (default: cdktf.out/stacks)")
+    p.add_argument("--tfvars-dir", default="tfvars", metavar="DIR", help="tfvars root (default: tfvars)")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only resources with this tag")
+    p.add_argument("--pricing", default="snapshot", choices=("snapshot", "live"),
+                   help="snapshot: the committed price data (default); live: refresh from the AWS Price List API")
+    p.add_argument("--percentile", default="99", help="demand percentile sized for, 50..100 (default: 99)")
+    p.add_argument("--headroom", default="0.2", help="headroom above that percentile, 0..4 (default: 0.2 = 20%%)")
+    p.add_argument("--allow-architecture-switch", action="store_true",
+                   help="let compute move between x86_64 and arm64 (needs an arm64 AMI)")
+    p.add_argument("--load-test", action="store_true", help="run the load test first (needs --outputs)")
+    p.add_argument("--outputs", metavar="PATH", help="stack outputs JSON for --load-test (cdktf output --outputs-file)")
+    p.add_argument("--load-test-duration", default="60s", help="load test duration (default: 60s)")
+
+
+@command("run", "analyse, size and price every resource; write reports and proposed tfvars (make analyze)")
+def run(args: argparse.Namespace) -> int:
+    from analysis.args import parse_days, parse_fraction, parse_regions, parse_tags
+    from analysis.fsutil import check_writable_dir
+    from analysis.run import RunOptions, execute
+
+    if args.target == "aws" and args.endpoint_url is None and os.environ.get("AWS_ENDPOINT_URL"):
+        args.endpoint_url = os.environ["AWS_ENDPOINT_URL"]
+    if args.target == "sim" and (args.profile or args.endpoint_url):
+        raise UsageError("--profile and --endpoint-url need --target aws (the simulated account runs its own endpoint)")
+    output = Path(args.output or f"reports/{args.environment}")
+    problem = check_writable_dir(output)
+    if problem:
+        raise UsageError(f"--output {output}: {problem}")
+    snapshot = Path(args.metrics_snapshot) if args.metrics_snapshot else None
+    if snapshot is not None and not snapshot.is_file():
+        raise UsageError(f"--metrics-snapshot {snapshot}: no such file")
+    opts = RunOptions(
+        environment=args.environment, regions=tuple(parse_regions(args.regions)), days=parse_days(args.days),
+        confidence=parse_fraction(args.confidence, "--confidence"), apply=args.apply, target=args.target,
+        profile=args.profile, endpoint_url=args.endpoint_url, metrics_snapshot=snapshot, output=output,
+        stacks_dir=Path(args.stacks_dir), tfvars_root=Path(args.tfvars_dir), tags=parse_tags(args.tag),
+        pricing=args.pricing, percentile=parse_fraction(args.percentile, "--percentile", low=50, high=100),
+        headroom=parse_fraction(args.headroom, "--headroom", high=4), allow_architecture_switch=args.allow_architecture_switch,
+        load_test=args.load_test, load_test_outputs=Path(args.outputs) if args.outputs else None,
+        load_test_duration=args.load_test_duration)
+    if opts.load_test and opts.load_test_outputs is None:
+        raise UsageError("--load-test needs --outputs PATH (the file `cdktf output --outputs-file` writes)")
+    result = execute(opts)
+    for line in result.messages:
+        print(f"note: {line}", file=sys.stderr)
+    print(summary(result, opts))
+    return 0
+
+
+def summary(result, opts) -> str:
+    from analysis.report.records import totals
+
+    emitted = [r for r in result.records if r["status"] == "emitted"]
+    total = totals(result.records)[-1] if result.records else None
+    lines = [f"{len(result.records)} resources analysed, {len(emitted)} changes proposed"
+             f" ({len(result.pending_rollout)} database changes to roll out with `python -m analysis rollout`)"]
+    if total:
+        def money(v):
+            return "missing" if v is None else f"${v:,.2f}"
+        lines.append("monthly cost: on-demand {} -> {}, Reserved 1-yr {} -> {}, Reserved 3-yr {} -> {}".format(
+            *(money(total[side][t]) for t in ("on_demand", "reserved_1yr", "reserved_3yr") for side in ("current", "proposed"))))
+    lines.append(f"reports: {opts.output}/report.html, report.md, plan-preview.md, recommendations.json/.csv")
+    if opts.apply:
+        lines.append(f"applied: {', '.join(map(str, result.applied)) or 'nothing to change (tfvars already up to date)'}")
+    elif result.proposed:
+        lines.append(f"proposed tfvars in {opts.output}/tfvars/{opts.environment}/; re-run with --apply to write them")
+    return "\n".join(lines)
