@@ -87,7 +87,7 @@ def build_staging(client, region):
 
 
 SIZING_KEYS = {
-    "network": {"nat": {"nat_gateway_count": "network_nat_gateway_count"}},
+    "network": {"vpc": {"nat_gateway_count": "network_nat_gateway_count"}},
     "data": {"primary": {"instance_class": "data_instance_class", "iops": "data_iops"},
              "replica": {"instance_class": "data_replica_instance_class", "count": "data_replica_count"}},
     "cache": {"cluster": {"node_type": "cache_node_type", "num_shards": "cache_num_shards",
