@@ -56,6 +56,17 @@ checkov: install .venv-checkov/.installed   ## checkov on the HCL synth; suppres
 	.venv-checkov/bin/checkov --config-file .checkov.yaml -d cdktf.out/hcl/stacks
 
 # --- analysis ------------------------------------------------------------------
+# The main job: make analyze [ANALYZE_ARGS="--apply"] (every flag: .venv/bin/python -m analysis run --help).
+# Default target: the built-in simulated account, no AWS credentials needed.
+analyze: synth
+	$(PY) -m analysis run --environment $(ENVIRONMENT) --regions $(REGIONS) $(ANALYZE_ARGS)
+
+# Wall time and peak memory of each stage of `make analyze` on the simulated account.
+bench-analyze: synth
+	$(PY) -m analysis.bench.analyze
+
+bench: bench-synth bench-collect bench-analyze
+
 # GetMetricData plan for 1,000 resources x 45 days: calls vs theoretical minimum, plan + decode time.
 bench-collect: install
 	$(PY) -m analysis.bench.collect --resources 1000 --days 45
@@ -67,10 +78,10 @@ prices: install
 # --- rollout -------------------------------------------------------------------
 # make rollout ROLLOUT_ARGS=--dry-run ; make guard GUARD_ARGS="--stack compute-us-east-1"
 rollout: install
-	$(PY) -m analysis rollout --env $(ENVIRONMENT) $(ROLLOUT_ARGS)
+	$(PY) -m analysis rollout --environment $(ENVIRONMENT) $(ROLLOUT_ARGS)
 
 guard: install
-	$(PY) -m analysis guard --env $(ENVIRONMENT) $(GUARD_ARGS)
+	$(PY) -m analysis guard --environment $(ENVIRONMENT) $(GUARD_ARGS)
 
 # --- load test -----------------------------------------------------------------
 # make load-test OUTPUTS=outputs.json DURATION=30s USERS=10 SPAWN_RATE=5 MIX=postgres=3,redis=5,lambda=1,http=1
@@ -85,6 +96,6 @@ load-test: OUT = reports/loadtest
 load-test: ENDPOINT_URL =
 load-test: LOADTEST_ARGS =
 load-test: install
-	$(PY) -m loadtest --outputs '$(OUTPUTS)' --duration '$(DURATION)' --users '$(USERS)' \
+	$(PY) -m loadtest $(strip --outputs '$(OUTPUTS)' --duration '$(DURATION)' --users '$(USERS)' \
 	  --spawn-rate '$(SPAWN_RATE)' --out '$(OUT)' $(if $(MIX),--mix '$(MIX)') \
-	  $(if $(ENDPOINT_URL),--endpoint-url '$(ENDPOINT_URL)') $(LOADTEST_ARGS)
+	  $(if $(ENDPOINT_URL),--endpoint-url '$(ENDPOINT_URL)') $(LOADTEST_ARGS))

@@ -9,7 +9,7 @@ from analysis.cli import EXIT_OK, EXIT_ROLLED_BACK, AnalysisError, UsageError, c
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env", default="staging", help="environment (default staging)")
+    p.add_argument("--environment", "--env", dest="env", default="staging", help="environment (default: staging)")
     p.add_argument("--stack", action="append", default=[],
                    help="changed stack <tier>-<region> (repeatable; default: every stack with a kept previous tfvars)")
     p.add_argument("--region", help="only stacks in this region")

@@ -10,7 +10,7 @@ DEFAULT_GUARD_WINDOW = 900
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env", default="staging", help="environment (default staging)")
+    p.add_argument("--environment", "--env", dest="env", default="staging", help="environment (default: staging)")
     p.add_argument("--recommendations", type=Path, help="recommendations.json (default reports/<env>/recommendations.json)")
     p.add_argument("--resource", help="roll out only this resource id")
     p.add_argument("--region", help="only recommendations in this region")

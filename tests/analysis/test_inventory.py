@@ -60,7 +60,7 @@ def test_discovers_all_five_kinds_with_their_config(account, stacks_dir):
 
     nat = res[account["vpc"]]
     assert nat.kind == "nat" and nat.config["nat_gateway_count"] == 2 and nat.config["az_count"] == 2
-    assert nat.config["nat_gateway_ids"] == tuple(account["nats"]) and nat.role == "nat"
+    assert nat.config["nat_gateway_ids"] == tuple(account["nats"]) and nat.role == "vpc"  # the VPC is the resource (docs/architecture.md)
 
 
 def test_critical_path_resources_are_excluded_with_a_reason(account):
