@@ -8,6 +8,7 @@ applied tfvars change, synthesized again, shows up in the simulated account as i
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import ipaddress
 import json
@@ -48,9 +49,10 @@ class Stack:
         values = {name: v.get("default") for name, v in doc.get("variable", {}).items()}
         override = stack_dir / f"{stack_dir.name}.auto.tfvars.json"
         if override.is_file():
-            for key, value in json.loads(override.read_text()).items():
-                # Terraform replaces a map variable whole; the stacks merge maps into their defaults
-                values[key] = {**values[key], **value} if isinstance(value, dict) and isinstance(values.get(key), dict) else value
+            values.update(json.loads(override.read_text()))
+        # a map variable may name only some keys: the stacks merge it over the props' full map
+        base = _map_defaults(stack_dir.name.split("-", 1)[0])
+        values = {k: {**base[k], **v} if k in base and isinstance(v, dict) else v for k, v in values.items()}
         return Stack(stack_dir.name, doc, values)
 
     def resources(self, rtype: str) -> dict[str, dict[str, Any]]:
@@ -89,6 +91,18 @@ class Stack:
         if tags is None and body.get("tag"):  # aws_autoscaling_group spells them as a list
             tags = {t["key"]: t["value"] for t in body["tag"]}
         return {k: str(self.render(v, index)) for k, v in sorted((tags or {}).items())}
+
+
+def _map_defaults(tier: str) -> dict[str, dict]:
+    from stacks.tfvars import props_class
+
+    defaults = {}
+    for f in dataclasses.fields(props_class(tier)):
+        if f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+            if isinstance(value, dict):
+                defaults[f.name] = value
+    return defaults
 
 
 def load_stacks(stacks_dir: Path, regions: list[str]) -> dict[str, dict[str, Stack]]:

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 ACCOUNT_CONCURRENCY_LIMIT = 1000  # AWS default per region
+SEED = 20261101
 
 
 def _patch_lambda() -> None:
@@ -117,6 +118,8 @@ def running(port: int | None = None, timeout: float = 30.0) -> Iterator[str]:
                     raise RuntimeError(f"simulated account: moto server did not start on {url}: "
                                        f"{err[-1] if err else 'timed out'}")
                 time.sleep(0.1)
+        # moto's IDs (vpc-..., nat-..., lt-...) come from a seedable generator: same run, same IDs
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/seed?a={SEED}", method="POST"), timeout=5).read()
         yield url
     finally:
         proc.terminate()
