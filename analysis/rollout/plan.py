@@ -23,13 +23,6 @@ BLUE_GREEN_PARAMS = {
 }
 STORAGE_MIN_GROWTH = 0.10  # RDS refuses a storage increase below 10%
 
-METHODS = {  # how a change that is not a database Blue/Green ships, per kind
-    "asg": "rolling-instance-refresh",
-    "lambda": "alias-shift",
-    "elasticache": "in-place",
-    "nat": "in-place",
-    "rds": "in-place",  # read replica class / count: modified in place by Terraform
-}
 HOW = {
     "rolling-instance-refresh": [
         "cdktf deploy {stack}: the launch template gets a new version (the ASG references its "
@@ -43,10 +36,13 @@ HOW = {
     "in-place": [
         "cdktf deploy {stack}: modified in place ({detail})",
     ],
+    "replacement": [
+        "cdktf deploy {stack}: resources destroyed and created ({detail})",
+    ],
 }
-IN_PLACE_DETAIL = {
+DETAIL = {  # what "in place" / "replacement" means for each kind
     "elasticache": "online vertical scaling / online resharding / replica count change, apply_immediately",
-    "nat": "NAT gateways added or removed per AZ; routes follow",
+    "nat": "NAT gateways removed or added; the private route tables move to the remaining ones",
     "rds": "read replica modified with apply_immediately; the primary is untouched",
 }
 
@@ -54,7 +50,7 @@ IN_PLACE_DETAIL = {
 @dataclass(frozen=True)
 class Plan:
     record: Mapping[str, Any]
-    method: str  # "blue-green" or one of METHODS' values
+    method: str  # "blue-green" or one of HOW's keys
     steps: tuple[str, ...]
     updates: Mapping[str, Any] = field(default_factory=dict)  # tfvars key address -> proposed value
     target: Mapping[str, Any] = field(default_factory=dict)  # CreateBlueGreenDeployment Target* params
@@ -188,10 +184,10 @@ def plan_record(record: Mapping[str, Any], environment: str, guard_window: int, 
             guard,
         )
         return Plan(record, "blue-green", steps, updates, target)
-    method = METHODS.get(kind)
-    if method is None:
-        raise AnalysisError(f"{rid}: no rollout method for kind {kind!r}")
-    detail = IN_PLACE_DETAIL.get(kind, "")
+    method = record.get("rollout")  # decided by the sizing policy of the resource's kind
+    if method not in HOW:
+        raise AnalysisError(f"{rid}: unknown rollout method {method!r} (expected one of {', '.join(sorted(HOW))})")
+    detail = DETAIL.get(kind, "")
     steps = (
         f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/)",
         *(s.format(stack=stack, detail=detail) for s in HOW[method]),

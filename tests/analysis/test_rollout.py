@@ -310,3 +310,15 @@ def test_cli_rollout_and_guard_through_an_endpoint_url(project_root, aws_credent
                                  env={**env, "AWS_ENDPOINT_URL": url}, capture_output=True, text=True, timeout=120)
         assert guarded.returncode == 3, guarded.stderr
         assert not (project_root / DATA_TFVARS).exists()  # created by the rollout, deleted by the rollback
+
+
+def test_plan_follows_the_method_the_sizing_decided(make_recommendation):
+    from analysis.cli import AnalysisError
+    from analysis.rollout.plan import plan_record
+
+    nat = make_recommendation("nat", "vpc-1", "network-us-east-1",
+                              [("nat_gateway_count", "network_nat_gateway_count", 3, 1)], rollout="replacement")
+    plan = plan_record(nat, "staging", 900)
+    assert plan.method == "replacement" and "destroyed and created" in plan.steps[1]
+    with pytest.raises(AnalysisError, match="unknown rollout method"):
+        plan_record({**nat, "rollout": "teleport"}, "staging", 900)
