@@ -36,8 +36,9 @@ _counters: dict[str, itertools.count] = {}
 _ENV = None
 
 
-def _next_index(target: str) -> int:
-    return next(_counters.setdefault(target, itertools.count()))
+def _next_index(target: str, start: int = 0) -> int:
+    """Round robin per process; a worker starts at its index so workers cover every endpoint."""
+    return next(_counters.setdefault(target, itertools.count(start)))
 
 
 class _TargetUser(User):
@@ -56,7 +57,7 @@ class _TargetUser(User):
             self.unconfigured = f"{self.target} is not configured in this process's plan"
             return
         self.unconfigured = None
-        i = _next_index(self.target)
+        i = _next_index(self.target, int(getattr(self.environment.runner, "worker_index", 0) or 0))
         endpoints = spec["endpoints"]
         ep = endpoints[i % len(endpoints)]
         self.stack = ep["stack"]

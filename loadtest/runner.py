@@ -120,11 +120,13 @@ def run_plan(plan: Plan, *, expect_workers: int = 0, locust_args: Sequence[str] 
     deadline = STARTUP_GRACE_S + duration + STOP_TIMEOUT_S + 30 + (EXPECT_WORKERS_MAX_WAIT_S if expect_workers else 0)
 
     started = time.monotonic()
-    code, timed_out = _run_locust(cmd, plan, out, stream, deadline, result_path=out / FILES["result_json"])
+    code, status = _run_locust(cmd, plan, out, stream, deadline, result_path=out / FILES["result_json"])
     summary.elapsed_s = round(time.monotonic() - started, 2)
     summary.locust_exit_code = code
-    if timed_out:
+    if status == "timed out":
         summary.notes.append(f"locust did not stop within {deadline}s: stopped by the runner")
+    elif status == "interrupted":
+        summary.notes.append("interrupted: the summary covers the run up to the interruption")
 
     result = {}
     result_path = out / FILES["result_json"]
@@ -139,12 +141,16 @@ def run_plan(plan: Plan, *, expect_workers: int = 0, locust_args: Sequence[str] 
         if per_target:
             summary.notes.append("per-target percentiles unavailable (summed from Locust's CSV)")
     if not per_target and not (out / FILES["stats_csv"]).exists():
+        if status == "interrupted":
+            raise KeyboardInterrupt
         raise LoadTestError(f"locust exited with code {code} without results; see {out / FILES['log']}")
     for t in plan.active:
         fill_target(summary.targets[t], per_target.get(t, {}))
     summary.files = {k: str(out / v) for k, v in FILES.items() if (out / v).exists()}
     summary.write(out)
     _say(stream, summary.table())
+    if status == "interrupted":  # summary written; the caller still learns about the Ctrl-C
+        raise KeyboardInterrupt
     return summary
 
 
@@ -164,9 +170,9 @@ def locust_env(plan: Plan, result_path: Path | None) -> dict[str, str]:
 
 
 def _run_locust(cmd: list[str], plan: Plan, out: Path, stream: TextIO | None, deadline: float | None,
-                result_path: Path | None) -> tuple[int, bool]:
-    """Run Locust, tee its output to `stream` and out/locust.log; stop it at `deadline` seconds.
-    Returns (exit code, whether the runner had to stop it)."""
+                result_path: Path | None) -> tuple[int, str]:
+    """Run Locust, tee its output to `stream` and out/locust.log; stop it at `deadline` seconds
+    or on Ctrl-C. Returns (exit code, "ok" | "timed out" | "interrupted")."""
     log_path = out / FILES["log"]
     with log_path.open("w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
@@ -189,19 +195,17 @@ def _run_locust(cmd: list[str], plan: Plan, out: Path, stream: TextIO | None, de
 
         reader = threading.Thread(target=pump, name="locust-output", daemon=True)
         reader.start()
-        timed_out = False
+        status = "ok"
         try:
-            try:
-                proc.wait(timeout=deadline)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _stop(proc)
-        except KeyboardInterrupt:
+            proc.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            status = "timed out"
             _stop(proc)
-            reader.join(timeout=5)
-            raise
+        except KeyboardInterrupt:
+            status = "interrupted"
+            _stop(proc)
         reader.join(timeout=10)
-    return proc.returncode, timed_out
+    return proc.returncode, status
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -239,5 +243,7 @@ def run_worker(outputs_path: str | os.PathLike, master_host: str, master_port: i
     out.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", master_host,
            "--master-port", str(master_port), *locust_args]
-    code, _ = _run_locust(cmd, plan, out, stream, None, None)
+    code, status = _run_locust(cmd, plan, out, stream, None, None)
+    if status == "interrupted":
+        raise KeyboardInterrupt
     return code

@@ -91,6 +91,7 @@ def test_make_load_test_runs(tmp_path, http_server):
     assert "load test summary" in r.stdout and (tmp_path / "out" / "summary.csv").is_file()
 
 
+@pytest.mark.servers
 def test_master_and_worker(tmp_path, redis_server, http_server, monkeypatch):
     monkeypatch.setenv("REDIS_PASSWORD", redis_server.password)
     outputs = write_outputs(tmp_path / "outputs.json", redis=redis_server, http=http_server)
@@ -127,3 +128,30 @@ def test_master_and_worker(tmp_path, redis_server, http_server, monkeypatch):
     assert "2 workers connected" in master_log and "to 2 ready workers" in master_log
     logs = [(tmp_path / f"worker{i}" / "locust.log").read_text() for i in range(2)]
     assert all("Got quit message from master" in log_ for log_ in logs)
+
+
+def test_ctrl_c_stops_the_run_and_keeps_the_summary(tmp_path, http_server):
+    import signal
+
+    from loadtest_servers import wait_for
+
+    outputs = write_outputs(tmp_path / "outputs.json", http=http_server)
+    out = tmp_path / "out"
+    p = subprocess.Popen(loadtest_cmd("--outputs", str(outputs), "--duration", "60s", "--users", "2", "-q",
+                                      "--out", str(out)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=ROOT)
+    try:
+        wait_for(lambda: http_server.total > 5, 60, what="http traffic")
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=60)
+        assert time.monotonic() - t0 < 30
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 130 and "interrupted" in stderr
+    doc = json.loads((out / "summary.json").read_text())
+    assert doc["targets"]["http"]["requests"] > 0
+    assert any("interrupted" in n for n in doc["notes"])
+    assert (out / "locust_report.html").is_file()

@@ -7,7 +7,6 @@ import csv
 import json
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -179,3 +178,17 @@ def test_http_status_errors_are_failures(tmp_path, http_server):
     assert s.requests > s.failures > 0
     assert s.errors[0]["error"] == "HTTP 503"
     assert http_server.hits.get("/fail", 0) >= s.failures
+
+
+def test_every_region_gets_users(tmp_path, redis_server, monkeypatch):
+    monkeypatch.setenv("REDIS_PASSWORD", redis_server.password)
+    outputs = write_outputs(tmp_path / "outputs.json", extra={
+        "cache-us-east-1": redis_server.outputs(), "cache-us-west-2": redis_server.outputs()})
+    summary = loadtest.run(outputs, duration_s=2, users=2, spawn_rate=20, out_dir=tmp_path / "out", echo=False)
+    s = summary.targets["redis"]
+    assert len(s.endpoints) == 2 and s.failures == 0
+    stacks = {o["name"].split()[0] for o in s.operations}
+    assert stacks == {"cache-us-east-1", "cache-us-west-2"}
+    only = loadtest.run(outputs, duration_s=1, users=1, out_dir=tmp_path / "out2", echo=False,
+                        regions=("us-west-2",))
+    assert {o["name"].split()[0] for o in only.targets["redis"].operations} == {"cache-us-west-2"}
