@@ -55,6 +55,7 @@ _CLASSES: dict[str, str] = {
     "KmsKey": "kms_key",
     "KmsAlias": "kms_alias",
     "CloudwatchLogGroup": "cloudwatch_log_group",
+    "CloudwatchMetricAlarm": "cloudwatch_metric_alarm",
     "IamRole": "iam_role",
     "IamRolePolicy": "iam_role_policy",
     "IamRolePolicyAttachment": "iam_role_policy_attachment",

@@ -3,7 +3,7 @@
   1. variables   one Terraform variable per field of the tier's props dataclass
   2. locals/tags the tag contract (provider default_tags + per-resource Role/CriticalPath)
   3. resources   `resources()` of the tier
-  4. alarms      `alarms()`: CloudWatch rollback alarms (issue 6) go here; empty for now
+  4. alarms      `alarms()`: the tier's rollback alarms (modules/alarms.py, stacks/alarms_contract.py)
   5. outputs     `outputs()` of the tier + `sizing_keys` (role -> config field -> tfvars key)
 
 A subclass sets `tier` and implements `resources()` and `outputs()`.
@@ -52,7 +52,8 @@ class TierStack(TerraformStack):
         raise NotImplementedError
 
     def alarms(self) -> None:
-        """CloudWatch alarms that gate a rollout (issue 6). Nothing yet."""
+        """The CloudWatch alarms `guard` judges a rollout by (connection errors above 1%); a tier
+        without a connection-error metric (stacks.alarms_contract.NO_METRIC) keeps this: none."""
 
     def outputs(self) -> None:
         raise NotImplementedError

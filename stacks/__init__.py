@@ -1,7 +1,7 @@
 """Tier stacks of the CDKTF app, plus their pure props and tfvars validation.
 
-This package's __init__ and the modules props.py, rules.py and tfvars.py never import cdktf
-(the analysis imports them). The stack modules (network.py, data.py, ...) do, and are only
+This package's __init__ and the modules props.py, rules.py, tfvars.py and alarms_contract.py
+never import cdktf (the analysis imports them). The stack modules (network.py, data.py, ...) do, and are only
 imported by main.py through `stacks.app`.
 """
 from .props import FUNCTIONS, TIERS

@@ -10,11 +10,13 @@ from __future__ import annotations
 from cdktf import TerraformResourceLifecycle
 
 from modules import aws
+from modules.alarms import keyed_members_alarm
 from modules.base import TierStack
 from modules.expr import flag, num, tf
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.security import security_group
+from stacks.alarms_contract import MAX_ALARM_METRICS, SPECS
 
 ENGINE, ENGINE_VERSION, PARAMETER_GROUP = "redis", "7.1", "default.redis7.cluster.on"
 PORT = 6379
@@ -62,6 +64,19 @@ class CacheStack(TierStack):
                 {"destination": engine.name, "destinationType": "cloudwatch-logs", "logFormat": "json", "logType": "engine-log"},
             ],
             tags=t("cluster"))
+
+    def alarms(self) -> None:
+        """Per shard (`0001`..): failed AUTH per new connection, summed over the shard's nodes
+        (`<group>-<shard>-<node>`). Partial signal: no refused-connection metric exists."""
+        spec = SPECS["cache"]
+        keyed_members_alarm(
+            self, "conn_errors", role="cluster",
+            keys='toset([for i in range(var.cache_num_shards) : format("%04d", i + 1)])',
+            members="var.cache_replicas_per_shard + 1",
+            member=lambda shard, node: {"CacheClusterId": f"{self.cluster.id}-{shard}-{node:03d}", "CacheNodeId": "0001"},
+            too_many=f"cache_replicas_per_shard must be <= {spec.max_members - 1} for the shard rollback alarms: each "
+                     f"node adds {len(spec.errors) + len(spec.total)} metrics and a CloudWatch metric-math alarm reads "
+                     f"at most {MAX_ALARM_METRICS}.")
 
     def outputs(self) -> None:
         self.output("cache_configuration_endpoint", self.cluster.configuration_endpoint_address,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from modules import aws
+from modules.alarms import rollback_alarm
 from modules.base import TierStack
 from modules.expr import num, tf
 from modules.iam import assume_role, policy
@@ -123,6 +124,10 @@ class ComputeStack(TierStack):
             enabled_metrics=["GroupDesiredCapacity", "GroupInServiceInstances", "GroupMinSize", "GroupMaxSize",
                              "GroupTotalInstances"],
             tag=t.asg_tags("asg"))
+
+    def alarms(self) -> None:
+        """TCP resets (target + NLB) per new flow through the NLB."""
+        rollback_alarm(self, "conn_errors", role="nlb", dimensions={"LoadBalancer": self.nlb.arn_suffix})
 
     @staticmethod
     def _short(name: str) -> str:

@@ -26,6 +26,8 @@ PORT = 5432
 
 class DataStack(TierStack):
     tier = "data"
+    # alarms(): none. RDS publishes no connection-error metric for PostgreSQL (stacks.alarms_contract
+    # .NO_METRIC); a data change is judged by the compute and serverless alarms of its clients.
 
     def resources(self) -> None:
         t = self.tags

@@ -4,6 +4,7 @@ tables, a Secrets Manager interface endpoint, and VPC flow logs to a KMS-encrypt
 from __future__ import annotations
 
 from modules import aws
+from modules.alarms import rollback_alarm
 from modules.base import TierStack
 from modules.expr import num, strings, tf
 from modules.iam import assume_role, policy
@@ -85,6 +86,12 @@ class NetworkStack(TierStack):
                               "Resource": [logs.arn, f"{logs.arn}:*"]}]}))
         aws.FlowLog(self, "flow_log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
                     log_destination=logs.arn, iam_role_arn=role.arn, max_aggregation_interval=60, tags=t("flow-logs"))
+
+    def alarms(self) -> None:
+        """Per NAT gateway (named by its AZ): failed port allocations per connection attempt."""
+        rollback_alarm(self, "conn_errors", role="nat", count=num("var.network_nat_gateway_count"),
+                       dimensions={"NatGatewayId": tf("aws_nat_gateway.nat[count.index].id")},
+                       qualifier=tf("aws_subnet.public[count.index].availability_zone"))
 
     def outputs(self) -> None:
         self.output("network_vpc_id", self.vpc.id, "VPC id")

@@ -17,6 +17,7 @@ from pathlib import Path
 from cdktf import AssetType, TerraformAsset, TerraformLocal, TerraformResourceLifecycle
 
 from modules import aws
+from modules.alarms import rollback_alarm
 from modules.base import TierStack
 from modules.expr import hcl_literal, num, tf
 from modules.iam import assume_role, policy
@@ -125,6 +126,13 @@ class ServerlessStack(TierStack):
                 "condition": tf(f'local.provisioned_concurrency["{fn}"] <= local.reserved_concurrency["{fn}"]'),
                 "errorMessage": f"Provisioned concurrency of {fn} must be <= its reserved concurrency."}]))
         self.functions[fn], self.aliases[fn] = function, alias
+
+    def alarms(self) -> None:
+        """Per function: failed + throttled invocations per attempted invocation of its live alias."""
+        for fn in FUNCTIONS:
+            name = self.functions[fn].function_name
+            rollback_alarm(self, f"{fn}_conn_errors", role=fn, qualifier=fn,
+                           dimensions={"FunctionName": name, "Resource": f"{name}:{self.aliases[fn].name}"})
 
     def outputs(self) -> None:
         self.output("serverless_function_names", {fn: f.function_name for fn, f in self.functions.items()},

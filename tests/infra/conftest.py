@@ -21,6 +21,9 @@ OVERRIDES = {
     "compute-us-west-2": {"compute_instance_type": "c6i.2xlarge", "compute_desired_capacity": 4},
     "serverless-us-west-2": {"serverless_memory_size": {"orders": 1024},
                              "serverless_provisioned_concurrency": {"reports": 0}},
+    # fewer shards, nodes and NAT gateways: the rollback alarms follow the variables
+    "cache-us-west-2": {"cache_num_shards": 3, "cache_replicas_per_shard": 1},
+    "network-us-west-2": {"network_nat_gateway_count": 2},
 }
 
 
