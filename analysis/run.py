@@ -78,7 +78,7 @@ def _window(opts: RunOptions, source: Any) -> tuple[int, int]:
     return end - opts.days * 86400, end
 
 
-def _connector(opts: RunOptions, stack: ExitStack):
+def _connector(opts: RunOptions, stack: ExitStack, progress: Callable[[str], None]):
     from analysis.sources.aws import Connector
 
     if opts.target == "aws":
@@ -93,17 +93,17 @@ def _connector(opts: RunOptions, stack: ExitStack):
         created = account.populate(connector, opts.stacks_dir, list(opts.regions))
     except account.SimError as e:
         raise AnalysisError(f"simulated account: {e}") from None
-    _say(f"simulated account: moto server at {url} holds {', '.join(f'{r} ({len(t)} stacks)' for r, t in created.items())}")
+    progress(f"simulated account: moto server at {url} holds {', '.join(f'{r} ({len(t)} stacks)' for r, t in created.items())}")
     return connector
 
 
-def _sim_snapshot(opts: RunOptions, resources, start: int, end: int) -> Path:
+def _sim_snapshot(opts: RunOptions, resources, end: int, progress: Callable[[str], None]) -> Path:
     from analysis.sim.workload import series
     from analysis.sources.snapshot import write_snapshot
 
     path = opts.output / "sim-metrics.parquet"
     rows = write_snapshot(path, series(resources, opts.days, end), {"source": "simulated account workload model"})
-    _say(f"simulated account: {rows:,} datapoints over {opts.days} days written to {path}")
+    progress(f"simulated account: {rows:,} datapoints over {opts.days} days written to {path}")
     return path
 
 
@@ -177,7 +177,7 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
     with ExitStack() as stack:
         if opts.target == "sim":
             progress("analysing the SIMULATED account (no AWS call leaves this machine); use --target aws for a real one")
-        connector = _connector(opts, stack)
+        connector = _connector(opts, stack, progress)
         try:
             sizing_keys = load_sizing_keys(opts.stacks_dir)
         except StackError as e:
@@ -197,7 +197,7 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
         if opts.target == "sim" and snapshot is None:
             from analysis.sim.workload import SIM_END
 
-            snapshot = _sim_snapshot(opts, resources, SIM_END - opts.days * 86400, SIM_END)
+            snapshot = _sim_snapshot(opts, resources, SIM_END, progress)
         source = open_source(snapshot, profile=opts.profile, endpoint_url=opts.endpoint_url)
         start, end = _window(opts, source)
         try:
@@ -209,6 +209,7 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
                                     policy=Policy.uniform(opts.percentile, opts.headroom),
                                     options=Options(allow_architecture_switch=opts.allow_architecture_switch))
         recs = analyse(resources, source, ctx)
+        progress(f"sizing: {sum(r.status == 'emitted' for r in recs)} changes emitted")
     records = to_records(recs, opts.environment)
     files, pending = proposals(records, opts.tfvars_root, opts.environment)
     proposed_files, diff = _proposed_files(opts, files)
