@@ -152,10 +152,9 @@ def _proposed_files(opts: RunOptions, files: dict[Path, dict[str, Any]]) -> tupl
     for path, updates in files.items():
         try:
             written = tfvars_io.apply(path, updates, dry_run=True)
-            merged = tfvars_io.merge(tfvars_io.read(path), updates, source=path)
         except (ValueError, OSError) as e:
             raise AnalysisError(str(e)) from None
-        contents[str(Path("tfvars") / opts.environment / path.name)] = tfvars_io.render(merged)
+        contents[str(Path("tfvars") / opts.environment / path.name)] = written.content.decode()
         diffs.append(written.diff)
     return contents, "".join(diffs)
 
@@ -209,6 +208,8 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
                                     policy=Policy.uniform(opts.percentile, opts.headroom),
                                     options=Options(allow_architecture_switch=opts.allow_architecture_switch))
         recs = analyse(resources, source, ctx)
+        if hasattr(source, "usage"):
+            progress(f"CloudWatch: {source.usage.summary()}")
         progress(f"sizing: {sum(r.status == 'emitted' for r in recs)} changes emitted")
     records = to_records(recs, opts.environment)
     files, pending = proposals(records, opts.tfvars_root, opts.environment)
@@ -251,7 +252,7 @@ def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messag
         "regions": list(opts.regions), "window_days": opts.days, "window_start": day(start),
         "window_end": day(end), "confidence_threshold": opts.confidence, "pricing_as_of": as_of,
         "policy": {"percentile": opts.percentile, "headroom": opts.headroom},
-        "collection": usage.report() if hasattr(usage, "report") else None,
+        "collection": usage.as_dict() if usage is not None else None,  # CloudWatch only
         "messages": sorted(messages),
     }
 

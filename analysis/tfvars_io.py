@@ -168,6 +168,7 @@ class Written:
     path: Path
     changed: bool
     diff: str  # unified diff of the file (empty when unchanged)
+    content: bytes | None = None  # the file's bytes after apply (what a dry run would write)
 
 
 def apply(path: Path | str, updates: Mapping[str, Any], *, dry_run: bool = False) -> Written:
@@ -181,12 +182,12 @@ def apply(path: Path | str, updates: Mapping[str, Any], *, dry_run: bool = False
     data = {} if before is None else parse(before, path)
     after_text = render(merge(data, updates, source=path)).encode("utf-8")
     if before == after_text:
-        return Written(path, False, "")
+        return Written(path, False, "", after_text)
     validate(path, json.loads(after_text))
     if not dry_run:
         keep_previous(path)
         atomic_write(path, after_text)
-    return Written(path, True, unified_diff(before, after_text, path))
+    return Written(path, True, unified_diff(before, after_text, path), after_text)
 
 
 def restore(path: Path | str, *, dry_run: bool = False) -> Written:
