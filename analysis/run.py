@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from analysis.cli import AnalysisError
+from analysis.cli import AnalysisError, UsageError
 from analysis.model import Recommendation
 
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
@@ -258,13 +258,18 @@ def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messag
 
 
 def _load_test(opts: RunOptions, progress: Callable[[str], None]) -> None:
-    from analysis.cli import UsageError
-
-    if opts.load_test_outputs is None:
-        raise UsageError("--load-test needs --outputs PATH (the file `cdktf output --outputs-file` writes)")
+    """Drive real traffic first so the metrics the analysis reads reflect it (loadtest/)."""
     import loadtest
 
-    progress(f"load test: {opts.load_test_duration} against {opts.load_test_outputs}")
-    summary = loadtest.run(opts.load_test_outputs, duration_s=opts.load_test_duration,
-                           out_dir=opts.output / "loadtest", endpoint_url=opts.endpoint_url, echo=False)
-    progress(f"load test: done, summary in {opts.output / 'loadtest'} ({summary})")
+    out = opts.output / "loadtest"
+    progress(f"load test: {opts.load_test_duration} against the endpoints in {opts.load_test_outputs}")
+    try:
+        summary = loadtest.run(opts.load_test_outputs, duration_s=opts.load_test_duration, out_dir=out,
+                               endpoint_url=opts.endpoint_url, echo=False)
+    except loadtest.UsageError as e:
+        raise UsageError(f"--load-test: {e}") from None
+    except loadtest.LoadTestError as e:
+        raise AnalysisError(f"load test: {e}") from None
+    skipped = "; ".join(f"{t} skipped: {why}" for t, why in sorted(summary.skipped.items()))
+    progress(f"load test: {summary.total_requests} requests, error rate {summary.error_rate:.2%} "
+             f"({', '.join(summary.ran) or 'no target ran'}){'; ' + skipped if skipped else ''}; summary in {out}")

@@ -199,3 +199,41 @@ def test_aws_target_through_an_aws_compatible_endpoint(loop, tmp_path, monkeypat
     assert all(r["stack"] for r in recs)  # every resource joined to its tfvars through the synthesized stacks
     # no datapoints in moto's CloudWatch: nothing is proposed, and the report says why
     assert not [r for r in recs if r["status"] == "emitted"]
+
+
+def test_load_test_flag_drives_traffic_before_the_analysis(loop, tmp_path):
+    """`run --load-test --outputs FILE`: the load test hits the endpoints first, then the analysis runs."""
+    import http.server
+    import threading
+
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"compute-us-east-1": {"compute_nlb_dns_name": "127.0.0.1",
+                                                         "compute_app_port": server.server_address[1]}}))
+    try:
+        proc = analyze("--load-test", "--outputs", str(outputs), "--load-test-duration", "3s",
+                       "--stacks-dir", str(loop["work"] / "out1" / "stacks"), "--output", str(tmp_path / "rep"))
+    finally:
+        server.shutdown()
+    assert hits, "the load test sent no request"
+    assert "error rate 0.00%" in proc.stderr and "postgres skipped" in proc.stderr
+    assert (tmp_path / "rep" / "loadtest" / "summary.json").is_file()
+    assert (tmp_path / "rep" / "report.html").is_file()
+
+
+def test_load_test_flag_needs_outputs(tmp_path):
+    proc = analyze("--load-test", "--output", str(tmp_path / "rep"), check=False)
+    assert proc.returncode == 2 and "--outputs" in proc.stderr
