@@ -4,6 +4,7 @@ serverless without sharing state."""
 from __future__ import annotations
 
 from . import aws
+from .security import allow_in, allow_out
 
 
 class Network:
@@ -26,3 +27,28 @@ def security_group_of(stack, id_: str, *, environment: str, region: str, tier: s
     """A security group another tier stack owns (e.g. data's db-sg)."""
     return aws.DataAwsSecurityGroup(stack, id_, vpc_id=vpc_id, tags={
         "Project": "rightsize", "Environment": environment, "Stack": f"{tier}-{region}", "Role": role})
+
+
+class Backends:
+    """What an application tier (compute, serverless) reaches: the network of its region and
+    the security groups of the data and cache stacks."""
+
+    def __init__(self, stack, *, environment: str, region: str):
+        self.net = Network(stack, environment=environment, region=region)
+        where = {"environment": environment, "region": region, "vpc_id": self.net.vpc_id}
+        self.db_sg = security_group_of(stack, "db_sg", tier="data", role="db-sg", **where)
+        self.cache_sg = security_group_of(stack, "cache_sg", tier="cache", role="cache-sg", **where)
+
+    def admit(self, stack, tagger, *, client_sg: str, client: str, who: str) -> None:
+        """Least privilege both ways: the client's group may reach PostgreSQL 5432, Redis 6379
+        and the Secrets Manager endpoint 443, and the data/cache groups admit only it."""
+        allow_out(stack, f"{client}_to_db", tagger, group_id=client_sg, port=5432, to_group=self.db_sg.id,
+                  description=f"{who} to PostgreSQL")
+        allow_out(stack, f"{client}_to_cache", tagger, group_id=client_sg, port=6379, to_group=self.cache_sg.id,
+                  description=f"{who} to Redis")
+        allow_out(stack, f"{client}_to_endpoints", tagger, group_id=client_sg, port=443,
+                  to_group=self.net.endpoints_sg.id, description=f"{who} to the Secrets Manager endpoint")
+        allow_in(stack, f"db_from_{client}", tagger, group_id=self.db_sg.id, port=5432, from_group=client_sg,
+                 description=f"{who} to PostgreSQL")
+        allow_in(stack, f"cache_from_{client}", tagger, group_id=self.cache_sg.id, port=6379, from_group=client_sg,
+                 description=f"{who} to Redis")

@@ -17,7 +17,7 @@ from modules.base import TierStack
 from modules.expr import num, tf
 from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
-from modules.lookup import Network, security_group_of
+from modules.lookup import Backends
 from modules.security import ANYWHERE, allow_in, allow_out, security_group
 
 USER_DATA = """#!/bin/bash
@@ -49,10 +49,8 @@ class ComputeStack(TierStack):
     def resources(self) -> None:
         t, env, region = self.tags, self.environment, self.region
         self.key = StackKey(self, t, region=region)
-        net = Network(self, environment=env, region=region)
-        db_sg = security_group_of(self, "db_sg", environment=env, region=region, tier="data", role="db-sg", vpc_id=net.vpc_id)
-        cache_sg = security_group_of(self, "cache_sg", environment=env, region=region, tier="cache", role="cache-sg",
-                                     vpc_id=net.vpc_id)
+        backends = Backends(self, environment=env, region=region)
+        net = backends.net
         app_port = num("var.compute_app_port")
 
         nlb_sg = security_group(self, "nlb_sg", t, role="nlb-sg", vpc_id=net.vpc_id, description="NLB: listener in, app port out")
@@ -62,12 +60,7 @@ class ComputeStack(TierStack):
                  description="Public listener (the only ingress from 0.0.0.0/0)")
         allow_out(self, "nlb_to_app", t, group_id=nlb_sg.id, port=app_port, to_group=app_sg.id, description="NLB to app")
         allow_in(self, "app_from_nlb", t, group_id=app_sg.id, port=app_port, from_group=nlb_sg.id, description="NLB to app")
-        allow_out(self, "app_to_db", t, group_id=app_sg.id, port=5432, to_group=db_sg.id, description="App to PostgreSQL")
-        allow_out(self, "app_to_cache", t, group_id=app_sg.id, port=6379, to_group=cache_sg.id, description="App to Redis")
-        allow_out(self, "app_to_endpoints", t, group_id=app_sg.id, port=443, to_group=net.endpoints_sg.id,
-                  description="App to the Secrets Manager endpoint")
-        allow_in(self, "db_from_app", t, group_id=db_sg.id, port=5432, from_group=app_sg.id, description="App to PostgreSQL")
-        allow_in(self, "cache_from_app", t, group_id=cache_sg.id, port=6379, from_group=app_sg.id, description="App to Redis")
+        backends.admit(self, t, client_sg=app_sg.id, client="app", who="App")
 
         logs = log_group(self, "app_log_group", name=f"/rightsize/{env}/compute/app", key=self.key,
                          retention_var="compute_log_retention_days", tags=t("asg"))

@@ -22,8 +22,8 @@ from modules.base import TierStack
 from modules.expr import hcl_literal, num, tf
 from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
-from modules.lookup import Network, security_group_of
-from modules.security import allow_in, allow_out, security_group
+from modules.lookup import Backends
+from modules.security import security_group
 from stacks.props import DEFAULTS_BY_MAP, FUNCTIONS
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
@@ -48,22 +48,15 @@ class ServerlessStack(TierStack):
     def resources(self) -> None:
         t, env, region = self.tags, self.environment, self.region
         self.key = StackKey(self, t, region=region)
-        net = Network(self, environment=env, region=region)
-        db_sg = security_group_of(self, "db_sg", environment=env, region=region, tier="data", role="db-sg", vpc_id=net.vpc_id)
-        cache_sg = security_group_of(self, "cache_sg", environment=env, region=region, tier="cache", role="cache-sg",
-                                     vpc_id=net.vpc_id)
+        backends = Backends(self, environment=env, region=region)
+        net = backends.net
         # Map variables merged over their defaults: an override may list only the functions it changes.
         for name in MAPS:
             TerraformLocal(self, name, tf(f"merge({hcl_literal(DEFAULTS_BY_MAP['serverless_' + name])}, var.serverless_{name})"))
 
         sg = security_group(self, "lambda_sg", t, role="lambda-sg", vpc_id=net.vpc_id,
                             description="Functions: PostgreSQL, Redis and Secrets Manager out; nothing in")
-        allow_out(self, "lambda_to_db", t, group_id=sg.id, port=5432, to_group=db_sg.id, description="Functions to PostgreSQL")
-        allow_out(self, "lambda_to_cache", t, group_id=sg.id, port=6379, to_group=cache_sg.id, description="Functions to Redis")
-        allow_out(self, "lambda_to_endpoints", t, group_id=sg.id, port=443, to_group=net.endpoints_sg.id,
-                  description="Functions to the Secrets Manager endpoint")
-        allow_in(self, "db_from_lambda", t, group_id=db_sg.id, port=5432, from_group=sg.id, description="Functions to PostgreSQL")
-        allow_in(self, "cache_from_lambda", t, group_id=cache_sg.id, port=6379, from_group=sg.id, description="Functions to Redis")
+        backends.admit(self, t, client_sg=sg.id, client="lambda", who="Functions")
 
         # What the functions connect to, found by name.
         db = aws.DataAwsDbInstance(self, "db", db_instance_identifier=f"rightsize-{env}-data-primary")
