@@ -27,6 +27,20 @@ def kept(resource: Resource, ctx: SizingContext, cost: Cost, reason: str) -> Rec
                   cost_proposed=cost, rollout="none", reason=reason)
 
 
+def unsizable(resource: Resource, ctx: SizingContext, cost: Cost, service: str, type_field: str
+              ) -> tuple[Recommendation | None, dict | None]:
+    """What every instance-sized kind checks first: (early answer, spec of the current type).
+
+    CriticalPath resources are excluded; a type missing from the spec catalog is kept (with why)."""
+    if resource.excluded:
+        return excluded(resource, cost), None
+    type_ = resource.config[type_field]
+    spec = ctx.specs.get(service, type_)
+    if spec is None:
+        return kept(resource, ctx, cost, f"{type_field.replace('_', ' ')} {type_} is not in the spec catalog: kept"), None
+    return None, spec
+
+
 def dimension_evidence(d: Demand, now: float | None, new: float | None) -> dict[str, Any]:
     return {"unit": d.unit, "samples": d.n, "days_with_data": d.days_with_data(),
             f"p{d.policy.percentile:g}": d.pct, "p100": d.p100, "target": d.target,

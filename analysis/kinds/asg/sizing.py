@@ -20,7 +20,7 @@ from analysis.kinds.asg.pricing import instance_hourly, price
 from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import register
 from analysis.sizing.policy import SizingContext
-from analysis.sizing.recommend import change, excluded, finish, kept
+from analysis.sizing.recommend import change, finish, unsizable
 from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import Demand, aligned, demand, find, from_series
 
@@ -83,11 +83,9 @@ def candidates(resource: Resource, spec_now: Mapping[str, Any], ds: list[Demand]
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)
-    if resource.excluded:
-        return excluded(resource, cost_now)
-    spec_now = ctx.specs.get("ec2", cfg["instance_type"])
-    if spec_now is None:
-        return kept(resource, ctx, cost_now, f"instance type {cfg['instance_type']} is not in the spec catalog: kept")
+    early, spec_now = unsizable(resource, ctx, cost_now, "ec2", "instance_type")
+    if early:
+        return early
     ds = demands(resource, series, spec_now, ctx)
     missing = [d.name for d in ds if d.n == 0]
     n_now = int(cfg.get("desired_capacity") or 0)

@@ -21,7 +21,7 @@ from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
-from analysis.sizing.recommend import change, excluded, finish
+from analysis.sizing.recommend import change, finish, unsizable
 from analysis.sizing.search import Candidate, cheapest, rank
 from analysis.sizing.stats import Demand, aligned, demand, find
 
@@ -96,10 +96,10 @@ def demands(resource: Resource, series, ctx: SizingContext, replicas_now: int):
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)
-    if resource.excluded:
-        return excluded(resource, cost_now)
+    early, spec_now = unsizable(resource, ctx, cost_now, "elasticache", "node_type")
+    if early:
+        return early
     node_now, s_now, r_now = cfg["node_type"], int(cfg.get("num_shards") or 1), int(cfg.get("replicas_per_shard") or 0)
-    spec_now = ctx.specs.get("elasticache", node_now)
     (memory, mem_skew), (network, net_skew), engine = demands(resource, series, ctx, r_now)
     r_min = rules.min_cache_replicas(bool(cfg.get("multi_az")), ctx.options.cache_min_replicas)
     clustered = str(cfg.get("cluster_mode", "enabled")).lower() in ("enabled", "true", "1")

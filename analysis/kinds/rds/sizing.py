@@ -11,7 +11,7 @@ from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
-from analysis.sizing.recommend import change, excluded, finish, kept
+from analysis.sizing.recommend import change, finish, unsizable
 from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import Demand, combine, demand, find, from_series
 
@@ -88,11 +88,9 @@ def _rollout(resource: Resource) -> tuple[str, str]:
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)
-    if resource.excluded:
-        return excluded(resource, cost_now)
-    spec = ctx.specs.get("rds", cfg["instance_class"])
-    if spec is None:
-        return kept(resource, ctx, cost_now, f"instance class {cfg['instance_class']} is not in the spec catalog: kept")
+    early, spec = unsizable(resource, ctx, cost_now, "rds", "instance_class")
+    if early:
+        return early
     ds = demands(series, spec, ctx)
     by = {d.name: d for d in ds}
     if cfg.get("role") == "replica":
