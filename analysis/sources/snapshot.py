@@ -18,6 +18,7 @@ from analysis.model import MetricQuery, Series
 from analysis.fsutil import atomic_output
 
 KEY_COLUMNS = ("region", "namespace", "metric_name", "dimensions", "stat", "period")
+STRING_KEYS = KEY_COLUMNS[:5]
 COLUMNS = KEY_COLUMNS + ("timestamp", "value")
 
 
@@ -53,19 +54,27 @@ def write_snapshot(path: str | Path, series: Iterable[Series], metadata: Mapping
             ts[seg], values[seg] = ts[seg][order], values[seg][order]
     keys = [series_key(s) for s in ordered]
 
-    def column(i: int, typ):
-        # dictionary-style: one value per series, repeated by its row count
-        return pa.array(np.repeat(np.array([k[i] for k in keys], dtype=object), counts), type=typ) \
-            if keys else pa.array([], type=typ)
+    def column(i: int):
+        # one string per series, stored once: row -> series code (no per-row string copies)
+        uniques, codes = np.unique(np.array([k[i] for k in keys], dtype=object), return_inverse=True) \
+            if keys else (np.array([], dtype=object), np.zeros(0, np.int64))
+        return pa.DictionaryArray.from_arrays(pa.array(np.repeat(codes, counts), pa.int32()),
+                                              pa.array(uniques.tolist(), pa.string()))
 
-    sch = schema().with_metadata({k: str(v) for k, v in sorted((metadata or {}).items())})
+    sch = schema()
+    fields = [pa.field(f.name, pa.dictionary(pa.int32(), pa.string())) if f.name in STRING_KEYS else f for f in sch]
     table = pa.Table.from_arrays(
-        [column(0, pa.string()), column(1, pa.string()), column(2, pa.string()), column(3, pa.string()),
-         column(4, pa.string()), pa.array(np.repeat(np.array([k[5] for k in keys], dtype=np.int64), counts)),
+        [column(0), column(1), column(2), column(3), column(4),
+         pa.array(np.repeat(np.array([k[5] for k in keys], dtype=np.int64), counts)),
          pa.array(ts * 1000, type=pa.timestamp("ms", tz="UTC")), pa.array(values, type=pa.float64())],
-        schema=sch)
+        schema=pa.schema(fields))
     with atomic_output(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", use_dictionary=list(KEY_COLUMNS))
+        # store_schema=False: readers see plain Parquet strings, as the format documents
+        with pq.ParquetWriter(tmp, table.schema, compression="zstd", use_dictionary=list(KEY_COLUMNS),
+                              store_schema=False) as writer:
+            writer.write_table(table)
+            if metadata:
+                writer.add_key_value_metadata({k: str(v) for k, v in sorted(metadata.items())})
     return table.num_rows
 
 
@@ -92,7 +101,8 @@ class SnapshotSource:
         from analysis.cli import AnalysisError
 
         try:
-            table = pq.read_table(self.path)
+            # key columns come back dictionary-encoded: a code per row, each string once
+            table = pq.read_table(self.path, read_dictionary=list(STRING_KEYS)).unify_dictionaries()
         except (OSError, pa.ArrowInvalid) as e:
             raise AnalysisError(f"{self.path}: cannot read metrics snapshot ({e})") from None
         missing = [c for c in COLUMNS if c not in table.column_names]
@@ -114,7 +124,8 @@ class SnapshotSource:
                 col = table[name]
                 if name == "period":
                     col = pc.cast(col, pa.int64())
-                enc = col.combine_chunks().dictionary_encode() if table.num_rows else None
+                col = col.combine_chunks()
+                enc = (col if pa.types.is_dictionary(col.type) else col.dictionary_encode()) if table.num_rows else None
                 codes.append(enc.indices.to_numpy() if enc is not None else np.zeros(0, np.int64))
                 uniques.append(enc.dictionary.to_pylist() if enc is not None else [])
         except (TypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:

@@ -64,6 +64,8 @@ def test_schema_and_row_order_are_the_documented_contract(traces, tmp_path):
     table = pq.read_table(path)
     assert table.column_names == ["region", "namespace", "metric_name", "dimensions", "stat", "period", "timestamp", "value"]
     assert table.schema.field("timestamp").type == pa.timestamp("ms", tz="UTC")
+    assert all(table.schema.field(c).type == pa.string() for c in ("region", "namespace", "metric_name", "dimensions", "stat"))
+    assert pq.read_metadata(path).metadata[b"window_start"] == b"1"
     assert table.schema.field("value").type == pa.float64() and table.schema.field("period").type == pa.int64()
     dims = table["dimensions"].to_pylist()
     assert dims[0] == '{"AutoScalingGroupName":"825cc2"}'  # sorted keys, compact separators
@@ -128,7 +130,7 @@ def test_failed_write_leaves_the_previous_snapshot(traces, tmp_path, monkeypatch
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(pq, "write_table", boom)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", boom)
     with pytest.raises(OSError):
         write_snapshot(path, traces)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["nab.parquet"]
