@@ -33,6 +33,7 @@ class RunOptions:
     profile: str | None = None
     endpoint_url: str | None = None
     metrics_snapshot: Path | None = None
+    inventory: Path | None = None  # resources saved by `collect`: analyse offline, no discovery
     output: Path = Path("reports/staging")
     stacks_dir: Path = Path("cdktf.out/stacks")
     tfvars_root: Path = Path("tfvars")
@@ -101,8 +102,11 @@ def _sim_snapshot(opts: RunOptions, resources, end: int, progress: Callable[[str
     from analysis.sim.workload import series
     from analysis.sources.snapshot import write_snapshot
 
+    from analysis.inventory import inventory_path, save_inventory
+
     path = opts.output / "sim-metrics.parquet"
     rows = write_snapshot(path, series(resources, opts.days, end), {"source": "simulated account workload model"})
+    save_inventory(inventory_path(path), resources, source="simulated account")  # `run --inventory` reads it
     progress(f"simulated account: {rows:,} datapoints over {opts.days} days written to {path}")
     return path
 
@@ -176,21 +180,26 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
     with ExitStack() as stack:
         if opts.target == "sim":
             progress("analysing the SIMULATED account (no AWS call leaves this machine); use --target aws for a real one")
-        connector = _connector(opts, stack, progress)
-        try:
-            sizing_keys = load_sizing_keys(opts.stacks_dir)
-        except StackError as e:
-            raise AnalysisError(str(e)) from None
-        if not sizing_keys:
-            messages.append(f"no synthesized stacks in {opts.stacks_dir}: every resource is reported as unmanaged "
-                            f"(run `make synth` to map resources to tfvars)")
-        inv = inv_mod.discover(connector, list(opts.regions), opts.tags, sizing_keys=sizing_keys)
-        messages += inv.messages
-        if not inv.anything:
-            raise AnalysisError("no region could be inventoried: " + "; ".join(inv.messages or ["nothing found"]))
-        resources = inv.resources
-        progress(f"inventory: {len(resources)} resources in {', '.join(opts.regions)}"
-                 f" ({sum(1 for r in resources if r.excluded)} excluded as CriticalPath)")
+        if opts.inventory is not None:
+            resources = [r for r in inv_mod.load_inventory(opts.inventory)
+                         if r.region in opts.regions and inv_mod.matches(r.tags, opts.tags)]
+            progress(f"inventory: {len(resources)} resources from {opts.inventory} (saved, not rediscovered)")
+        else:
+            connector = _connector(opts, stack, progress)
+            try:
+                sizing_keys = load_sizing_keys(opts.stacks_dir)
+            except StackError as e:
+                raise AnalysisError(str(e)) from None
+            if not sizing_keys:
+                messages.append(f"no synthesized stacks in {opts.stacks_dir}: every resource is reported as "
+                                f"unmanaged (run `make synth` to map resources to tfvars)")
+            inv = inv_mod.discover(connector, list(opts.regions), opts.tags, sizing_keys=sizing_keys)
+            messages += inv.messages
+            if not inv.anything:
+                raise AnalysisError("no region could be inventoried: " + "; ".join(inv.messages or ["nothing found"]))
+            resources = inv.resources
+            progress(f"inventory: {len(resources)} resources in {', '.join(opts.regions)}"
+                     f" ({sum(1 for r in resources if r.excluded)} excluded as CriticalPath)")
 
         snapshot = opts.metrics_snapshot
         if opts.target == "sim" and snapshot is None:

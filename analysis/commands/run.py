@@ -23,6 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", default="sim", choices=("sim", "aws"),
                    help="sim: the built-in simulated account (default); aws: your AWS account")
     add_source_arguments(p)
+    p.add_argument("--inventory", metavar="PATH",
+                   help="analyse the resources `collect` saved (<snapshot>.inventory.json) instead of discovering "
+                        "them: with --metrics-snapshot, a fully offline re-analysis (needs --target aws)")
     p.add_argument("--output", metavar="DIR", help="report directory (default: reports/<environment>/)")
     p.add_argument("--stacks-dir", default="cdktf.out/stacks", metavar="DIR",
                    help="synthesized stacks (default: cdktf.out/stacks)")
@@ -56,10 +59,16 @@ def run(args: argparse.Namespace) -> int:
     snapshot = Path(args.metrics_snapshot) if args.metrics_snapshot else None
     if snapshot is not None and not snapshot.is_file():
         raise UsageError(f"--metrics-snapshot {snapshot}: no such file")
+    inventory = Path(args.inventory) if args.inventory else None
+    if inventory is not None and args.target == "sim":
+        raise UsageError("--inventory needs --target aws (the simulated account discovers its own resources)")
+    if inventory is not None and not inventory.is_file():
+        raise UsageError(f"--inventory {inventory}: no such file")
     opts = RunOptions(
         environment=args.environment, regions=tuple(parse_regions(args.regions)), days=parse_days(args.days),
         confidence=parse_fraction(args.confidence, "--confidence"), apply=args.apply, target=args.target,
-        profile=args.profile, endpoint_url=args.endpoint_url, metrics_snapshot=snapshot, output=output,
+        profile=args.profile, endpoint_url=args.endpoint_url, metrics_snapshot=snapshot, inventory=inventory,
+        output=output,
         stacks_dir=Path(args.stacks_dir), tfvars_root=Path(args.tfvars_dir), tags=parse_tags(args.tag),
         pricing=args.pricing, percentile=parse_fraction(args.percentile, "--percentile", low=50, high=100),
         headroom=parse_fraction(args.headroom, "--headroom", high=4), allow_architecture_switch=args.allow_architecture_switch,

@@ -237,3 +237,20 @@ def test_load_test_flag_drives_traffic_before_the_analysis(loop, tmp_path):
 def test_load_test_flag_needs_outputs(tmp_path):
     proc = analyze("--load-test", "--output", str(tmp_path / "rep"), check=False)
     assert proc.returncode == 2 and "--outputs" in proc.stderr
+
+
+def test_offline_reanalysis_from_a_saved_inventory_and_snapshot(loop, tmp_path):
+    """--target aws --metrics-snapshot S --inventory I: no discovery, no AWS call, same answer."""
+    rep1 = loop["work"] / "rep1"
+    proc = analyze("--target", "aws", "--metrics-snapshot", str(rep1 / "sim-metrics.parquet"),
+                   "--inventory", str(rep1 / "sim-metrics.inventory.json"), "--output", str(tmp_path / "rep"),
+                   "--tfvars-dir", str(tmp_path / "tfvars"))
+    assert "saved, not rediscovered" in proc.stderr
+    before = json.loads((rep1 / "recommendations.json").read_text())["recommendations"]
+    after = json.loads((tmp_path / "rep" / "recommendations.json").read_text())["recommendations"]
+    assert after == before
+
+
+def test_inventory_flag_needs_target_aws(tmp_path):
+    proc = analyze("--inventory", str(tmp_path / "x.json"), "--output", str(tmp_path / "rep"), check=False)
+    assert proc.returncode == 2 and "--target aws" in proc.stderr
