@@ -81,3 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # an unknown --profile is a usage error wherever a client is built
+        if type(e).__name__ != "ProfileNotFound" or not type(e).__module__.startswith("botocore"):
+            raise
+        print(f"{parser.prog} {args.command}: error: --profile: {e}", file=sys.stderr)
+        return EXIT_USAGE

@@ -66,8 +66,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.output.endswith(".parquet"):
         raise UsageError(f"--output must name a .parquet file; got {args.output!r}")
 
-    from botocore.exceptions import ProfileNotFound
-
     connector = Connector.from_env(args.profile, args.endpoint_url)
     bar, update = _progress()
     try:
@@ -75,8 +73,6 @@ def run(args: argparse.Namespace) -> int:
             bar.start()
         result = collect(connector, regions, days, tags, args.stacks_dir, args.output,
                          max_workers=workers, progress=update)
-    except ProfileNotFound as e:
-        raise UsageError(str(e)) from None
     finally:
         if bar:
             bar.stop()

@@ -254,3 +254,8 @@ def test_offline_reanalysis_from_a_saved_inventory_and_snapshot(loop, tmp_path):
 def test_inventory_flag_needs_target_aws(tmp_path):
     proc = analyze("--inventory", str(tmp_path / "x.json"), "--output", str(tmp_path / "rep"), check=False)
     assert proc.returncode == 2 and "--target aws" in proc.stderr
+
+
+def test_unknown_profile_is_a_usage_error(tmp_path):
+    proc = analyze("--target", "aws", "--profile", "no-such-profile", "--output", str(tmp_path / "rep"), check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no-such-profile" in proc.stderr
