@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping
 from analysis import tfvars_io
 from analysis.cli import AnalysisError, UsageError
 from analysis.rollout import alarms
+from stacks.tfvars import override_path
 
 MAX_WINDOW = 6 * 3600
 
@@ -63,7 +64,7 @@ def targets(root: Path, environment: str, stacks: Iterable[str] = (), region: st
             raise UsageError(f"--stack {name!r}: expected <tier>-<region> with tier one of "
                              f"{', '.join(alarms.WATCHED_TIERS)}")
         if region is None or reg == region:
-            out.append(Target(name, tfvars_io.tfvars_path(root, environment, name)))
+            out.append(Target(name, override_path(Path(root) / "tfvars", environment, name)))
     if not out:
         raise UsageError(f"nothing to guard in region {region}")
     return out

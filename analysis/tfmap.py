@@ -68,13 +68,3 @@ def join(resource: Resource, sizing_keys: SizingKeys) -> Resource:
     return replace(resource, stack=stack, tfvars_keys=dict(sorted(keys.items())))
 
 
-def tfvars_file(stack: str, environment: str = "staging", root: str | Path = ".") -> Path:
-    """The committed override file of a stack: tfvars/<environment>/<stack>.auto.tfvars.json."""
-    return Path(root) / "tfvars" / environment / f"{stack}.auto.tfvars.json"
-
-
-def resource_tfvars_file(resource: Resource, root: str | Path = ".", default_environment: str = "staging") -> Path | None:
-    """The override file governing a managed resource (environment from its Environment tag)."""
-    if resource.stack is None:
-        return None
-    return tfvars_file(resource.stack, resource.tags.get("Environment", default_environment), root)

@@ -15,8 +15,6 @@ import difflib
 import importlib
 import inspect
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -26,10 +24,6 @@ from analysis.fsutil import atomic_write
 
 PREVIOUS_DIR = ".previous"
 SUFFIX = ".auto.tfvars.json"
-
-
-def tfvars_path(root: Path | str, environment: str, stack: str) -> Path:
-    return Path(root) / "tfvars" / environment / f"{stack}{SUFFIX}"
 
 
 def previous_path(path: Path | str) -> Path:
@@ -81,14 +75,6 @@ def split_address(address: str) -> tuple[str, str | None]:
     if not var or (_ and not mapkey):
         raise AnalysisError(f"invalid tfvars key address {address!r} (expected var or var.mapkey)")
     return var, (mapkey or None)
-
-
-def lookup(data: Mapping[str, Any], address: str) -> Any:
-    var, mapkey = split_address(address)
-    value = data.get(var)
-    if mapkey is None:
-        return value
-    return value.get(mapkey) if isinstance(value, Mapping) else None
 
 
 def merge(data: Mapping[str, Any], updates: Mapping[str, Any], source: Path | str = "tfvars") -> dict[str, Any]:

@@ -19,7 +19,10 @@ CSV_COLUMNS = (
 
 
 def tfvars_file(environment: str, stack: str | None) -> str | None:
-    return f"tfvars/{environment}/{stack}.auto.tfvars.json" if stack else None
+    """The committed override file of a managed resource's stack, as the report shows it."""
+    from stacks.tfvars import override_path
+
+    return override_path("tfvars", environment, stack).as_posix() if stack else None
 
 
 def cost_dict(cost: Cost) -> dict[str, Any]:

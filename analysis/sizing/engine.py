@@ -39,10 +39,3 @@ def analyse(resources: Sequence[Resource], source_or_series: Any, ctx: SizingCon
     return out
 
 
-def summarise(recommendations: Iterable[Recommendation], environment: str = "staging") -> list[dict[str, Any]]:
-    """Per tier and total: current vs proposed monthly cost per term (on-demand, RI 1-yr, RI 3-yr)
-    and savings; only emitted recommendations change the proposed cost. Terms with a missing
-    price are summed over what is known and listed under `incomplete`."""
-    from analysis.report.records import records, totals
-
-    return totals(records(recommendations, environment))

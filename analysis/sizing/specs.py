@@ -24,11 +24,3 @@ class SpecCatalog:
     def types(self, service: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield from sorted(self.doc.get(service, {}).items())
 
-    def next_size(self, service: str, type_: str) -> str | None:
-        """The next larger size of the same family (None at the top of the catalog)."""
-        spec = self.get(service, type_)
-        if spec is None:
-            return None
-        bigger = [(s["size_rank"], t) for t, s in self.types(service)
-                  if s["family"] == spec["family"] and s["size_rank"] > spec["size_rank"]]
-        return min(bigger)[1] if bigger else None

@@ -105,10 +105,6 @@ class Demand:
     def days_with_data(self) -> int:
         return int(len(np.unique(self.timestamps // 86400))) if self.n else 0
 
-    def scaled(self, factor: float) -> "Demand":
-        return Demand(self.name, self.unit, self.timestamps, self.values * factor, self.policy, self.period)
-
-
 def demand(name: str, unit: str, ts: np.ndarray, values: np.ndarray, policy: DimensionPolicy,
            period: int = 300) -> Demand:
     values = np.asarray(values, float)

@@ -21,10 +21,6 @@ THROTTLING_CODES = frozenset({
 })
 
 
-class RegionUnreachable(Exception):
-    """No endpoint of the region answered (DNS, TCP connect or read timeout)."""
-
-
 def error_code(exc: BaseException) -> str:
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))

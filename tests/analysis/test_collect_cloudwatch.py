@@ -1,6 +1,6 @@
 """GetMetricData at its limits, against botocore's Stubber: batching, paging, throttling, partial data."""
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import boto3
 import pytest

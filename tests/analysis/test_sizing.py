@@ -6,7 +6,8 @@ from analysis.model import MetricQuery, Series
 from analysis.registry import get
 from analysis.sizing import rules
 from analysis.sizing.confidence import confidence
-from analysis.sizing.engine import analyse, summarise
+from analysis.report.records import records, totals
+from analysis.sizing.engine import analyse
 from analysis.sizing.policy import DimensionPolicy, Options, Policy, Window
 from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import demand
@@ -244,7 +245,7 @@ def test_staging_baseline_every_tier_priced_and_totalled(sizing_resource, sizing
     assert [(r.resource.region, r.resource.kind, r.resource.resource_id) for r in recs] == sorted(
         (r.region, r.kind, r.resource_id) for r in resources)
     assert {r.resource.kind for r in recs if r.status == "emitted"} == {"rds", "elasticache", "asg", "lambda", "nat"}
-    rows = {row["tier"]: row for row in summarise(recs)}
+    rows = {row["tier"]: row for row in totals(records(recs, "staging"))}
     assert set(rows) == {"network", "data", "cache", "compute", "serverless", "total"}
     for tier in ("data", "cache", "compute", "serverless"):
         assert rows[tier]["savings"]["on_demand"] > 0 and rows[tier]["savings"]["reserved_1yr"] > 0

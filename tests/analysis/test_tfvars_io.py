@@ -8,6 +8,7 @@ import pytest
 
 from analysis.fsutil import atomic_write
 from analysis import tfvars_io
+from stacks.tfvars import override_path
 from analysis.cli import AnalysisError
 
 STACK = "serverless-us-east-1"
@@ -15,7 +16,7 @@ STACK = "serverless-us-east-1"
 
 @pytest.fixture
 def path(tmp_path):
-    return tfvars_io.tfvars_path(tmp_path, "staging", STACK)
+    return override_path(tmp_path / "tfvars", "staging", STACK)
 
 
 @pytest.fixture
@@ -128,7 +129,7 @@ def test_validator_hook_rejects_before_anything_is_written(path, monkeypatch):
 
 def test_real_stack_validator_is_used_when_present(tmp_path):
     pytest.importorskip("stacks.tfvars")
-    path = tfvars_io.tfvars_path(tmp_path, "staging", "data-us-east-1")
+    path = override_path(tmp_path / "tfvars", "staging", "data-us-east-1")
     with pytest.raises(AnalysisError, match="data_iops"):
         tfvars_io.apply(path, {"data_iops": 10000})  # rejected by the API at 1000 GB (aws-facts.md)
     assert not path.exists()

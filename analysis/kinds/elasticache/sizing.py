@@ -147,14 +147,14 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         notes.append(f"{r_now} replicas per shard is below the minimum {r_min} (Multi-AZ needs at least one)")
     demands_new = [memory, network, best_engine or eng_now[0]]
     spec_new = ctx.specs.get("elasticache", new["node_type"]) or spec_now
-    cap_now = capacity(spec_now, s_now, eng_now[1]) if spec_now else {}
+    cap_now = capacity(spec_now, s_now, eng_now[1])
     cap_new = capacity(spec_new, new["num_shards"], (engine(new["replicas_per_shard"])[1])) if spec_new else {}
     changes = [change(resource, k, v, new[k]) for k, v in
                (("node_type", node_now), ("num_shards", s_now), ("replicas_per_shard", r_now))]
     reason = (f"{node_count(cfg)} x {node_now} ({s_now} shards x {r_now} replicas) -> "
               f"{node_count(new)} x {new['node_type']} ({new['num_shards']} shards x {new['replicas_per_shard']} replicas); "
               + "; ".join(f"{d.name} p100 {d.p100:.3g} {d.unit} total" for d in demands_new if d.n)
-              + f"; usable memory per node = 75% of node memory (25% reserved)")
+              + "; usable memory per node = 75% of node memory (25% reserved)")
     if notes:
         reason += "; " + "; ".join(notes)
     reason += "; rollout: in place (node type change, online resharding and replica changes need no downtime)"

@@ -7,7 +7,6 @@ Environments named in `nat_per_az_environments` always keep one per AZ.
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping
 
 from analysis.model import MetricQuery, Recommendation, Resource, Series
