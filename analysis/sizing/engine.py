@@ -1,8 +1,8 @@
-"""Convenience API for `make analyze` and the CLI:
+"""The sizing entry point of `make analyze`:
 
     ctx = SizingContext.default(start, end)            # or SizingContext(Window(...), specs, prices, ...)
     recs = analyse(resources, source_or_series, ctx)   # sorted by (region, kind, resource_id)
-    rows = summarise(recs)                             # per tier + total, current vs proposed, savings
+    rows = totals(records(recs, env))                  # analysis.report.records: per tier + total
 
 `source_or_series` is a MetricsSource (CloudWatch or a Parquet snapshot: `fetch(region, queries,
 start, end)`) or any iterable / mapping of Series (each Series carries its region).
