@@ -99,10 +99,9 @@ def _connector(opts: RunOptions, stack: ExitStack, progress: Callable[[str], Non
 
 
 def _sim_snapshot(opts: RunOptions, resources, end: int, progress: Callable[[str], None]) -> Path:
+    from analysis.inventory import inventory_path, save_inventory
     from analysis.sim.workload import series
     from analysis.sources.snapshot import write_snapshot
-
-    from analysis.inventory import inventory_path, save_inventory
 
     path = opts.output / "sim-metrics.parquet"
     rows = write_snapshot(path, series(resources, opts.days, end), {"source": "simulated account workload model"})
