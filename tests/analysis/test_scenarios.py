@@ -7,7 +7,6 @@ oracle independent of the engine's search); "one size" is one step in a family, 
 the price in every family of the catalog, so within one size = at most 2x the oracle's price.
 """
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +16,11 @@ from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import get
 from analysis.sizing import rules
 from analysis.workload import DemandModel, generate, load_trace, regular, true_demand
+from analysis.sim.workload import TRACES
 
 END = 1_760_054_400
 START = END - 45 * 86400
-NAB = Path(__file__).resolve().parents[1] / "data" / "nab"
+NAB = TRACES  # the real NAB CloudWatch traces shipped with the simulated account
 
 RDS_SCENARIOS = {
     "steady": DemandModel({"cpu": 1.5, "memory": 7, "connections": 150, "iops": 2000, "throughput": 30}, shape="steady"),
@@ -168,7 +168,7 @@ def test_lambda_and_nat_scenarios(sizing_resource, sizing_ctx):
         assert proposed(rec)["nat_gateway_count"] * rules.NAT_CONNECTIONS >= 5000 * 1.1
 
 
-# --- real traces (Numenta NAB realAWSCloudwatch, MIT; tests/data/nab) ------------------------------
+# --- real traces (Numenta NAB realAWSCloudwatch, MIT; analysis/sim/traces) ------------------------------
 
 NAB_TRACES = {  # file -> (kind, dimension, scale from the trace's unit to the dimension's)
     "rds_cpu_utilization_cc0c53": ("rds", "cpu", 8 / 100),  # % of a db.r6g.2xlarge (8 vCPU)

@@ -1,7 +1,6 @@
 """Parquet snapshot: real CloudWatch traces (NAB) written, read back, gaps preserved, deterministic."""
 import csv
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -13,8 +12,9 @@ from analysis.collect import coverage, resource_coverage
 from analysis.model import MetricQuery, Series
 from analysis.sources import open_source
 from analysis.sources.snapshot import SnapshotSource, write_snapshot
+from analysis.sim.workload import TRACES
 
-NAB = Path(__file__).parents[1] / "data" / "nab"
+NAB = TRACES  # the real NAB CloudWatch traces shipped with the simulated account
 DAY = 86_400
 TRACES = {  # file -> (query, gaps counted in the CSV)
     "rds_cpu_utilization_cc0c53.csv": (MetricQuery.of("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": "cc0c53"}, "Average"), 1),

@@ -1,16 +1,16 @@
 """The synthetic workload generator: deterministic, true peak exact, every kind's queries covered,
 data defects (short history, gaps) as asked, real traces loaded."""
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from analysis.registry import get
 from analysis.workload import DemandModel, generate, load_trace, regular, true_demand
+from analysis.sim.workload import TRACES
 
 END = 1_760_054_400
 START = END - 10 * 86400
-NAB = Path(__file__).resolve().parents[1] / "data" / "nab"
+NAB = TRACES  # the real NAB CloudWatch traces shipped with the simulated account
 MODELS = {
     "rds": DemandModel({"cpu": 2, "memory": 8, "connections": 100, "iops": 3000, "throughput": 50}),
     "rds_replica": DemandModel({"cpu": 1, "memory": 8, "connections": 10, "iops": 1000, "throughput": 10}),
