@@ -5,7 +5,7 @@ ENVIRONMENT ?= staging
 REGIONS ?= us-east-1,us-west-2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install test synth bench-synth plan checkov analyze bench bench-collect load-test rollout guard
+.PHONY: install test lint synth bench-synth plan checkov analyze bench bench-collect load-test rollout guard
 
 # --- install ----------------------------------------------------------------
 .venv/.installed: pyproject.toml
@@ -23,6 +23,12 @@ install: .venv/.installed node_modules/.installed
 # --- tests ------------------------------------------------------------------
 test: install
 	$(PY) -m pytest -q
+
+# ruff (lint + format check) and mypy, configured in pyproject.toml.
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 # --- infrastructure (issue: CDKTF app) ----------------------------------------
 # ENVIRONMENT=<env> REGIONS=<r1,r2> select what to synth (defaults: staging, us-east-1,us-west-2).

@@ -8,6 +8,7 @@ RIGHTSIZE_ENVIRONMENT / RIGHTSIZE_REGIONS; the `context` of cdktf.json (`environ
 `regions`); the defaults staging / us-east-1,us-west-2. Set SYNTH_HCL_OUTPUT=true (what
 `cdktf synth --hcl` does) for HCL output. An invalid tfvars override exits 1 with one line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,11 +46,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if isinstance(regions, str):
         regions = regions.split(",")
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--environment", default=os.environ.get("RIGHTSIZE_ENVIRONMENT") or ctx.get("environment", DEFAULT_ENVIRONMENT))
-    p.add_argument("--regions", default=os.environ.get("RIGHTSIZE_REGIONS") or ",".join(regions),
-                   help="comma-separated AWS regions")
+    p.add_argument(
+        "--environment", default=os.environ.get("RIGHTSIZE_ENVIRONMENT") or ctx.get("environment", DEFAULT_ENVIRONMENT)
+    )
+    p.add_argument(
+        "--regions",
+        default=os.environ.get("RIGHTSIZE_REGIONS") or ",".join(regions),
+        help="comma-separated AWS regions",
+    )
     p.add_argument("--outdir", default=None, help="output directory (default: cdktf.out, or CDKTF_OUTDIR)")
-    p.add_argument("--tfvars", default=os.path.relpath(ROOT / "tfvars"), help="root of tfvars/<environment>/<stack>.auto.tfvars.json")
+    p.add_argument(
+        "--tfvars",
+        default=os.path.relpath(ROOT / "tfvars"),
+        help="root of tfvars/<environment>/<stack>.auto.tfvars.json",
+    )
     args = p.parse_args(argv)
     args.regions = [r.strip() for r in args.regions.split(",") if r.strip()]
     if args.outdir:  # the jsii runtime does not share our working directory
@@ -71,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     from stacks.app import synth  # imports cdktf
 
     result = synth(environment=args.environment, regions=args.regions, overrides=overrides, outdir=args.outdir, hcl=hcl)
-    print(f"synthesized {len(result.stacks)} stacks for {args.environment} into {result.outdir}/stacks: "
-          f"{', '.join(result.stacks)}" + (f"; overrides: {', '.join(map(str, result.overrides.values()))}"
-                                            if result.overrides else ""))
+    print(
+        f"synthesized {len(result.stacks)} stacks for {args.environment} into {result.outdir}/stacks: "
+        f"{', '.join(result.stacks)}"
+        + (f"; overrides: {', '.join(map(str, result.overrides.values()))}" if result.overrides else "")
+    )
     return 0
 
 

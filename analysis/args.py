@@ -1,8 +1,9 @@
 """Flag values shared by the analysis commands: one parser per kind of value, one error style."""
+
 from __future__ import annotations
 
-from analysis.cli import UsageError
 from analysis.collect import MAX_DAYS, MIN_DAYS
+from analysis.errors import UsageError
 
 
 def parse_days(text: str) -> int:

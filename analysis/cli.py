@@ -2,29 +2,19 @@
 
 A command module defines `add_arguments(parser)` and `run(args) -> int` and registers itself
 with `@command("name", "help")`. Errors a user can fix raise `UsageError` (exit 2) or
-`AnalysisError` (exit 1): one line on stderr, no traceback, nothing half-written.
+`AnalysisError` (exit 1), both from analysis/errors.py: one line on stderr, no traceback, nothing half-written.
 """
+
 from __future__ import annotations
 
 import argparse
 import importlib
 import pkgutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-EXIT_OK = 0
-EXIT_FAILURE = 1  # the run failed (AWS error, corrupt input, ...)
-EXIT_USAGE = 2  # bad flags or values
-EXIT_ROLLED_BACK = 3  # guard restored the previous tfvars: redeploy
-
-
-class UsageError(Exception):
-    """Bad flags or values: exit 2."""
-
-
-class AnalysisError(Exception):
-    """The run cannot go on (corrupt file, AWS refused, ...): exit 1."""
+from analysis.errors import EXIT_FAILURE, EXIT_USAGE, AnalysisError, UsageError
 
 
 @dataclass(frozen=True)

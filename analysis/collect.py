@@ -3,12 +3,14 @@
 `collect(...)` is what `python -m analysis collect` runs; `coverage(series, start, end)` is
 the measure of missing data the sizing stage turns into confidence.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +23,7 @@ BASE_PERIOD = 300  # 5-minute series: what the sizing percentiles are computed f
 
 
 # --- coverage ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Coverage:
@@ -38,15 +41,21 @@ class Coverage:
 
     @property
     def flag(self) -> str:
-        """"none" (no datapoint), "partial" (days missing or gaps) or "complete"."""
+        """ "none" (no datapoint), "partial" (days missing or gaps) or "complete"."""
         if self.datapoints == 0:
             return "none"
         return "complete" if self.gaps == 0 and self.days_with_data >= self.days_requested else "partial"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"days_requested": self.days_requested, "days_with_data": self.days_with_data, "gaps": self.gaps,
-                "datapoints": self.datapoints, "expected_datapoints": self.expected_datapoints,
-                "fraction": round(self.fraction, 4), "flag": self.flag}
+        return {
+            "days_requested": self.days_requested,
+            "days_with_data": self.days_with_data,
+            "gaps": self.gaps,
+            "datapoints": self.datapoints,
+            "expected_datapoints": self.expected_datapoints,
+            "fraction": round(self.fraction, 4),
+            "flag": self.flag,
+        }
 
 
 def coverage(series: Series, start: int, end: int) -> Coverage:
@@ -75,8 +84,7 @@ def resource_coverage(series: Sequence[Series], start: int, end: int) -> dict[st
     best = max(with_data, key=lambda c: (c.datapoints, -c.gaps), default=None)
     days_requested = max(1, math.ceil((end - start) / DAY))
     base = best.as_dict() if best else Coverage(days_requested, 0, 1, 0, 1).as_dict()
-    base.update(series=len(covs), series_with_data=len(with_data),
-                datapoints=sum(c.datapoints for c in covs))
+    base.update(series=len(covs), series_with_data=len(with_data), datapoints=sum(c.datapoints for c in covs))
     return base
 
 
@@ -85,6 +93,7 @@ def resource_key(r: Resource) -> str:
 
 
 # --- the run ------------------------------------------------------------------------------
+
 
 @dataclass
 class CollectResult:
@@ -106,13 +115,22 @@ class CollectResult:
         flags: dict[str, int] = {}
         for c in self.coverage.values():
             flags[c["flag"]] = flags.get(c["flag"], 0) + 1
-        return {"regions": self.regions, "unreachable_regions": self.unreachable_regions,
-                "window": {"start": self.start, "end": self.end, "days": (self.end - self.start) // DAY,
-                           "period": self.period},
-                "resources": len(self.resources), "excluded": sum(1 for r in self.resources if r.excluded),
-                "managed": sum(1 for r in self.resources if r.managed),
-                "coverage_flags": dict(sorted(flags.items())), "api_usage": self.usage.as_dict(),
-                "messages": self.messages}
+        return {
+            "regions": self.regions,
+            "unreachable_regions": self.unreachable_regions,
+            "window": {
+                "start": self.start,
+                "end": self.end,
+                "days": (self.end - self.start) // DAY,
+                "period": self.period,
+            },
+            "resources": len(self.resources),
+            "excluded": sum(1 for r in self.resources if r.excluded),
+            "managed": sum(1 for r in self.resources if r.managed),
+            "coverage_flags": dict(sorted(flags.items())),
+            "api_usage": self.usage.as_dict(),
+            "messages": self.messages,
+        }
 
 
 def window(days: int, now: float) -> tuple[int, int, int]:
@@ -125,15 +143,22 @@ def window(days: int, now: float) -> tuple[int, int, int]:
     return end - days * DAY, end, period
 
 
-def collect(connector, regions: Sequence[str], days: int = DEFAULT_DAYS,
-            tag_filters: Sequence[tuple[str, str]] = (), stacks_dir: str | Path = "cdktf.out/stacks",
-            output: str | Path | None = None, max_workers: int = 4, now: float | None = None,
-            progress: Callable[[str, int, int], None] | None = None) -> CollectResult:
+def collect(
+    connector,
+    regions: Sequence[str],
+    days: int = DEFAULT_DAYS,
+    tag_filters: Sequence[tuple[str, str]] = (),
+    stacks_dir: str | Path = "cdktf.out/stacks",
+    output: str | Path | None = None,
+    max_workers: int = 4,
+    now: float | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> CollectResult:
     """Inventory + metrics for every region; faults are isolated per kind / region and reported."""
     import time
 
     from analysis import inventory, registry, tfmap
-    from analysis.cli import AnalysisError
+    from analysis.errors import AnalysisError
     from analysis.sources.aws import is_unreachable
     from analysis.sources.cloudwatch import CloudWatchError, CloudWatchSource
 
@@ -145,7 +170,9 @@ def collect(connector, regions: Sequence[str], days: int = DEFAULT_DAYS,
     except tfmap.StackError as e:
         raise AnalysisError(str(e)) from None
     if not sizing_keys:
-        messages.append(f"no synthesized stack with a sizing_keys output under {stacks_dir}: every resource is unmanaged")
+        messages.append(
+            f"no synthesized stack with a sizing_keys output under {stacks_dir}: every resource is unmanaged"
+        )
     inv = inventory.discover(connector, regions, tag_filters, sizing_keys)
     messages += inv.messages
     source = CloudWatchSource(connector, max_workers=max_workers, progress=progress, now=lambda: now)
@@ -157,7 +184,8 @@ def collect(connector, regions: Sequence[str], days: int = DEFAULT_DAYS,
             continue
         local = [r for r in inv.resources if r.region == region]
         per_resource: dict[str, list[MetricQuery]] = {
-            resource_key(r): kinds[r.kind].queries(r, period=period) for r in local}
+            resource_key(r): kinds[r.kind].queries(r, period=period) for r in local
+        }
         queries = [q for qs in per_resource.values() for q in qs]
         if not queries:
             continue
@@ -178,11 +206,24 @@ def collect(connector, regions: Sequence[str], days: int = DEFAULT_DAYS,
     for r in inv.resources:
         c = cov.get(resource_key(r))
         if c and c["flag"] != "complete":
-            messages.append(f"{r.region}: {r.kind} {r.resource_id}: metrics {c['flag']} "
-                            f"({c['days_with_data']}/{c['days_requested']} days, {c['gaps']} gaps, "
-                            f"{c['datapoints']} datapoints)")
-    result = CollectResult(inv.resources, series, source.usage, cov, messages,
-                           list(regions), inv.unreachable_regions, start, end, period, inv.anything)
+            messages.append(
+                f"{r.region}: {r.kind} {r.resource_id}: metrics {c['flag']} "
+                f"({c['days_with_data']}/{c['days_requested']} days, {c['gaps']} gaps, "
+                f"{c['datapoints']} datapoints)"
+            )
+    result = CollectResult(
+        inv.resources,
+        series,
+        source.usage,
+        cov,
+        messages,
+        list(regions),
+        inv.unreachable_regions,
+        start,
+        end,
+        period,
+        inv.anything,
+    )
     if output is not None and result.anything:
         write(result, output)
     return result
@@ -206,11 +247,12 @@ def summary_lines(result: CollectResult) -> list[str]:
         by_kind[r.kind] = by_kind.get(r.kind, 0) + 1
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(by_kind.items())) or "none"
     rep = result.report()
-    lines = [f"resources: {len(result.resources)} ({kinds}); {rep['managed']} managed, "
-             f"{len(result.resources) - rep['managed']} unmanaged, {rep['excluded']} excluded (CriticalPath)",
-             f"window: {(result.end - result.start) // DAY} days at {result.period} s; coverage "
-             + ", ".join(f"{n} {flag}" for flag, n in rep["coverage_flags"].items()),
-             result.usage.summary()]
+    lines = [
+        f"resources: {len(result.resources)} ({kinds}); {rep['managed']} managed, "
+        f"{len(result.resources) - rep['managed']} unmanaged, {rep['excluded']} excluded (CriticalPath)",
+        f"window: {(result.end - result.start) // DAY} days at {result.period} s; coverage "
+        + ", ".join(f"{n} {flag}" for flag, n in rep["coverage_flags"].items()),
+        result.usage.summary(),
+    ]
     lines += [f"wrote {f}" for f in result.files]
     return lines
-

@@ -1,11 +1,12 @@
 """Atomic file writes: a reader (or a crash) never sees a half-written file."""
+
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def _umask() -> int:

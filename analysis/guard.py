@@ -9,17 +9,19 @@ for byte and the caller exits EXIT_ROLLED_BACK so a pipeline redeploys; for a da
 change the rollback path (the `-old1` blue and the pre-change snapshot) is reported from the
 rollout state. A file whose restore would change a CriticalPath resource's key is never touched.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from analysis import tfvars_io
-from analysis.cli import AnalysisError, UsageError
+from analysis.errors import AnalysisError, UsageError
 from analysis.rollout import alarms
 from stacks.tfvars import override_path
 
@@ -53,16 +55,20 @@ def targets(root: Path, environment: str, stacks: Iterable[str] = (), region: st
     """The named stacks, or every stack with a kept previous copy (what --apply / rollout changed)."""
     base = root / "tfvars" / environment
     names = list(stacks) or sorted(
-        tfvars_io.stack_of(p) for p in (base / tfvars_io.PREVIOUS_DIR).glob(f"*{tfvars_io.SUFFIX}"))
+        tfvars_io.stack_of(p) for p in (base / tfvars_io.PREVIOUS_DIR).glob(f"*{tfvars_io.SUFFIX}")
+    )
     if not names:
-        raise UsageError(f"nothing to guard: no kept previous tfvars in {base / tfvars_io.PREVIOUS_DIR} "
-                         "(apply a change first, or name --stack)")
+        raise UsageError(
+            f"nothing to guard: no kept previous tfvars in {base / tfvars_io.PREVIOUS_DIR} "
+            "(apply a change first, or name --stack)"
+        )
     out = []
     for name in sorted(set(names)):
         tier, _, reg = name.partition("-")
         if tier not in alarms.WATCHED_TIERS or not reg:
-            raise UsageError(f"--stack {name!r}: expected <tier>-<region> with tier one of "
-                             f"{', '.join(alarms.WATCHED_TIERS)}")
+            raise UsageError(
+                f"--stack {name!r}: expected <tier>-<region> with tier one of {', '.join(alarms.WATCHED_TIERS)}"
+            )
         if region is None or reg == region:
             out.append(Target(name, override_path(Path(root) / "tfvars", environment, name)))
     if not out:
@@ -90,18 +96,32 @@ def excluded_keys(recommendations: Path | None) -> dict[str, str]:
         return {}
     from analysis.rollout.plan import load
 
-    return {c["tfvars_key"]: r["resource_id"] for r in load(recommendations)["recommendations"]
-            if r["status"] == "excluded" for c in r.get("changes", []) if c.get("tfvars_key")}
+    return {
+        c["tfvars_key"]: r["resource_id"]
+        for r in load(recommendations)["recommendations"]
+        if r["status"] == "excluded"
+        for c in r.get("changes", [])
+        if c.get("tfvars_key")
+    }
 
 
 class Guard:
-    def __init__(self, environment: str, targets: list[Target], client: Callable[[str, str], Any], *,
-                 threshold: float = alarms.THRESHOLD_PERCENT, min_total: float = 100, since: dt.datetime | None = None,
-                 log: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        environment: str,
+        targets: list[Target],
+        client: Callable[[str, str], Any],
+        *,
+        threshold: float = alarms.THRESHOLD_PERCENT,
+        min_total: float = 100,
+        since: dt.datetime | None = None,
+        log: Callable[[str], None] = print,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.env, self.targets, self.client = environment, targets, client
         self.threshold, self.min_total = threshold, min_total
-        self.since = since or dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+        self.since = since or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
         self.log, self.sleep, self.clock = log, sleep, clock
         self._alarms: dict[str, list[dict[str, Any]]] | None = None
 
@@ -115,9 +135,11 @@ class Guard:
                 prefixes = [alarms.alarm_prefix(self.env, tier) for tier in alarms.WATCHED_TIERS[t.tier]]
                 mine = [a for a in self._describe(t.region, prefixes)]
                 if not mine:
-                    raise AnalysisError(f"no rollback alarms named {' / '.join(p + '*' for p in prefixes)} in "
-                                        f"{t.region}: the {t.stack} change cannot be judged (deploy the stacks' "
-                                        "alarms first)")
+                    raise AnalysisError(
+                        f"no rollback alarms named {' / '.join(p + '*' for p in prefixes)} in "
+                        f"{t.region}: the {t.stack} change cannot be judged (deploy the stacks' "
+                        "alarms first)"
+                    )
                 per_region.update({a["AlarmName"]: a for a in mine})
             self._alarms = {r: [a[n] for n in sorted(a)] for r, a in sorted(found.items())}
         return self._alarms
@@ -126,7 +148,9 @@ class Guard:
         cw = self.client("cloudwatch", region)
         out = []
         for prefix in prefixes:
-            for page in cw.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"]):
+            for page in cw.get_paginator("describe_alarms").paginate(
+                AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"]
+            ):
                 out += page["MetricAlarms"]
         return out
 
@@ -138,8 +162,9 @@ class Guard:
             for alarm in watched:
                 live = current.get(alarm["AlarmName"], alarm)
                 if live.get("StateValue") == "ALARM":
-                    breaches.append(Breach(region, alarm["AlarmName"],
-                                           f"alarm is ALARM: {live.get('StateReason', '')}".strip()))
+                    breaches.append(
+                        Breach(region, alarm["AlarmName"], f"alarm is ALARM: {live.get('StateReason', '')}".strip())
+                    )
             breaches += self._raw(region, watched)
         return breaches
 
@@ -149,32 +174,42 @@ class Guard:
 
     def _raw(self, region: str, watched: list[dict[str, Any]]) -> list[Breach]:
         """errors / total summed since the change, from each alarm's own MetricStat queries."""
-        queries, roles = [], []  # roles[i] = (alarm name, counts as error, counts as total)
+        queries: list[dict[str, Any]] = []
+        roles: list[tuple[str, bool, bool]] = []  # roles[i] = (alarm name, counts as error, counts as total)
         for alarm in watched:
-            tier = alarm["AlarmName"][len(f"rightsize-{self.env}-"):].split("-", 1)[0]
+            tier = alarm["AlarmName"][len(f"rightsize-{self.env}-") :].split("-", 1)[0]
             spec = alarms.SPECS.get(tier)
             for q in alarm.get("Metrics") or []:
                 stat = q.get("MetricStat")
                 if not stat:
                     continue
                 qid, name = q["Id"], stat["Metric"]["MetricName"]
-                is_err = qid.startswith("err") or (not qid.startswith("tot") and spec is not None and name in spec.errors)
-                is_tot = qid.startswith("tot") or (not qid.startswith("err") and spec is not None and name in spec.total)
+                is_err = qid.startswith("err") or (
+                    not qid.startswith("tot") and spec is not None and name in spec.errors
+                )
+                is_tot = qid.startswith("tot") or (
+                    not qid.startswith("err") and spec is not None and name in spec.total
+                )
                 if is_err or is_tot:
-                    queries.append({"Id": f"q{len(queries)}", "ReturnData": True,
-                                    "MetricStat": {**stat, "Stat": "Sum"}})
+                    queries.append(
+                        {"Id": f"q{len(queries)}", "ReturnData": True, "MetricStat": {**stat, "Stat": "Sum"}}
+                    )
                     roles.append((alarm["AlarmName"], is_err, is_tot))
         if not queries:
             return []
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         sums = [0.0] * len(queries)
         cw = self.client("cloudwatch", region)
         for start in range(0, len(queries), 500):  # GetMetricData: <= 500 queries per call
             token = None
             while True:
-                kw = {"NextToken": token} if token else {}
-                res = cw.get_metric_data(MetricDataQueries=queries[start:start + 500], StartTime=self.since,
-                                         EndTime=now + dt.timedelta(minutes=1), **kw)
+                kw: dict[str, Any] = {"NextToken": token} if token else {}
+                res = cw.get_metric_data(
+                    MetricDataQueries=queries[start : start + 500],
+                    StartTime=self.since,
+                    EndTime=now + dt.timedelta(minutes=1),
+                    **kw,
+                )
                 for r in res["MetricDataResults"]:
                     sums[int(r["Id"][1:])] += sum(r.get("Values", []))
                 token = res.get("NextToken")
@@ -190,8 +225,14 @@ class Guard:
             pct = 100.0 * errors / total if total else 0.0
             self.log(f"guard: {region} {name}: errors {errors:g} / total {total:g} = {pct:.2f}%")
             if total >= self.min_total and pct > self.threshold:
-                out.append(Breach(region, name, f"raw errors {errors:g} / total {total:g} = {pct:.2f}% > "
-                                                f"{self.threshold:g}% since {self.since:%Y-%m-%dT%H:%M:%SZ}"))
+                out.append(
+                    Breach(
+                        region,
+                        name,
+                        f"raw errors {errors:g} / total {total:g} = {pct:.2f}% > "
+                        f"{self.threshold:g}% since {self.since:%Y-%m-%dT%H:%M:%SZ}",
+                    )
+                )
         return out
 
     # --- the window ----------------------------------------------------------------------------
@@ -227,7 +268,8 @@ def db_rollback_paths(state_dir: Path, stacks: set[str]) -> list[str]:
             f"{st.get('blue_after_switchover', rid + '-old1')} ({st.get('source_class', '?')}), pre-change snapshot "
             f"{st.get('snapshot_id', '?')}. Redeploying the restored tfvars modifies {rid} back in place "
             f"(Multi-AZ: a failover-length interruption); for a data-level rollback point clients at the -old1 "
-            f"instance or restore the snapshot")
+            f"instance or restore the snapshot"
+        )
     return lines
 
 
@@ -237,8 +279,15 @@ class Rollback:
     refused: tuple[str, ...]  # files left alone because they touch CriticalPath keys
 
 
-def rollback(targets: list[Target], breaches: list[Breach], *, excluded: Mapping[str, str],
-             state_dir: Path, dry_run: bool, log: Callable[[str], None] = print) -> Rollback:
+def rollback(
+    targets: list[Target],
+    breaches: list[Breach],
+    *,
+    excluded: Mapping[str, str],
+    state_dir: Path,
+    dry_run: bool,
+    log: Callable[[str], None] = print,
+) -> Rollback:
     """Restore every target's previous tfvars (never one that would change a CriticalPath key)."""
     verb = "would restore" if dry_run else "restored"
     for b in breaches:
@@ -253,8 +302,10 @@ def rollback(targets: list[Target], breaches: list[Breach], *, excluded: Mapping
         after = {} if kept == b"" else tfvars_io.parse(kept, tfvars_io.previous_path(t.path))
         critical = sorted(k for k in changed_keys(before, after) if k in excluded)
         if critical:
-            log(f"guard: NOT restoring {t.path}: it would change {', '.join(critical)} of CriticalPath resource(s) "
-                f"{', '.join(sorted({excluded[k] for k in critical}))}")
+            log(
+                f"guard: NOT restoring {t.path}: it would change {', '.join(critical)} of CriticalPath resource(s) "
+                f"{', '.join(sorted({excluded[k] for k in critical}))}"
+            )
             refused.append(str(t.path))
             continue
         written = tfvars_io.restore(t.path, dry_run=dry_run)

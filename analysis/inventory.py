@@ -6,12 +6,14 @@ kind, an unreachable region is named and skipped), applies the `--tag` filter an
 CriticalPath exclusion, joins managed resources to their tfvars keys (analysis/tfmap.py), and
 saves/loads the inventory as JSON beside a metrics snapshot.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from analysis.model import Resource
 
@@ -59,13 +61,17 @@ class Inventory:
         return bool(self.discovered)
 
 
-def discover(connector, regions: Sequence[str], tag_filters: Sequence[tuple[str, str]] = (),
-             sizing_keys: Mapping[str, Any] | None = None) -> Inventory:
+def discover(
+    connector,
+    regions: Sequence[str],
+    tag_filters: Sequence[tuple[str, str]] = (),
+    sizing_keys: Mapping[str, Any] | None = None,
+) -> Inventory:
     """Run every kind's `discover` in every region; faults are isolated and reported as messages."""
     from botocore.exceptions import ClientError, NoCredentialsError
 
     from analysis import registry, tfmap
-    from analysis.cli import AnalysisError
+    from analysis.errors import AnalysisError
     from analysis.sources.aws import error_code, is_access_denied, is_unreachable
 
     all_kinds = {name: k for name, k in registry.kinds().items() if "discover" in k.parts}
@@ -84,8 +90,10 @@ def discover(connector, regions: Sequence[str], tag_filters: Sequence[tuple[str,
                 except ClientError as e:
                     inv.skipped.append((region, name))
                     why = "access denied" if is_access_denied(e) else "API error"
-                    inv.messages.append(f"{region}: {name} skipped: {why} ({error_code(e)}: "
-                                        f"{e.response.get('Error', {}).get('Message', '')})".rstrip())
+                    inv.messages.append(
+                        f"{region}: {name} skipped: {why} ({error_code(e)}: "
+                        f"{e.response.get('Error', {}).get('Message', '')})".rstrip()
+                    )
         except NoCredentialsError:
             raise AnalysisError("no AWS credentials found: use --profile, AWS_PROFILE or AWS_ACCESS_KEY_ID") from None
         except Exception as e:
@@ -102,12 +110,15 @@ def discover(connector, regions: Sequence[str], tag_filters: Sequence[tuple[str,
             inv.messages += [f"{region}: {r.kind} {r.resource_id}: {note}" for note in r.config.get("notes", ())]
         inv.resources += [r for r in found if matches(r.tags, tag_filters)]
     keys = sizing_keys or {}
-    inv.resources = sorted((replace(tfmap.join(r, keys), excluded=exclusion(r.tags)) for r in inv.resources),
-                           key=lambda r: (r.region, r.kind, r.resource_id))
+    inv.resources = sorted(
+        (replace(tfmap.join(r, keys), excluded=exclusion(r.tags)) for r in inv.resources),
+        key=lambda r: (r.region, r.kind, r.resource_id),
+    )
     return inv
 
 
 # --- JSON beside the snapshot -------------------------------------------------------------
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
@@ -122,15 +133,31 @@ def _tupled(value: Any) -> Any:
 
 
 def resource_to_dict(r: Resource) -> dict[str, Any]:
-    return {"kind": r.kind, "region": r.region, "resource_id": r.resource_id, "arn": r.arn,
-            "tags": _plain(r.tags), "config": _plain(r.config), "stack": r.stack,
-            "tfvars_keys": _plain(r.tfvars_keys), "excluded": r.excluded}
+    return {
+        "kind": r.kind,
+        "region": r.region,
+        "resource_id": r.resource_id,
+        "arn": r.arn,
+        "tags": _plain(r.tags),
+        "config": _plain(r.config),
+        "stack": r.stack,
+        "tfvars_keys": _plain(r.tfvars_keys),
+        "excluded": r.excluded,
+    }
 
 
 def resource_from_dict(d: Mapping[str, Any]) -> Resource:
-    return Resource(kind=d["kind"], region=d["region"], resource_id=d["resource_id"], arn=d.get("arn"),
-                    tags=dict(d.get("tags", {})), config={k: _tupled(v) for k, v in d.get("config", {}).items()},
-                    stack=d.get("stack"), tfvars_keys=dict(d.get("tfvars_keys", {})), excluded=d.get("excluded"))
+    return Resource(
+        kind=d["kind"],
+        region=d["region"],
+        resource_id=d["resource_id"],
+        arn=d.get("arn"),
+        tags=dict(d.get("tags", {})),
+        config={k: _tupled(v) for k, v in d.get("config", {}).items()},
+        stack=d.get("stack"),
+        tfvars_keys=dict(d.get("tfvars_keys", {})),
+        excluded=d.get("excluded"),
+    )
 
 
 def inventory_path(snapshot: str | Path) -> Path:
@@ -149,7 +176,7 @@ def save_inventory(path: str | Path, resources: Sequence[Resource], **extra: Any
 
 def load_inventory_document(path: str | Path) -> dict[str, Any]:
     """The whole inventory JSON, with `resources` as Resource objects."""
-    from analysis.cli import AnalysisError
+    from analysis.errors import AnalysisError
 
     try:
         doc = json.loads(Path(path).read_text())

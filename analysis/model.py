@@ -2,11 +2,13 @@
 
 Every stage passes these frozen dataclasses; nothing here talks to AWS.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,8 +28,9 @@ class MetricQuery:
         return json.dumps(dict(self.dimensions), sort_keys=True, separators=(",", ":"))
 
     @staticmethod
-    def of(namespace: str, metric_name: str, dimensions: Mapping[str, str], stat: str,
-           period: int = 300) -> "MetricQuery":
+    def of(
+        namespace: str, metric_name: str, dimensions: Mapping[str, str], stat: str, period: int = 300
+    ) -> MetricQuery:
         return MetricQuery(namespace, metric_name, tuple(sorted(dimensions.items())), stat, period)
 
 

@@ -4,12 +4,14 @@ A kind bundles what the analysis knows about one AWS resource type: how to disco
 which metrics size it, how to size it and how to price a configuration of it. Each part is
 registered by the module that implements it, so adding a kind touches one folder.
 """
+
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 PARTS = ("discover", "queries", "size", "price")
 

@@ -4,22 +4,28 @@
 `execute`. The default target is the simulated account (analysis/sim/): a local moto server
 holding the synthesized stacks, with a generated 45-day metrics snapshot.
 """
+
 from __future__ import annotations
 
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from analysis.cli import AnalysisError, UsageError
+from analysis.errors import AnalysisError, UsageError
 from analysis.model import Recommendation
 
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
-SIM_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "simulated", "AWS_SECRET_ACCESS_KEY": "simulated",
-                   "AWS_SESSION_TOKEN": "simulated"}
+SIM_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "simulated",
+    "AWS_SECRET_ACCESS_KEY": "simulated",
+    "AWS_SESSION_TOKEN": "simulated",
+}
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,9 @@ def _connector(opts: RunOptions, stack: ExitStack, progress: Callable[[str], Non
         created = account.populate(connector, opts.stacks_dir, list(opts.regions))
     except account.SimError as e:
         raise AnalysisError(f"simulated account: {e}") from None
-    progress(f"simulated account: moto server at {url} holds {', '.join(f'{r} ({len(t)} stacks)' for r, t in created.items())}")
+    progress(
+        f"simulated account: moto server at {url} holds {', '.join(f'{r} ({len(t)} stacks)' for r, t in created.items())}"
+    )
     return connector
 
 
@@ -120,14 +128,23 @@ def _charts(recs: list[Recommendation]) -> dict[str, list[str]]:
             continue
         dims = rec.evidence.get("dimensions", {})
         out[f"{rec.resource.region}/{rec.resource.resource_id}"] = [
-            utilisation_svg(f"{dim} ({dims[dim]['unit']})", dims[dim]["unit"], ts, values,
-                            dims[dim].get("capacity_now"), dims[dim].get("capacity_proposed"))
-            for dim, (ts, values) in sorted(rec.demand.items()) if dim in dims]
+            utilisation_svg(
+                f"{dim} ({dims[dim]['unit']})",
+                dims[dim]["unit"],
+                ts,
+                values,
+                dims[dim].get("capacity_now"),
+                dims[dim].get("capacity_proposed"),
+            )
+            for dim, (ts, values) in sorted(rec.demand.items())
+            if dim in dims
+        ]
     return out
 
 
-def proposals(records: list[dict[str, Any]], tfvars_root: Path, environment: str
-              ) -> tuple[dict[Path, dict[str, Any]], list[dict[str, Any]]]:
+def proposals(
+    records: list[dict[str, Any]], tfvars_root: Path, environment: str
+) -> tuple[dict[Path, dict[str, Any]], list[dict[str, Any]]]:
     """tfvars file -> {key address: proposed value} for emitted managed changes, and the blue/green
     changes left to `analysis rollout` (it writes them after switchover)."""
     from stacks.tfvars import override_path
@@ -178,10 +195,15 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
         _load_test(opts, progress)
     with ExitStack() as stack:
         if opts.target == "sim":
-            progress("analysing the SIMULATED account (no AWS call leaves this machine); use --target aws for a real one")
+            progress(
+                "analysing the SIMULATED account (no AWS call leaves this machine); use --target aws for a real one"
+            )
         if opts.inventory is not None:
-            resources = [r for r in inv_mod.load_inventory(opts.inventory)
-                         if r.region in opts.regions and inv_mod.matches(r.tags, opts.tags)]
+            resources = [
+                r
+                for r in inv_mod.load_inventory(opts.inventory)
+                if r.region in opts.regions and inv_mod.matches(r.tags, opts.tags)
+            ]
             progress(f"inventory: {len(resources)} resources from {opts.inventory} (saved, not rediscovered)")
         else:
             connector = _connector(opts, stack, progress)
@@ -190,15 +212,19 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
             except StackError as e:
                 raise AnalysisError(str(e)) from None
             if not sizing_keys:
-                messages.append(f"no synthesized stacks in {opts.stacks_dir}: every resource is reported as "
-                                f"unmanaged (run `make synth` to map resources to tfvars)")
+                messages.append(
+                    f"no synthesized stacks in {opts.stacks_dir}: every resource is reported as "
+                    f"unmanaged (run `make synth` to map resources to tfvars)"
+                )
             inv = inv_mod.discover(connector, list(opts.regions), opts.tags, sizing_keys=sizing_keys)
             messages += inv.messages
             if not inv.anything:
                 raise AnalysisError("no region could be inventoried: " + "; ".join(inv.messages or ["nothing found"]))
             resources = inv.resources
-            progress(f"inventory: {len(resources)} resources in {', '.join(opts.regions)}"
-                     f" ({sum(1 for r in resources if r.excluded)} excluded as CriticalPath)")
+            progress(
+                f"inventory: {len(resources)} resources in {', '.join(opts.regions)}"
+                f" ({sum(1 for r in resources if r.excluded)} excluded as CriticalPath)"
+            )
 
         snapshot = opts.metrics_snapshot
         if opts.target == "sim" and snapshot is None:
@@ -212,9 +238,14 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
         except live.PricingUnavailable as e:
             raise AnalysisError(f"--pricing live: {e}") from None
         messages += notes[1:]
-        ctx = SizingContext.default(start, end, prices=prices, confidence_threshold=opts.confidence,
-                                    policy=Policy.uniform(opts.percentile, opts.headroom),
-                                    options=Options(allow_architecture_switch=opts.allow_architecture_switch))
+        ctx = SizingContext.default(
+            start,
+            end,
+            prices=prices,
+            confidence_threshold=opts.confidence,
+            policy=Policy.uniform(opts.percentile, opts.headroom),
+            options=Options(allow_architecture_switch=opts.allow_architecture_switch),
+        )
         recs = analyse(resources, source, ctx)
         if hasattr(source, "usage"):
             progress(f"CloudWatch: {source.usage.summary()}")
@@ -223,8 +254,7 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
     files, pending = proposals(records, opts.tfvars_root, opts.environment)
     proposed_files, diff = _proposed_files(opts, files)
     meta = _meta(opts, start, end, prices.as_of, getattr(source, "usage", None), messages)
-    outputs = report.render(records, meta, _charts(recs),
-                            preview(records, opts.stacks_dir), diff)
+    outputs = report.render(records, meta, _charts(recs), preview(records, opts.stacks_dir), diff)
     outputs.update(proposed_files)
     written = report.write(opts.output, outputs)
     result = RunResult(recs, records, written, files, pending, diff, messages=messages)
@@ -250,15 +280,21 @@ def apply(files: dict[Path, dict[str, Any]]) -> list[Path]:
 
 
 def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messages: list[str]) -> dict[str, Any]:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     def day(t: int) -> str:
-        return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d")
+        return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d")
 
     return {
-        "environment": opts.environment, "target": opts.target, "simulated": opts.target == "sim",
-        "regions": list(opts.regions), "window_days": opts.days, "window_start": day(start),
-        "window_end": day(end), "confidence_threshold": opts.confidence, "pricing_as_of": as_of,
+        "environment": opts.environment,
+        "target": opts.target,
+        "simulated": opts.target == "sim",
+        "regions": list(opts.regions),
+        "window_days": opts.days,
+        "window_start": day(start),
+        "window_end": day(end),
+        "confidence_threshold": opts.confidence,
+        "pricing_as_of": as_of,
         "policy": {"percentile": opts.percentile, "headroom": opts.headroom},
         "collection": usage.as_dict() if usage is not None else None,  # CloudWatch only
         "messages": sorted(messages),
@@ -272,12 +308,19 @@ def _load_test(opts: RunOptions, progress: Callable[[str], None]) -> None:
     out = opts.output / "loadtest"
     progress(f"load test: {opts.load_test_duration} against the endpoints in {opts.load_test_outputs}")
     try:
-        summary = loadtest.run(opts.load_test_outputs, duration_s=opts.load_test_duration, out_dir=out,
-                               endpoint_url=opts.endpoint_url, echo=False)
+        summary = loadtest.run(
+            opts.load_test_outputs,
+            duration_s=opts.load_test_duration,
+            out_dir=out,
+            endpoint_url=opts.endpoint_url,
+            echo=False,
+        )
     except loadtest.UsageError as e:
         raise UsageError(f"--load-test: {e}") from None
     except loadtest.LoadTestError as e:
         raise AnalysisError(f"load test: {e}") from None
     skipped = "; ".join(f"{t} skipped: {why}" for t, why in sorted(summary.skipped.items()))
-    progress(f"load test: {summary.total_requests} requests, error rate {summary.error_rate:.2%} "
-             f"({', '.join(summary.ran) or 'no target ran'}){'; ' + skipped if skipped else ''}; summary in {out}")
+    progress(
+        f"load test: {summary.total_requests} requests, error rate {summary.error_rate:.2%} "
+        f"({', '.join(summary.ran) or 'no target ran'}){'; ' + skipped if skipped else ''}; summary in {out}"
+    )

@@ -5,12 +5,14 @@ role -> config field -> tfvars key address. A live resource joins it through its
 `Stack` + `Role`; without those tags, or without that stack/role, it is unmanaged.
 Reads JSON only: analysis/ never imports CDKTF.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from analysis.model import Resource
 
@@ -37,8 +39,9 @@ def _output_value(doc: Mapping[str, Any], stack: str) -> Any:
 
 def _validate(value: Any, stack: str) -> dict[str, dict[str, str]]:
     if not isinstance(value, Mapping) or not all(
-            isinstance(fields, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
-            for fields in value.values()):
+        isinstance(fields, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
+        for fields in value.values()
+    ):
         raise StackError(f"{stack}: output sizing_keys must map role -> config field -> tfvars key (strings)")
     return {role: dict(fields) for role, fields in value.items()}
 
@@ -66,5 +69,3 @@ def join(resource: Resource, sizing_keys: SizingKeys) -> Resource:
     if keys is None:
         return replace(resource, stack=None, tfvars_keys={})
     return replace(resource, stack=stack, tfvars_keys=dict(sorted(keys.items())))
-
-

@@ -9,17 +9,19 @@ exist) so `guard` can restore it byte for byte or delete it.
 Key addresses: `var` sets a variable, `var.mapkey` sets one key of a map variable and leaves the
 map's other keys alone.
 """
+
 from __future__ import annotations
 
 import difflib
 import importlib
 import inspect
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
-from analysis.cli import AnalysisError
+from analysis.errors import AnalysisError
 from analysis.fsutil import atomic_write
 
 PREVIOUS_DIR = ".previous"
@@ -96,10 +98,14 @@ def unified_diff(before: bytes | None, after: bytes | None, path: Path | str) ->
     def lines(raw: bytes | None) -> list[str]:
         return [] if raw is None else raw.decode("utf-8").splitlines(keepends=True)
 
-    return "".join(difflib.unified_diff(
-        lines(before), lines(after),
-        fromfile=str(path) if before is not None else "/dev/null",
-        tofile=str(path) if after is not None else "/dev/null"))
+    return "".join(
+        difflib.unified_diff(
+            lines(before),
+            lines(after),
+            fromfile=str(path) if before is not None else "/dev/null",
+            tofile=str(path) if after is not None else "/dev/null",
+        )
+    )
 
 
 def keep_previous(path: Path | str) -> Path:

@@ -23,13 +23,14 @@ Shapes: steady, diurnal (business-hours peak), weekly (diurnal with quiet weeken
 `history_days` keeps only the last N days, `gap_fraction` drops that share of samples in
 one-hour blocks.
 """
+
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Mapping
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def _shape(model: DemandModel, dim: str, ts: np.ndarray, rng: np.random.Generato
     if kind == "trace":
         raw = np.asarray(model.traces[dim], float)
         out = np.full(len(ts), np.nan)
-        out[len(ts) - min(len(ts), len(raw)):] = raw[-len(ts):]  # a trace fills the end of the window
+        out[len(ts) - min(len(ts), len(raw)) :] = raw[-len(ts) :]  # a trace fills the end of the window
         return out / np.nanmax(out)
     if kind == "steady":
         base = np.full(len(ts), 1.0 - 2 * model.noise)
@@ -87,7 +88,7 @@ def _shape(model: DemandModel, dim: str, ts: np.ndarray, rng: np.random.Generato
             base = np.full(len(ts), lo)
             n_spikes = max(1, int(round(model.spikes_per_week * len(ts) * PERIOD / (7 * 86400))))
             for start in rng.choice(max(1, len(ts) - model.spike_samples), size=n_spikes, replace=False):
-                base[start:start + model.spike_samples] = 1.0
+                base[start : start + model.spike_samples] = 1.0
     vals = base * (1 + model.noise * rng.standard_normal(len(ts)))
     vals = np.clip(vals, 0.01 * lo, None)
     return vals / vals.max()
@@ -109,7 +110,7 @@ def _mask(model: DemandModel, ts: np.ndarray, rng: np.random.Generator) -> np.nd
         blocks = np.arange(0, len(ts), block)
         drop = rng.choice(len(blocks), size=int(round(model.gap_fraction * len(blocks))), replace=False)
         for b in blocks[drop]:
-            keep[b:b + block] = False
+            keep[b : b + block] = False
     return keep
 
 
@@ -124,10 +125,12 @@ def _rds(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCat
     iops, thr = d.get("iops", zero), d.get("throughput", zero)
     table = {
         ("CPUUtilization", "Maximum"): np.clip(d.get("cpu", zero) / spec["vcpu"] * 100, 0, 100),
-        ("FreeableMemory", "Minimum"): np.clip(spec["memory_gib"] - d.get("memory", zero), 0, None) * 2 ** 30,
+        ("FreeableMemory", "Minimum"): np.clip(spec["memory_gib"] - d.get("memory", zero), 0, None) * 2**30,
         ("DatabaseConnections", "Maximum"): np.round(d.get("connections", zero)),
-        ("ReadIOPS", "Maximum"): 0.7 * iops, ("WriteIOPS", "Maximum"): 0.3 * iops,
-        ("ReadThroughput", "Maximum"): 0.7 * thr * 1e6, ("WriteThroughput", "Maximum"): 0.3 * thr * 1e6,
+        ("ReadIOPS", "Maximum"): 0.7 * iops,
+        ("WriteIOPS", "Maximum"): 0.3 * iops,
+        ("ReadThroughput", "Maximum"): 0.7 * thr * 1e6,
+        ("WriteThroughput", "Maximum"): 0.3 * thr * 1e6,
         ("EBSIOBalance%", "Minimum"): np.where(iops > spec["ebs_iops"], 60.0, 100.0),
         ("EBSByteBalance%", "Minimum"): np.where(thr > spec["ebs_mbps"], 60.0, 100.0),
         ("ReplicaLag", "Maximum"): np.full(n, 0.5),
@@ -138,24 +141,26 @@ def _rds(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCat
         if q.stat == "Average" and (q.metric_name, "Maximum") in table:
             return table[(q.metric_name, "Maximum")] * 0.85
         return table.get((q.metric_name, q.stat))
+
     return synth
 
 
-def _elasticache(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCatalog,
-                 model: DemandModel) -> Synth:
+def _elasticache(
+    resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCatalog, model: DemandModel
+) -> Synth:
     from analysis.kinds.elasticache.sizing import shards
 
     spec = specs.get("elasticache", resource.config["node_type"])
     groups = shards(resource)
     s = max(1, len(groups))
     zero = np.zeros(n)
-    usable = rules.cache_usable_gib(spec["memory_gib"]) * 2 ** 30
+    usable = rules.cache_usable_gib(spec["memory_gib"]) * 2**30
 
     def synth(q: MetricQuery):
         member = dict(q.dimensions).get("CacheClusterId", "")
         primary = member.endswith("-001") or member.count("-") < 2  # first node of a shard is its primary
         share = 1.0 if primary else 0.05  # replicas only apply replication
-        mem = d.get("memory", zero) * 2 ** 30 / s
+        mem = d.get("memory", zero) * 2**30 / s
         net_bytes_min = d.get("network", zero) * 1e9 / 8 * 60 / s / 2  # per direction, per minute
         return {
             "EngineCPUUtilization": d.get("engine_cpu", zero) / s * share,
@@ -165,8 +170,10 @@ def _elasticache(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs:
             "CurrConnections": np.round(d.get("connections", zero) / s * (1.0 if primary else 0.2)),
             "NetworkBytesIn": net_bytes_min * (1.0 if primary else 0.5),
             "NetworkBytesOut": net_bytes_min * (1.0 if primary else 0.5),
-            "Evictions": zero, "ReplicationLag": np.full(n, 0.0 if primary else 0.01),
+            "Evictions": zero,
+            "ReplicationLag": np.full(n, 0.0 if primary else 0.01),
         }.get(q.metric_name) * (0.85 if q.stat == "Average" else 1.0)
+
     return synth
 
 
@@ -191,8 +198,14 @@ def _asg(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCat
             return base
         if q.metric_name == "mem_used_percent":
             return d["memory"] / spec["memory_gib"] * 100 if "memory" in d else None
-        return {"ActiveFlowCount": flows, "NewFlowCount": flows * 3, "ProcessedBytes": avg["NetworkIn"] * count,
-                "TCP_Target_Reset_Count": zero, "TCP_ELB_Reset_Count": zero}.get(q.metric_name)
+        return {
+            "ActiveFlowCount": flows,
+            "NewFlowCount": flows * 3,
+            "ProcessedBytes": avg["NetworkIn"] * count,
+            "TCP_Target_Reset_Count": zero,
+            "TCP_ELB_Reset_Count": zero,
+        }.get(q.metric_name)
+
     return synth
 
 
@@ -206,19 +219,24 @@ def _lambda(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: Spec
     invocations = np.round(0.7 * served * PERIOD / (duration / 1000))
     in_pc = np.minimum(served, pc)
     table = {
-        ("Invocations", "Sum"): invocations, ("Errors", "Sum"): np.zeros(n),
+        ("Invocations", "Sum"): invocations,
+        ("Errors", "Sum"): np.zeros(n),
         ("Throttles", "Sum"): np.round((conc - served) * PERIOD / (duration / 1000)),
-        ("Duration", "Average"): np.full(n, duration), ("Duration", "Maximum"): np.full(n, duration * 2),
+        ("Duration", "Average"): np.full(n, duration),
+        ("Duration", "Maximum"): np.full(n, duration * 2),
         ("Duration", "p99"): np.full(n, duration * 1.6),
         ("ConcurrentExecutions", "Maximum"): np.round(served),
     }
     if pc:  # provisioned-concurrency metrics exist only where it is configured
-        table.update({
-            ("ProvisionedConcurrentExecutions", "Maximum"): np.round(in_pc),
-            ("ProvisionedConcurrencyUtilization", "Maximum"): in_pc / pc,
-            ("ProvisionedConcurrencySpilloverInvocations", "Sum"):
-                np.round(invocations * np.clip(served - pc, 0, None) / np.maximum(served, 1e-9)),
-        })
+        table.update(
+            {
+                ("ProvisionedConcurrentExecutions", "Maximum"): np.round(in_pc),
+                ("ProvisionedConcurrencyUtilization", "Maximum"): in_pc / pc,
+                ("ProvisionedConcurrencySpilloverInvocations", "Sum"): np.round(
+                    invocations * np.clip(served - pc, 0, None) / np.maximum(served, 1e-9)
+                ),
+            }
+        )
     if "memory" in d:
         table[("used_memory_max", "Maximum")] = d["memory"]
     return lambda q: table.get((q.metric_name, q.stat))
@@ -228,19 +246,30 @@ def _nat(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCat
     g = max(1, len(resource.config.get("nat_gateway_ids", ())))
     zero = np.zeros(n)
     processed = d.get("bandwidth", zero) * 1e9 / 8 * PERIOD / g  # bytes per period per gateway
-    table = {"BytesInFromSource": 0.3 * processed, "BytesOutToDestination": 0.3 * processed,
-             "BytesInFromDestination": 0.7 * processed, "BytesOutToSource": 0.7 * processed,
-             "ActiveConnectionCount": np.round(d.get("connections", zero) / g),
-             "ErrorPortAllocation": zero, "PacketsDropCount": zero}
+    table = {
+        "BytesInFromSource": 0.3 * processed,
+        "BytesOutToDestination": 0.3 * processed,
+        "BytesInFromDestination": 0.7 * processed,
+        "BytesOutToSource": 0.7 * processed,
+        "ActiveConnectionCount": np.round(d.get("connections", zero) / g),
+        "ErrorPortAllocation": zero,
+        "PacketsDropCount": zero,
+    }
     return lambda q: table.get(q.metric_name)
 
 
-SYNTH: dict[str, Callable[..., Synth]] = {"rds": _rds, "elasticache": _elasticache, "asg": _asg,
-                                         "lambda": _lambda, "nat": _nat}
+SYNTH: dict[str, Callable[..., Synth]] = {
+    "rds": _rds,
+    "elasticache": _elasticache,
+    "asg": _asg,
+    "lambda": _lambda,
+    "nat": _nat,
+}
 
 
-def generate(resource: Resource, model: DemandModel, start: int, end: int, seed: int = 0,
-             specs: SpecCatalog | None = None) -> dict[MetricQuery, Series]:
+def generate(
+    resource: Resource, model: DemandModel, start: int, end: int, seed: int = 0, specs: SpecCatalog | None = None
+) -> dict[MetricQuery, Series]:
     """Series for every metric query of `resource` (absent where the metric would not exist,
     e.g. no CloudWatch agent), with the model's data defects applied."""
     specs = specs or SpecCatalog.load()
@@ -265,7 +294,7 @@ def load_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     ts, vals = [], []
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
-            t = datetime.strptime(row["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+            t = datetime.strptime(row["timestamp"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
             ts.append(int(t.timestamp()))
             vals.append(float(row["value"]))
     return np.asarray(ts, np.int64), np.asarray(vals, float)

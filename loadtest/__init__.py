@@ -7,6 +7,7 @@
 
 Importing this package imports neither Locust nor gevent: Locust runs in a subprocess.
 """
+
 from .plan import TARGETS, LoadTestError, Options, UsageError
 from .runner import run, run_worker
 from .summary import Summary, TargetSummary

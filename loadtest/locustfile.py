@@ -9,6 +9,7 @@ Every operation is reported as request type = the target (`postgres`, `redis`, `
 one-line reason; nothing a server does can end a user. At the end the master (or the only
 process) writes per-target totals to $LOADTEST_RESULT.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -22,8 +23,7 @@ import time
 from locust import User, between, events, task
 from locust.runners import WorkerRunner
 
-from loadtest.targets import (HttpClient, LambdaClient, PostgresClient, RedisClient, RedisConnection,
-                              describe_error)
+from loadtest.targets import HttpClient, LambdaClient, PostgresClient, RedisClient, RedisConnection, describe_error
 
 log = logging.getLogger("loadtest")
 
@@ -78,9 +78,14 @@ class _TargetUser(User):
 
     def _report(self, name: str, started: float, length: int, exc: Exception | None) -> None:
         self.environment.events.request.fire(
-            request_type=self.target, name=f"{self.stack} {name}",
-            response_time=(time.perf_counter() - started) * 1000.0, response_length=length,
-            exception=exc, context={}, response=None)
+            request_type=self.target,
+            name=f"{self.stack} {name}",
+            response_time=(time.perf_counter() - started) * 1000.0,
+            response_length=length,
+            exception=exc,
+            context={},
+            response=None,
+        )
 
     @task
     def operate(self) -> None:
@@ -125,7 +130,8 @@ class RedisUser(_TargetUser):
         conn = self._shared.get(endpoint["stack"])
         if conn is None:
             conn = self._shared[endpoint["stack"]] = RedisConnection(
-                endpoint, OPTS, SECRETS.get(endpoint.get("secret_id")))
+                endpoint, OPTS, SECRETS.get(endpoint.get("secret_id"))
+            )
         return RedisClient(endpoint, OPTS, None, self.rng, connection=conn)
 
     def on_stop(self) -> None:
@@ -152,6 +158,7 @@ USER_CLASSES = {"postgres": PostgresUser, "redis": RedisUser, "lambda": LambdaUs
 
 
 # --- per-target totals at the end -------------------------------------------------------------------
+
 
 @events.init.add_listener
 def _on_init(environment, **_kw) -> None:
@@ -184,8 +191,11 @@ def _rewrite_final_csv(env, prefix: str) -> None:
 
     try:
         writer = StatsCSV(env, PERCENTILES_TO_REPORT)
-        for suffix, method in (("_stats.csv", writer.requests_csv), ("_failures.csv", writer.failures_csv),
-                               ("_exceptions.csv", writer.exceptions_csv)):
+        for suffix, method in (
+            ("_stats.csv", writer.requests_csv),
+            ("_failures.csv", writer.failures_csv),
+            ("_exceptions.csv", writer.exceptions_csv),
+        ):
             with open(prefix + suffix, "w", newline="") as f:
                 method(csv.writer(f))
     except Exception as e:  # keep Locust's own (slightly early) files
@@ -197,27 +207,44 @@ def write_result(env, path: str, exit_code: int) -> None:
 
     stats = env.runner.stats
     targets: dict[str, dict] = {}
-    for (name, method), entry in stats.entries.items():
+    for (_name, method), entry in stats.entries.items():
         agg = targets.get(method)
         if agg is None:
-            agg = targets[method] = {"entry": StatsEntry(stats, method, method, use_response_times_cache=False),
-                                     "operations": []}
+            agg = targets[method] = {
+                "entry": StatsEntry(stats, method, method, use_response_times_cache=False),
+                "operations": [],
+            }
         agg["entry"].extend(entry)
         agg["operations"].append(_entry_dict(entry))
-    out = {"exit_code": exit_code, "start_time": stats.total.start_time,
-           "last_request": stats.total.last_request_timestamp, "targets": {}}
+    out = {
+        "exit_code": exit_code,
+        "start_time": stats.total.start_time,
+        "last_request": stats.total.last_request_timestamp,
+        "targets": {},
+    }
     for method, agg in targets.items():
         d = _entry_dict(agg["entry"])
         d["operations"] = sorted(agg["operations"], key=lambda o: o["name"])
         d["errors"] = sorted(
-            ({"name": e.name, "error": str(e.error), "occurrences": e.occurrences}
-             for e in stats.errors.values() if e.method == method),
-            key=lambda e: -e["occurrences"])
+            (
+                {"name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+                for e in stats.errors.values()
+                if e.method == method
+            ),
+            key=lambda e: -e["occurrences"],
+        )
         out["targets"][method] = d
     for method in {e.method for e in stats.errors.values()} - set(targets):
-        out["targets"][method] = {"name": method, "requests": 0, "failures": 0, "errors": [
-            {"name": e.name, "error": str(e.error), "occurrences": e.occurrences}
-            for e in stats.errors.values() if e.method == method]}
+        out["targets"][method] = {
+            "name": method,
+            "requests": 0,
+            "failures": 0,
+            "errors": [
+                {"name": e.name, "error": str(e.error), "occurrences": e.occurrences}
+                for e in stats.errors.values()
+                if e.method == method
+            ],
+        }
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(out, f, indent=2, sort_keys=True)
@@ -229,10 +256,15 @@ def _entry_dict(e) -> dict:
         return e.get_response_time_percentile(p) if e.num_requests else None
 
     return {
-        "name": e.name, "requests": e.num_requests, "failures": e.num_failures,
+        "name": e.name,
+        "requests": e.num_requests,
+        "failures": e.num_failures,
         "avg_ms": e.avg_response_time if e.num_requests else None,
         "min_ms": e.min_response_time if e.num_requests else None,
         "max_ms": e.max_response_time if e.num_requests else None,
-        "p50_ms": pct(0.5), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
-        "rps": e.total_rps, "bytes": e.total_content_length,
+        "p50_ms": pct(0.5),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "rps": e.total_rps,
+        "bytes": e.total_content_length,
     }

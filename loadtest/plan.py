@@ -8,6 +8,7 @@ subprocess environment only).
 
 Nothing here imports locust, gevent or a database client: the analysis imports this module.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -34,8 +35,14 @@ TARGET_LIBRARIES = {
 #: Stack outputs each target reads (documented in the README "Load test" section).
 #: The first key of each tuple is required; the rest are optional.
 OUTPUT_KEYS = {
-    "postgres": ("data_writer_endpoint", "data_reader_endpoint", "data_port", "data_database_name",
-                 "data_username", "data_secret_arn"),
+    "postgres": (
+        "data_writer_endpoint",
+        "data_reader_endpoint",
+        "data_port",
+        "data_database_name",
+        "data_username",
+        "data_secret_arn",
+    ),
     "redis": ("cache_configuration_endpoint", "cache_port", "cache_auth_secret_arn"),
     "lambda": ("serverless_function_aliases",),
     "http": ("compute_nlb_dns_name", "compute_app_port"),
@@ -139,7 +146,8 @@ def apportion(users: int, weights: dict[str, float]) -> dict[str, int]:
     if users < len(active):
         raise UsageError(
             f"{users} user(s) for {len(active)} targets ({', '.join(active)}): every target needs at "
-            f"least one user; raise --users or turn targets off with --mix")
+            f"least one user; raise --users or turn targets off with --mix"
+        )
     out = {t: 0 for t in TARGETS}
     if not active:
         return out
@@ -201,6 +209,7 @@ def region_of_stack(stack: str) -> str:
 
 
 # --- options ------------------------------------------------------------------------------
+
 
 @dataclass
 class Options:
@@ -264,6 +273,7 @@ class Options:
 
 # --- the plan -----------------------------------------------------------------------------
 
+
 @dataclass
 class Plan:
     """Resolved run plan. `targets[t]` is None when `t` is skipped (reason in `skipped[t]`)."""
@@ -281,19 +291,30 @@ class Plan:
 
     def to_json(self) -> str:
         o = self.options
-        return json.dumps({
-            "targets": self.targets,
-            "users": self.users,
-            "options": {
-                "pg_read_ratio": o.pg_read_ratio, "pg_table": o.pg_table, "pg_seed_rows": o.pg_seed_rows,
-                "redis_read_ratio": o.redis_read_ratio, "redis_keys": o.redis_keys,
-                "redis_ttl": list(o.redis_ttl), "redis_value_bytes": list(o.redis_value_bytes),
-                "redis_mode": o.redis_mode, "redis_username": o.redis_username,
-                "http_paths": list(o.http_paths), "wait": list(o.wait), "timeout_s": o.timeout_s,
-                "lambda_timeout_s": o.lambda_timeout_s, "tls_insecure": o.tls_insecure,
-                "endpoint_url": o.endpoint_url,
+        return json.dumps(
+            {
+                "targets": self.targets,
+                "users": self.users,
+                "options": {
+                    "pg_read_ratio": o.pg_read_ratio,
+                    "pg_table": o.pg_table,
+                    "pg_seed_rows": o.pg_seed_rows,
+                    "redis_read_ratio": o.redis_read_ratio,
+                    "redis_keys": o.redis_keys,
+                    "redis_ttl": list(o.redis_ttl),
+                    "redis_value_bytes": list(o.redis_value_bytes),
+                    "redis_mode": o.redis_mode,
+                    "redis_username": o.redis_username,
+                    "http_paths": list(o.http_paths),
+                    "wait": list(o.wait),
+                    "timeout_s": o.timeout_s,
+                    "lambda_timeout_s": o.lambda_timeout_s,
+                    "tls_insecure": o.tls_insecure,
+                    "endpoint_url": o.endpoint_url,
+                },
             },
-        }, sort_keys=True)
+            sort_keys=True,
+        )
 
     def describe(self, worker: bool = False) -> list[str]:
         """One line per target: what it hits, or why it is skipped."""
@@ -352,8 +373,9 @@ def library_missing(target: str) -> str | None:
     return None
 
 
-def build_plan(outputs: dict[str, dict[str, Any]], options: Options, *, resolve_secrets: bool = True,
-               lenient_users: bool = False) -> Plan:
+def build_plan(
+    outputs: dict[str, dict[str, Any]], options: Options, *, resolve_secrets: bool = True, lenient_users: bool = False
+) -> Plan:
     """Decide targets, endpoints, users and credentials. Raises UsageError on bad options."""
     options.validate()
     targets: dict[str, dict[str, Any] | None] = {t: None for t in TARGETS}
@@ -396,6 +418,7 @@ def build_plan(outputs: dict[str, dict[str, Any]], options: Options, *, resolve_
 
 # --- endpoint builders (one per target) -----------------------------------------------------------
 
+
 def _postgres_endpoint(stack, o, options, secrets, notes, resolve):
     port_out = o.get("data_port")
     default_port = int(port_out) if str(port_out or "").isdigit() else DEFAULT_PORTS["postgres"]
@@ -403,8 +426,9 @@ def _postgres_endpoint(stack, o, options, secrets, notes, resolve):
     readers_raw = o.get("data_reader_endpoint")
     if isinstance(readers_raw, str):
         readers_raw = [r for r in readers_raw.split(",") if r.strip()]
-    readers = [dict(zip(("host", "port"), split_host_port(r, default_port))) for r in (readers_raw or [])
-               if _present(r)]
+    readers = [
+        dict(zip(("host", "port"), split_host_port(r, default_port))) for r in (readers_raw or []) if _present(r)
+    ]
     user = o.get("data_username") or None
     secret_id = f"postgres:{stack}"
     if resolve:
@@ -415,13 +439,15 @@ def _postgres_endpoint(stack, o, options, secrets, notes, resolve):
         notes.append(f"postgres {stack}: password {src}")
     tls = use_tls(options.tls, writer_host)
     return {
-        "stack": stack, "region": region_of_stack(stack),
+        "stack": stack,
+        "region": region_of_stack(stack),
         "label": f"{stack} {writer_host}:{writer_port}" + (f" (+{len(readers)} reader)" if readers else ""),
         "writer": {"host": writer_host, "port": writer_port},
         "readers": readers or [{"host": writer_host, "port": writer_port}],
         "dbname": o.get("data_database_name") or DEFAULT_DATABASE,
         "user": user or DEFAULT_DB_USER,
-        "tls": tls, "secret_id": secret_id,
+        "tls": tls,
+        "secret_id": secret_id,
     }
 
 
@@ -435,8 +461,15 @@ def _redis_endpoint(stack, o, options, secrets, notes, resolve):
         if password is not None:
             secrets[secret_id] = password
         notes.append(f"redis {stack}: auth token {src}")
-    return {"stack": stack, "region": region_of_stack(stack), "label": f"{stack} {host}:{port}",
-            "host": host, "port": port, "tls": use_tls(options.tls, host), "secret_id": secret_id}
+    return {
+        "stack": stack,
+        "region": region_of_stack(stack),
+        "label": f"{stack} {host}:{port}",
+        "host": host,
+        "port": port,
+        "tls": use_tls(options.tls, host),
+        "secret_id": secret_id,
+    }
 
 
 def _lambda_endpoint(stack, o, options, secrets, notes, resolve):
@@ -452,8 +485,7 @@ def _lambda_endpoint(stack, o, options, secrets, notes, resolve):
     if not functions:
         return None
     region = next((r for r in map(region_of_arn, functions.values()) if r), None) or region_of_stack(stack)
-    return {"stack": stack, "region": region, "label": f"{stack} {len(functions)} alias(es)",
-            "functions": functions}
+    return {"stack": stack, "region": region, "label": f"{stack} {len(functions)} alias(es)", "functions": functions}
 
 
 def _http_endpoint(stack, o, options, secrets, notes, resolve):
@@ -470,11 +502,16 @@ def _http_endpoint(stack, o, options, secrets, notes, resolve):
     return {"stack": stack, "region": region_of_stack(stack), "label": f"{stack} {base}", "base_url": base}
 
 
-_ENDPOINT_BUILDERS = {"postgres": _postgres_endpoint, "redis": _redis_endpoint,
-                      "lambda": _lambda_endpoint, "http": _http_endpoint}
+_ENDPOINT_BUILDERS = {
+    "postgres": _postgres_endpoint,
+    "redis": _redis_endpoint,
+    "lambda": _lambda_endpoint,
+    "http": _http_endpoint,
+}
 
 
 # --- credentials ----------------------------------------------------------------------------------
+
 
 def resolve_password(target: str, secret_arn: str | None, options: Options) -> tuple[str | None, str, str | None]:
     """Password for `target` -> (value or None, where it came from, username if the secret has one).
@@ -503,8 +540,9 @@ def read_secret(arn: str, endpoint_url: str | None, timeout_s: float = 10.0) -> 
     import boto3
     from botocore.config import Config
 
-    cfg = Config(connect_timeout=min(timeout_s, 5), read_timeout=timeout_s,
-                 retries={"max_attempts": 2, "mode": "standard"})
+    cfg = Config(
+        connect_timeout=min(timeout_s, 5), read_timeout=timeout_s, retries={"max_attempts": 2, "mode": "standard"}
+    )
     client = boto3.client("secretsmanager", region_name=region_of_arn(arn), endpoint_url=endpoint_url, config=cfg)
     resp = client.get_secret_value(SecretId=arn)
     text = resp.get("SecretString")

@@ -4,6 +4,7 @@ Why a subprocess: Locust monkey-patches the whole process with gevent at import;
 (the CLI, or `python -m analysis run --load-test`) keeps its own process clean and can always
 stop a run that overstays (SIGINT, then SIGKILL of the process group).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,11 +16,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
-from .plan import (TARGETS, LoadTestError, Options, Plan, UsageError, build_plan, load_outputs, parse_duration,
-                   parse_mix)
+from .plan import TARGETS, LoadTestError, Options, Plan, UsageError, build_plan, load_outputs, parse_duration, parse_mix
 from .summary import Summary, TargetSummary, fill_target, target_stats_from_csv, target_stats_from_result
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -29,30 +30,57 @@ USER_CLASS = {"postgres": "PostgresUser", "redis": "RedisUser", "lambda": "Lambd
 #: Locust's output files, relative to the out dir.
 CSV_PREFIX = "locust"
 FILES = {
-    "stats_csv": "locust_stats.csv", "failures_csv": "locust_failures.csv",
-    "exceptions_csv": "locust_exceptions.csv", "history_csv": "locust_stats_history.csv",
-    "html": "locust_report.html", "log": "locust.log", "result_json": "locust_targets.json",
+    "stats_csv": "locust_stats.csv",
+    "failures_csv": "locust_failures.csv",
+    "exceptions_csv": "locust_exceptions.csv",
+    "history_csv": "locust_stats_history.csv",
+    "html": "locust_report.html",
+    "log": "locust.log",
+    "result_json": "locust_targets.json",
 }
 STOP_TIMEOUT_S = 3  # in-flight operations may finish this long after the run time
 STARTUP_GRACE_S = 60  # Locust start-up (imports, workers connecting) before the run clock starts
 EXPECT_WORKERS_MAX_WAIT_S = 120
 
 
-def make_options(duration_s: Any = 60, users: int = 10, spawn_rate: float = 5, mix: Any = None,
-                 out_dir: str | os.PathLike = "reports/loadtest", endpoint_url: str | None = None,
-                 **overrides: Any) -> Options:
+def make_options(
+    duration_s: Any = 60,
+    users: int = 10,
+    spawn_rate: float = 5,
+    mix: Any = None,
+    out_dir: str | os.PathLike = "reports/loadtest",
+    endpoint_url: str | None = None,
+    **overrides: Any,
+) -> Options:
     fields = {f.name for f in dataclasses.fields(Options)}
     unknown = set(overrides) - fields
     if unknown:
         raise UsageError(f"unknown load-test option(s): {', '.join(sorted(unknown))}")
-    return Options(duration_s=parse_duration(duration_s), users=users, spawn_rate=float(spawn_rate),
-                   mix=parse_mix(mix), out_dir=str(out_dir), endpoint_url=endpoint_url or None, **overrides)
+    return Options(
+        duration_s=parse_duration(duration_s),
+        users=users,
+        spawn_rate=float(spawn_rate),
+        mix=parse_mix(mix),
+        out_dir=str(out_dir),
+        endpoint_url=endpoint_url or None,
+        **overrides,
+    )
 
 
-def run(outputs_path: str | os.PathLike, duration_s: Any = 60, users: int = 10, spawn_rate: float = 5,
-        mix: Any = None, out_dir: str | os.PathLike = "reports/loadtest", endpoint_url: str | None = None, *,
-        expect_workers: int = 0, locust_args: Sequence[str] = (), echo: TextIO | bool | None = True,
-        **options: Any) -> Summary:
+def run(
+    outputs_path: str | os.PathLike,
+    duration_s: Any = 60,
+    users: int = 10,
+    spawn_rate: float = 5,
+    mix: Any = None,
+    out_dir: str | os.PathLike = "reports/loadtest",
+    endpoint_url: str | None = None,
+    *,
+    expect_workers: int = 0,
+    locust_args: Sequence[str] = (),
+    echo: TextIO | bool | None = True,
+    **options: Any,
+) -> Summary:
     """Drive load at the environment in `outputs_path` for `duration_s`, then summarise.
 
     `mix`: weights per target (`"postgres=3,redis=5,lambda=1,http=1"` or a dict); `duration_s`:
@@ -84,8 +112,9 @@ def _say(stream: TextIO | None, line: str) -> None:
         print(line, file=stream, flush=True)
 
 
-def run_plan(plan: Plan, *, expect_workers: int = 0, locust_args: Sequence[str] = (),
-             echo: TextIO | bool | None = True) -> Summary:
+def run_plan(
+    plan: Plan, *, expect_workers: int = 0, locust_args: Sequence[str] = (), echo: TextIO | bool | None = True
+) -> Summary:
     opts = plan.options
     stream = _echo_stream(echo)
     out = Path(opts.out_dir)
@@ -97,11 +126,19 @@ def run_plan(plan: Plan, *, expect_workers: int = 0, locust_args: Sequence[str] 
         _say(stream, f"loadtest: {line}")
     summary = Summary(
         targets={t: TargetSummary(t, "skipped", reason=plan.skipped.get(t)) for t in TARGETS},
-        duration_s=opts.duration_s, elapsed_s=0.0, users=sum(plan.users.values()), spawn_rate=opts.spawn_rate,
-        mix=dict(opts.mix), out_dir=str(out), mode="master" if expect_workers else "local", notes=list(plan.notes))
+        duration_s=opts.duration_s,
+        elapsed_s=0.0,
+        users=sum(plan.users.values()),
+        spawn_rate=opts.spawn_rate,
+        mix=dict(opts.mix),
+        out_dir=str(out),
+        mode="master" if expect_workers else "local",
+        notes=list(plan.notes),
+    )
     for t in plan.active:
-        summary.targets[t] = TargetSummary(t, "ran", endpoints=[e["label"] for e in plan.targets[t]["endpoints"]],
-                                           users=plan.users[t])
+        summary.targets[t] = TargetSummary(
+            t, "ran", endpoints=[e["label"] for e in plan.targets[t]["endpoints"]], users=plan.users[t]
+        )
     if not plan.active:
         summary.notes.append("no target to load: nothing ran")
         summary.write(out)
@@ -109,13 +146,37 @@ def run_plan(plan: Plan, *, expect_workers: int = 0, locust_args: Sequence[str] 
         return summary
 
     duration = int(math.ceil(opts.duration_s))
-    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *[USER_CLASS[t] for t in plan.active],
-           "--headless", "-u", str(summary.users), "-r", _num(opts.spawn_rate), "-t", f"{duration}s",
-           "--stop-timeout", str(STOP_TIMEOUT_S), "--csv", str(out / CSV_PREFIX),
-           "--html", str(out / FILES["html"]), "--exit-code-on-error", "0"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        *[USER_CLASS[t] for t in plan.active],
+        "--headless",
+        "-u",
+        str(summary.users),
+        "-r",
+        _num(opts.spawn_rate),
+        "-t",
+        f"{duration}s",
+        "--stop-timeout",
+        str(STOP_TIMEOUT_S),
+        "--csv",
+        str(out / CSV_PREFIX),
+        "--html",
+        str(out / FILES["html"]),
+        "--exit-code-on-error",
+        "0",
+    ]
     if expect_workers:
-        cmd += ["--master", "--expect-workers", str(expect_workers),
-                "--expect-workers-max-wait", str(EXPECT_WORKERS_MAX_WAIT_S)]
+        cmd += [
+            "--master",
+            "--expect-workers",
+            str(expect_workers),
+            "--expect-workers-max-wait",
+            str(EXPECT_WORKERS_MAX_WAIT_S),
+        ]
     cmd += list(locust_args)
     deadline = STARTUP_GRACE_S + duration + STOP_TIMEOUT_S + 30 + (EXPECT_WORKERS_MAX_WAIT_S if expect_workers else 0)
 
@@ -169,17 +230,26 @@ def locust_env(plan: Plan, result_path: Path | None) -> dict[str, str]:
     return env
 
 
-def _run_locust(cmd: list[str], plan: Plan, out: Path, stream: TextIO | None, deadline: float | None,
-                result_path: Path | None) -> tuple[int, str]:
+def _run_locust(
+    cmd: list[str], plan: Plan, out: Path, stream: TextIO | None, deadline: float | None, result_path: Path | None
+) -> tuple[int, str]:
     """Run Locust, tee its output to `stream` and out/locust.log; stop it at `deadline` seconds
     or on Ctrl-C. Returns (exit code, "ok" | "timed out" | "interrupted")."""
     log_path = out / FILES["log"]
     with log_path.open("w") as log:
         log.write("$ " + " ".join(cmd) + "\n")
         log.flush()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=locust_env(plan, result_path), start_new_session=True, text=True,
-                                errors="replace", bufsize=1)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=locust_env(plan, result_path),
+            start_new_session=True,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
 
         def pump() -> None:
             assert proc.stdout is not None
@@ -223,8 +293,15 @@ def _stop(proc: subprocess.Popen) -> None:
             continue
 
 
-def run_worker(outputs_path: str | os.PathLike, master_host: str, master_port: int = 5557, *,
-               locust_args: Sequence[str] = (), echo: TextIO | bool | None = True, **options: Any) -> int:
+def run_worker(
+    outputs_path: str | os.PathLike,
+    master_host: str,
+    master_port: int = 5557,
+    *,
+    locust_args: Sequence[str] = (),
+    echo: TextIO | bool | None = True,
+    **options: Any,
+) -> int:
     """A Locust worker for a master started by `run(..., expect_workers=N)` on another machine.
 
     It reads its own outputs file and credentials (nothing secret crosses the wire); the master
@@ -241,8 +318,19 @@ def run_worker(outputs_path: str | os.PathLike, master_host: str, master_port: i
         _say(stream, f"loadtest worker: {line}")
     out = Path(opts.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", master_host,
-           "--master-port", str(master_port), *locust_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--worker",
+        "--master-host",
+        master_host,
+        "--master-port",
+        str(master_port),
+        *locust_args,
+    ]
     code, status = _run_locust(cmd, plan, out, stream, None, None)
     if status == "interrupted":
         raise KeyboardInterrupt

@@ -1,5 +1,6 @@
 """The end-of-run summary: per target requests, failures, error rate, latency; written as
 summary.json, summary.csv and summary.txt beside Locust's own CSV and HTML reports."""
+
 from __future__ import annotations
 
 import csv
@@ -70,36 +71,46 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["targets"] = {t: asdict(s) for t, s in self.targets.items()}
-        d.update(total_requests=self.total_requests, total_failures=self.total_failures,
-                 error_rate=self.error_rate)
+        d.update(total_requests=self.total_requests, total_failures=self.total_failures, error_rate=self.error_rate)
         return d
 
     def table(self) -> str:
         """The human summary (also summary.txt)."""
+
         def ms(v):
             return "-" if v is None else f"{v:.0f}"
 
-        head = f"{'target':<9} {'users':>5} {'requests':>9} {'failures':>9} {'errors':>7} {'req/s':>7} " \
-               f"{'p50 ms':>7} {'p95 ms':>7}  note"
-        lines = [f"load test summary: {self.elapsed_s:.1f}s of {self.duration_s:.0f}s planned, "
-                 f"{self.users} users ({self.mode})", head, "-" * len(head)]
+        head = (
+            f"{'target':<9} {'users':>5} {'requests':>9} {'failures':>9} {'errors':>7} {'req/s':>7} "
+            f"{'p50 ms':>7} {'p95 ms':>7}  note"
+        )
+        lines = [
+            f"load test summary: {self.elapsed_s:.1f}s of {self.duration_s:.0f}s planned, "
+            f"{self.users} users ({self.mode})",
+            head,
+            "-" * len(head),
+        ]
         for t in TARGETS:
             s = self.targets.get(t)
             if s is None:
                 continue
             if s.status == "skipped":
-                lines.append(f"{t:<9} {'-':>5} {'-':>9} {'-':>9} {'-':>7} {'-':>7} {'-':>7} {'-':>7}  "
-                             f"skipped: {s.reason}")
+                lines.append(
+                    f"{t:<9} {'-':>5} {'-':>9} {'-':>9} {'-':>7} {'-':>7} {'-':>7} {'-':>7}  skipped: {s.reason}"
+                )
                 continue
             note = ""
             if s.errors:
                 top = s.errors[0]
                 note = f"{top['occurrences']}x {top['error']}"[:110]
-            lines.append(f"{t:<9} {s.users:>5} {s.requests:>9} {s.failures:>9} {s.error_rate:>7.1%} "
-                         f"{s.rps:>7.1f} {ms(s.p50_ms):>7} {ms(s.p95_ms):>7}  {note}")
+            lines.append(
+                f"{t:<9} {s.users:>5} {s.requests:>9} {s.failures:>9} {s.error_rate:>7.1%} "
+                f"{s.rps:>7.1f} {ms(s.p50_ms):>7} {ms(s.p95_ms):>7}  {note}"
+            )
         lines.append("-" * len(head))
-        lines.append(f"{'total':<9} {self.users:>5} {self.total_requests:>9} {self.total_failures:>9} "
-                     f"{self.error_rate:>7.1%}")
+        lines.append(
+            f"{'total':<9} {self.users:>5} {self.total_requests:>9} {self.total_failures:>9} {self.error_rate:>7.1%}"
+        )
         for name in ("html", "stats_csv", "summary_json"):
             if name in self.files:
                 lines.append(f"{name}: {self.files[name]}")
@@ -108,21 +119,55 @@ class Summary:
     def write(self, out_dir: str | Path) -> dict[str, str]:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"summary_json": out / "summary.json", "summary_csv": out / "summary.csv",
-                 "summary_txt": out / "summary.txt"}
+        paths = {
+            "summary_json": out / "summary.json",
+            "summary_csv": out / "summary.csv",
+            "summary_txt": out / "summary.txt",
+        }
         self.files.update({k: str(v) for k, v in paths.items()})
         paths["summary_json"].write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
         with paths["summary_csv"].open("w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["target", "status", "users", "requests", "failures", "error_rate", "rps", "avg_ms",
-                        "p50_ms", "p95_ms", "p99_ms", "max_ms", "top_error", "reason"])
+            w.writerow(
+                [
+                    "target",
+                    "status",
+                    "users",
+                    "requests",
+                    "failures",
+                    "error_rate",
+                    "rps",
+                    "avg_ms",
+                    "p50_ms",
+                    "p95_ms",
+                    "p99_ms",
+                    "max_ms",
+                    "top_error",
+                    "reason",
+                ]
+            )
             for t in TARGETS:
                 s = self.targets.get(t)
                 if s is None:
                     continue
-                w.writerow([t, s.status, s.users, s.requests, s.failures, f"{s.error_rate:.6f}", f"{s.rps:.3f}",
-                            _num(s.avg_ms), _num(s.p50_ms), _num(s.p95_ms), _num(s.p99_ms), _num(s.max_ms),
-                            s.errors[0]["error"] if s.errors else "", s.reason or ""])
+                w.writerow(
+                    [
+                        t,
+                        s.status,
+                        s.users,
+                        s.requests,
+                        s.failures,
+                        f"{s.error_rate:.6f}",
+                        f"{s.rps:.3f}",
+                        _num(s.avg_ms),
+                        _num(s.p50_ms),
+                        _num(s.p95_ms),
+                        _num(s.p99_ms),
+                        _num(s.max_ms),
+                        s.errors[0]["error"] if s.errors else "",
+                        s.reason or "",
+                    ]
+                )
         paths["summary_txt"].write_text(self.table() + "\n")
         return self.files
 
@@ -147,8 +192,10 @@ def target_stats_from_csv(stats_csv: Path, failures_csv: Path | None) -> dict[st
             t = row.get("Type") or ""
             if t not in TARGETS:
                 continue
-            d = out.setdefault(t, {"requests": 0, "failures": 0, "rps": 0.0, "errors": [], "operations": [],
-                                   "_rt": 0.0, "max_ms": None})
+            d = out.setdefault(
+                t,
+                {"requests": 0, "failures": 0, "rps": 0.0, "errors": [], "operations": [], "_rt": 0.0, "max_ms": None},
+            )
             n = int(float(row.get("Request Count") or 0))
             d["requests"] += n
             d["failures"] += int(float(row.get("Failure Count") or 0))
@@ -163,8 +210,13 @@ def target_stats_from_csv(stats_csv: Path, failures_csv: Path | None) -> dict[st
             for row in csv.DictReader(f):
                 t = row.get("Method") or ""
                 if t in out:
-                    out[t]["errors"].append({"name": row.get("Name"), "error": row.get("Error"),
-                                             "occurrences": int(float(row.get("Occurrences") or 0))})
+                    out[t]["errors"].append(
+                        {
+                            "name": row.get("Name"),
+                            "error": row.get("Error"),
+                            "occurrences": int(float(row.get("Occurrences") or 0)),
+                        }
+                    )
         for d in out.values():
             d["errors"].sort(key=lambda e: -e["occurrences"])
     return out

@@ -8,6 +8,7 @@ time `fn()` and report it; tests call these clients directly too.
 
 Client libraries are imported lazily (inside the clients), so importing this module is cheap.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -18,7 +19,8 @@ import string
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Op = tuple[str, Callable[[], int]]
 
@@ -52,8 +54,14 @@ class PostgresClient:
     Operations (names as reported): `read point` (primary-key lookup), `read range`
     (aggregate over one bucket via the index), `write insert`, `write update`."""
 
-    def __init__(self, endpoint: dict[str, Any], options: dict[str, Any], password: str | None,
-                 rng: random.Random | None = None, reader_index: int = 0):
+    def __init__(
+        self,
+        endpoint: dict[str, Any],
+        options: dict[str, Any],
+        password: str | None,
+        rng: random.Random | None = None,
+        reader_index: int = 0,
+    ):
         self.ep = endpoint
         self.opts = options
         self.password = password
@@ -75,10 +83,15 @@ class PostgresClient:
 
         timeout = float(self.opts.get("timeout_s", 10))
         kwargs: dict[str, Any] = dict(
-            host=addr["host"], port=int(addr["port"]), dbname=self.ep["dbname"], user=self.ep["user"],
-            connect_timeout=max(1, int(min(timeout, 10))), application_name="rightsize-loadtest",
+            host=addr["host"],
+            port=int(addr["port"]),
+            dbname=self.ep["dbname"],
+            user=self.ep["user"],
+            connect_timeout=max(1, int(min(timeout, 10))),
+            application_name="rightsize-loadtest",
             sslmode="require" if self.ep.get("tls") else "disable",
-            options=f"-c statement_timeout={int(timeout * 1000)}", autocommit=True,
+            options=f"-c statement_timeout={int(timeout * 1000)}",
+            autocommit=True,
         )
         if self.password is not None:
             kwargs["password"] = self.password
@@ -121,16 +134,26 @@ class PostgresClient:
         t = sql.Identifier(self.table)
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rightsize-loadtest:{self.table}",))
-            conn.execute(sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, bucket integer NOT NULL, "
-                "name text NOT NULL, qty integer NOT NULL DEFAULT 0, payload text NOT NULL, "
-                "updated_at timestamptz NOT NULL DEFAULT now())").format(t))
-            conn.execute(sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (bucket)").format(
-                sql.Identifier(f"{self.table}_bucket"), t))
-            conn.execute(sql.SQL(
-                "INSERT INTO {} (bucket, name, qty, payload) SELECT g %% %s, 'seed-' || g, g %% 97, "
-                "repeat(md5(g::text), 4) FROM generate_series(1, %s) AS g "
-                "WHERE NOT EXISTS (SELECT 1 FROM {})").format(t, t), (self.buckets, self.seed_rows))
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, bucket integer NOT NULL, "
+                    "name text NOT NULL, qty integer NOT NULL DEFAULT 0, payload text NOT NULL, "
+                    "updated_at timestamptz NOT NULL DEFAULT now())"
+                ).format(t)
+            )
+            conn.execute(
+                sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} (bucket)").format(
+                    sql.Identifier(f"{self.table}_bucket"), t
+                )
+            )
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (bucket, name, qty, payload) SELECT g %% %s, 'seed-' || g, g %% 97, "
+                    "repeat(md5(g::text), 4) FROM generate_series(1, %s) AS g "
+                    "WHERE NOT EXISTS (SELECT 1 FROM {})"
+                ).format(t, t),
+                (self.buckets, self.seed_rows),
+            )
             row = conn.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(t)).fetchone()
         self.max_id = max(int(row[0]), 1)
         with _schema_lock:
@@ -156,6 +179,7 @@ class PostgresClient:
                     if conn is not None and (conn.closed or conn.broken):
                         setattr(self, attr, None)
                 raise
+
         return run
 
     # operations
@@ -166,39 +190,68 @@ class PostgresClient:
         rng = self.rng
         if rng.random() < self.read_ratio:
             if rng.random() < 0.7:
+
                 def point() -> int:
-                    rows = self.reader().execute(sql.SQL(
-                        "SELECT id, bucket, name, qty, payload, updated_at FROM {} WHERE id = %s").format(t),
-                        (rng.randint(1, max(self.max_id, 1)),)).fetchall()
+                    rows = (
+                        self.reader()
+                        .execute(
+                            sql.SQL("SELECT id, bucket, name, qty, payload, updated_at FROM {} WHERE id = %s").format(
+                                t
+                            ),
+                            (rng.randint(1, max(self.max_id, 1)),),
+                        )
+                        .fetchall()
+                    )
                     return sum(len(str(r)) for r in rows)
+
                 return "read point", self._guard(point)
 
             def range_() -> int:
-                rows = self.reader().execute(sql.SQL(
-                    "SELECT bucket, count(*), sum(qty), max(updated_at) FROM {} WHERE bucket = %s "
-                    "GROUP BY bucket").format(t), (rng.randrange(self.buckets),)).fetchall()
+                rows = (
+                    self.reader()
+                    .execute(
+                        sql.SQL(
+                            "SELECT bucket, count(*), sum(qty), max(updated_at) FROM {} WHERE bucket = %s "
+                            "GROUP BY bucket"
+                        ).format(t),
+                        (rng.randrange(self.buckets),),
+                    )
+                    .fetchall()
+                )
                 return sum(len(str(r)) for r in rows)
+
             return "read range", self._guard(range_)
         if rng.random() < 0.5:
+
             def insert() -> int:
                 payload = "".join(rng.choices(string.ascii_letters, k=rng.randint(32, 256)))
-                row = self.writer().execute(sql.SQL(
-                    "INSERT INTO {} (bucket, name, qty, payload) VALUES (%s, %s, %s, %s) RETURNING id").format(t),
-                    (rng.randrange(self.buckets), f"item-{uuid.uuid4().hex[:12]}", rng.randint(0, 100),
-                     payload)).fetchone()
+                row = (
+                    self.writer()
+                    .execute(
+                        sql.SQL(
+                            "INSERT INTO {} (bucket, name, qty, payload) VALUES (%s, %s, %s, %s) RETURNING id"
+                        ).format(t),
+                        (rng.randrange(self.buckets), f"item-{uuid.uuid4().hex[:12]}", rng.randint(0, 100), payload),
+                    )
+                    .fetchone()
+                )
                 self.max_id = max(self.max_id, int(row[0]))
                 return len(payload)
+
             return "write insert", self._guard(insert)
 
         def update() -> int:
-            cur = self.writer().execute(sql.SQL(
-                "UPDATE {} SET qty = qty + 1, updated_at = now() WHERE id = %s").format(t),
-                (rng.randint(1, max(self.max_id, 1)),))
+            cur = self.writer().execute(
+                sql.SQL("UPDATE {} SET qty = qty + 1, updated_at = now() WHERE id = %s").format(t),
+                (rng.randint(1, max(self.max_id, 1)),),
+            )
             return max(cur.rowcount, 0)
+
         return "write update", self._guard(update)
 
 
 # --- Redis ------------------------------------------------------------------------------------
+
 
 class ZipfKeys:
     """Key indexes 0..n-1 with a Zipf(s) popularity: a few hot keys, a long tail."""
@@ -208,7 +261,7 @@ class ZipfKeys:
         acc = 0.0
         self.cum = []
         for k in range(1, n + 1):
-            acc += 1.0 / (k ** s)
+            acc += 1.0 / (k**s)
             self.cum.append(acc)
 
     def pick(self, rng: random.Random) -> int:
@@ -245,9 +298,12 @@ class RedisConnection:
         from redis.retry import Retry
 
         # one quick retry (an app's usual setting); redis-py's default retries a dead server for seconds
-        kw: dict[str, Any] = dict(socket_timeout=timeout, socket_connect_timeout=min(timeout, 5),
-                                  decode_responses=False,
-                                  retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 1))
+        kw: dict[str, Any] = dict(
+            socket_timeout=timeout,
+            socket_connect_timeout=min(timeout, 5),
+            decode_responses=False,
+            retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), 1),
+        )
         if self.password is not None:
             kw["password"] = self.password
         if self.opts.get("redis_username"):
@@ -297,8 +353,14 @@ class RedisClient:
     a GET miss fills the key (cache-aside), like an application would. Pass `connection` to
     share one RedisConnection between users."""
 
-    def __init__(self, endpoint: dict[str, Any], options: dict[str, Any], password: str | None,
-                 rng: random.Random | None = None, connection: RedisConnection | None = None):
+    def __init__(
+        self,
+        endpoint: dict[str, Any],
+        options: dict[str, Any],
+        password: str | None,
+        rng: random.Random | None = None,
+        connection: RedisConnection | None = None,
+    ):
         self.conn = connection or RedisConnection(endpoint, options, password)
         self.rng = rng or random.Random()
         self.read_ratio = float(options.get("redis_read_ratio", 0.9))
@@ -317,7 +379,7 @@ class RedisClient:
     def _value(self) -> bytes:
         n = self.rng.randint(max(self.size[0], 1), max(self.size[1], 1))
         start = self.rng.randrange(0, len(_VALUE_BLOB) - min(n, len(_VALUE_BLOB)) + 1)
-        return (_VALUE_BLOB[start:start + n] * (n // len(_VALUE_BLOB) + 1))[:n].encode()
+        return (_VALUE_BLOB[start : start + n] * (n // len(_VALUE_BLOB) + 1))[:n].encode()
 
     def _key(self) -> str:
         return f"rightsize:loadtest:item:{self.keys.pick(self.rng)}"
@@ -333,11 +395,13 @@ class RedisClient:
                 if isinstance(e, (redis.ConnectionError, redis.TimeoutError, RedisClusterException)):
                     self.conn.reset()  # reconnect (and re-detect the mode) on the next operation
                 raise
+
         return run
 
     def next_op(self) -> Op:
         key = self._key()
         if self.rng.random() < self.read_ratio:
+
             def get() -> int:
                 c = self.conn.get()
                 value = c.get(key)
@@ -345,31 +409,38 @@ class RedisClient:
                     value = self._value()
                     c.set(key, value, ex=self.rng.randint(*self.ttl))
                 return len(value)
+
             return "get", self._guard(get)
 
         def set_() -> int:
             value = self._value()
             self.conn.get().set(key, value, ex=self.rng.randint(*self.ttl))
             return len(value)
+
         return "set", self._guard(set_)
 
 
 # --- Lambda -----------------------------------------------------------------------------------------
 
-def lambda_client(region: str, endpoint_url: str | None, timeout_s: float = 10, read_timeout_s: float = 60,
-                  max_pool: int = 50):
+
+def lambda_client(
+    region: str, endpoint_url: str | None, timeout_s: float = 10, read_timeout_s: float = 60, max_pool: int = 50
+):
     import boto3
     from botocore.config import Config
 
-    cfg = Config(connect_timeout=min(timeout_s, 10), read_timeout=read_timeout_s,
-                 retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=max_pool)
+    cfg = Config(
+        connect_timeout=min(timeout_s, 10),
+        read_timeout=read_timeout_s,
+        retries={"max_attempts": 1, "mode": "standard"},
+        max_pool_connections=max_pool,
+    )
     return boto3.client("lambda", region_name=region, endpoint_url=endpoint_url, config=cfg)
 
 
 def invoke_alias(client, alias_arn: str, payload: dict[str, Any]) -> int:
     """Synchronous invoke of a published alias; a function error counts as a failure."""
-    resp = client.invoke(FunctionName=alias_arn, InvocationType="RequestResponse",
-                         Payload=json.dumps(payload).encode())
+    resp = client.invoke(FunctionName=alias_arn, InvocationType="RequestResponse", Payload=json.dumps(payload).encode())
     body = resp["Payload"].read() if resp.get("Payload") is not None else b""
     status = int(resp.get("StatusCode", 0))
     if resp.get("FunctionError"):
@@ -403,23 +474,26 @@ def function_payload(short: str, rng: random.Random) -> dict[str, Any]:
     if short == "sessions":
         session = f"s-{rng.randint(1, 20_000)}"
         if r < 0.3:
-            return {"session_id": session, "data": {"user": f"u-{rng.randint(1, 5000)}", "cart": rng.randint(0, 9)},
-                    "ttl": rng.choice((900, 1800, 3600))}
+            return {
+                "session_id": session,
+                "data": {"user": f"u-{rng.randint(1, 5000)}", "cart": rng.randint(0, 9)},
+                "ttl": rng.choice((900, 1800, 3600)),
+            }
         return {"session_id": session}
     if short == "ratelimit":
         return {"key": f"client-{min(int(rng.paretovariate(1.2)), 1000)}", "limit": 100, "window": 60}
     if short == "reports":
         return {"hours": rng.choice((1, 6, 24, 24, 168))}
-    return {"source": "rightsize-loadtest", "function": short, "request_id": uuid.uuid4().hex,
-            "sent_at": time.time()}
+    return {"source": "rightsize-loadtest", "function": short, "request_id": uuid.uuid4().hex, "sent_at": time.time()}
 
 
 class LambdaClient:
     """Invokes every published alias of the endpoint in turn (round robin from a random start)
     with an event the function understands (function_payload)."""
 
-    def __init__(self, endpoint: dict[str, Any], options: dict[str, Any], rng: random.Random | None = None,
-                 client=None):
+    def __init__(
+        self, endpoint: dict[str, Any], options: dict[str, Any], rng: random.Random | None = None, client=None
+    ):
         self.ep = endpoint
         self.opts = options
         self.rng = rng or random.Random()
@@ -430,9 +504,12 @@ class LambdaClient:
 
     def _c(self):
         if self.client is None:
-            self.client = lambda_client(self.ep["region"], self.opts.get("endpoint_url"),
-                                        float(self.opts.get("timeout_s", 10)),
-                                        float(self.opts.get("lambda_timeout_s", 60)))
+            self.client = lambda_client(
+                self.ep["region"],
+                self.opts.get("endpoint_url"),
+                float(self.opts.get("timeout_s", 10)),
+                float(self.opts.get("lambda_timeout_s", 60)),
+            )
         return self.client
 
     def payload(self, short: str) -> dict[str, Any]:
@@ -448,6 +525,7 @@ class LambdaClient:
 
 
 # --- HTTP ----------------------------------------------------------------------------------------------
+
 
 class HttpClient:
     """GETs through the NLB; a status >= 400 is a failure."""
@@ -475,6 +553,7 @@ class HttpClient:
             if resp.status_code >= 400:
                 raise TargetFailure(f"HTTP {resp.status_code}")
             return len(body)
+
         return f"GET {path}", get
 
     def reset(self) -> None:

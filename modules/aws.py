@@ -8,6 +8,7 @@ submodules this app uses. Every stack gets provider classes from here: `aws.Vpc`
 Accessing an attribute imports its submodule on first use (PEP 562 __getattr__), so a stack
 pays only for the resource types it creates.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -8,6 +8,7 @@
 
 A subclass sets `tier` and implements `resources()` and `outputs()`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -40,12 +41,17 @@ class TierStack(TerraformStack):
         self.alarms()
         # 5. outputs
         self.outputs()
-        TerraformOutput(self, "sizing_keys", value=props.sizing_keys,
-                        description="role -> config field -> tfvars key address (docs/architecture.md)")
+        TerraformOutput(
+            self,
+            "sizing_keys",
+            value=props.sizing_keys,
+            description="role -> config field -> tfvars key address (docs/architecture.md)",
+        )
 
     @property
     def destroyable(self) -> bool:
         from stacks.props import DESTROYABLE_ENVIRONMENTS
+
         return self.environment in DESTROYABLE_ENVIRONMENTS
 
     def resources(self) -> None:

@@ -1,4 +1,5 @@
 """Small helpers to write Terraform expressions as cdktf tokens."""
+
 from __future__ import annotations
 
 import json
@@ -59,7 +60,6 @@ def hcl_literal(value: Any) -> str:
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{json.dumps(k)} = {hcl_literal(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"no HCL literal for {value!r}")
-
 
 
 def json_string(document) -> str:

@@ -4,6 +4,7 @@ Written in the usual IAM JSON shape ({"Version", "Statement": [{"Effect", "Actio
 synthesized as structured blocks: valid in both the JSON and the HCL synth, and fully
 readable by checkov (a jsonencode() string is not, and cdktf's HCL renderer does not escape
 quotes inside plain strings)."""
+
 from __future__ import annotations
 
 from . import aws
@@ -23,8 +24,11 @@ def _statement(s: dict) -> dict:
     if "Principal" in s:
         out["principals"] = [{"type": kind, "identifiers": _listed(ids)} for kind, ids in s["Principal"].items()]
     if "Condition" in s:
-        out["condition"] = [{"test": test, "variable": var, "values": _listed(values)}
-                            for test, pairs in s["Condition"].items() for var, values in pairs.items()]
+        out["condition"] = [
+            {"test": test, "variable": var, "values": _listed(values)}
+            for test, pairs in s["Condition"].items()
+            for var, values in pairs.items()
+        ]
     return out
 
 
@@ -36,5 +40,6 @@ def policy(scope, id_: str, document: dict) -> str:
 
 def assume_role(scope, id_: str, service: str) -> str:
     """Trust policy for one AWS service principal."""
-    return policy(scope, id_, {"Statement": [{"Effect": "Allow", "Principal": {"Service": service},
-                                              "Action": "sts:AssumeRole"}]})
+    return policy(
+        scope, id_, {"Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
+    )

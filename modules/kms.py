@@ -1,4 +1,5 @@
 """A customer-managed KMS key per stack and KMS-encrypted CloudWatch log groups."""
+
 from __future__ import annotations
 
 from . import aws
@@ -16,16 +17,30 @@ class StackKey:
         account = tf("data.aws_caller_identity.caller.account_id")
         partition = tf("data.aws_partition.partition.partition")
         statements = [
-            {"Sid": "AccountAdmin", "Effect": "Allow",
-             "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
-            {"Sid": "CloudWatchLogs", "Effect": "Allow", "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-             "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-             "Resource": "*",
-             "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:*"}}},
+            {
+                "Sid": "AccountAdmin",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:*"}
+                },
+            },
         ]
         self.key = aws.KmsKey(
-            stack, "kms", description=f"{tagger.name_prefix}: encryption at rest",
-            enable_key_rotation=True, deletion_window_in_days=7,
+            stack,
+            "kms",
+            description=f"{tagger.name_prefix}: encryption at rest",
+            enable_key_rotation=True,
+            deletion_window_in_days=7,
             policy=json_string({"Version": "2012-10-17", "Statement": statements}),
             tags=tagger("kms"),
         )
@@ -33,7 +48,8 @@ class StackKey:
         self.arn = self.key.arn
 
 
-def log_group(stack, id_: str, *, name: str, key: StackKey, retention_var: str, tags: dict) -> "aws.CloudwatchLogGroup":
+def log_group(stack, id_: str, *, name: str, key: StackKey, retention_var: str, tags: dict) -> aws.CloudwatchLogGroup:
     """A log group with retention from a variable and KMS encryption."""
-    return aws.CloudwatchLogGroup(stack, id_, name=name, retention_in_days=num(f"var.{retention_var}"),
-                                  kms_key_id=key.arn, tags=tags)
+    return aws.CloudwatchLogGroup(
+        stack, id_, name=name, retention_in_days=num(f"var.{retention_var}"), kms_key_id=key.arn, tags=tags
+    )

@@ -1,6 +1,7 @@
 """Look up what other stacks of the same environment and region created, by their tags
 (Stack + Role), so stacks deploy independently in order network -> data, cache -> compute,
 serverless without sharing state."""
+
 from __future__ import annotations
 
 from . import aws
@@ -16,17 +17,27 @@ class Network:
         self.vpc_id = self.vpc.id
         self.cidr = self.vpc.cidr_block
         vpc_filter = [{"name": "vpc-id", "values": [self.vpc_id]}]
-        self.private = aws.DataAwsSubnets(stack, "private_subnets", filter=vpc_filter, tags={**owner, "Role": "private-subnet"})
-        self.public = aws.DataAwsSubnets(stack, "public_subnets", filter=vpc_filter, tags={**owner, "Role": "public-subnet"})
+        self.private = aws.DataAwsSubnets(
+            stack, "private_subnets", filter=vpc_filter, tags={**owner, "Role": "private-subnet"}
+        )
+        self.public = aws.DataAwsSubnets(
+            stack, "public_subnets", filter=vpc_filter, tags={**owner, "Role": "public-subnet"}
+        )
         self.private_ids = self.private.ids
         self.public_ids = self.public.ids
-        self.endpoints_sg = aws.DataAwsSecurityGroup(stack, "endpoints_sg", vpc_id=self.vpc_id, tags={**owner, "Role": "endpoints-sg"})
+        self.endpoints_sg = aws.DataAwsSecurityGroup(
+            stack, "endpoints_sg", vpc_id=self.vpc_id, tags={**owner, "Role": "endpoints-sg"}
+        )
 
 
 def security_group_of(stack, id_: str, *, environment: str, region: str, tier: str, role: str, vpc_id: str):
     """A security group another tier stack owns (e.g. data's db-sg)."""
-    return aws.DataAwsSecurityGroup(stack, id_, vpc_id=vpc_id, tags={
-        "Project": "rightsize", "Environment": environment, "Stack": f"{tier}-{region}", "Role": role})
+    return aws.DataAwsSecurityGroup(
+        stack,
+        id_,
+        vpc_id=vpc_id,
+        tags={"Project": "rightsize", "Environment": environment, "Stack": f"{tier}-{region}", "Role": role},
+    )
 
 
 class Backends:
@@ -42,13 +53,48 @@ class Backends:
     def admit(self, stack, tagger, *, client_sg: str, client: str, who: str) -> None:
         """Least privilege both ways: the client's group may reach PostgreSQL 5432, Redis 6379
         and the Secrets Manager endpoint 443, and the data/cache groups admit only it."""
-        allow_out(stack, f"{client}_to_db", tagger, group_id=client_sg, port=5432, to_group=self.db_sg.id,
-                  description=f"{who} to PostgreSQL")
-        allow_out(stack, f"{client}_to_cache", tagger, group_id=client_sg, port=6379, to_group=self.cache_sg.id,
-                  description=f"{who} to Redis")
-        allow_out(stack, f"{client}_to_endpoints", tagger, group_id=client_sg, port=443,
-                  to_group=self.net.endpoints_sg.id, description=f"{who} to the Secrets Manager endpoint")
-        allow_in(stack, f"db_from_{client}", tagger, group_id=self.db_sg.id, port=5432, from_group=client_sg,
-                 description=f"{who} to PostgreSQL")
-        allow_in(stack, f"cache_from_{client}", tagger, group_id=self.cache_sg.id, port=6379, from_group=client_sg,
-                 description=f"{who} to Redis")
+        allow_out(
+            stack,
+            f"{client}_to_db",
+            tagger,
+            group_id=client_sg,
+            port=5432,
+            to_group=self.db_sg.id,
+            description=f"{who} to PostgreSQL",
+        )
+        allow_out(
+            stack,
+            f"{client}_to_cache",
+            tagger,
+            group_id=client_sg,
+            port=6379,
+            to_group=self.cache_sg.id,
+            description=f"{who} to Redis",
+        )
+        allow_out(
+            stack,
+            f"{client}_to_endpoints",
+            tagger,
+            group_id=client_sg,
+            port=443,
+            to_group=self.net.endpoints_sg.id,
+            description=f"{who} to the Secrets Manager endpoint",
+        )
+        allow_in(
+            stack,
+            f"db_from_{client}",
+            tagger,
+            group_id=self.db_sg.id,
+            port=5432,
+            from_group=client_sg,
+            description=f"{who} to PostgreSQL",
+        )
+        allow_in(
+            stack,
+            f"cache_from_{client}",
+            tagger,
+            group_id=self.cache_sg.id,
+            port=6379,
+            from_group=client_sg,
+            description=f"{who} to Redis",
+        )

@@ -4,6 +4,7 @@ Every taggable resource carries Project, Environment, Tier, ManagedBy, Stack (al
 provider's default_tags, so nothing is missed) plus Role and CriticalPath. CriticalPath is
 `true` when the role is listed in the stack's `<tier>_critical_path` variable.
 """
+
 from __future__ import annotations
 
 from .expr import tf
@@ -15,8 +16,13 @@ MANAGED_BY = "cdktf"
 class Tagger:
     def __init__(self, *, environment: str, tier: str, stack: str):
         self.tier = tier
-        self.common = {"Project": PROJECT, "Environment": environment, "Tier": tier,
-                       "ManagedBy": MANAGED_BY, "Stack": stack}
+        self.common = {
+            "Project": PROJECT,
+            "Environment": environment,
+            "Tier": tier,
+            "ManagedBy": MANAGED_BY,
+            "Stack": stack,
+        }
         self.name_prefix = f"{PROJECT}-{environment}-{tier}"
 
     def name(self, role: str) -> str:

@@ -1,5 +1,6 @@
 """Terraform variables from a props dataclass: one variable per field, same name, with the
 field's description, type, nullability, default and validation blocks."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +19,8 @@ def create_variables(stack: TerraformStack, props) -> dict[str, TerraformVariabl
             for cond, msg in meta["tf_rules"]
         ]
         out[f.name] = TerraformVariable(
-            stack, f.name,
+            stack,
+            f.name,
             type=meta["tf_type"],
             default=getattr(props, f.name),
             description=meta["description"],

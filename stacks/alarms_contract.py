@@ -13,6 +13,7 @@ The stacks (modules/alarms.py) turn `definition(...)` into `aws_cloudwatch_metri
 resources, the analysis (analysis/rollout/alarms.py re-exports this module) creates and reads
 the same parameters: one source for both sides. See docs/architecture.md "Rollback alarms".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,32 +46,54 @@ class AlarmSpec:
         return MAX_ALARM_METRICS // (len(self.errors) + len(self.total))
 
 
-SPECS: dict[str, AlarmSpec] = {s.tier: s for s in (
-    AlarmSpec("compute", "AWS/NetworkELB",
-              ("TCP_Target_Reset_Count", "TCP_ELB_Reset_Count"), ("NewFlowCount",),
-              "LoadBalancer=net/<name>/<id>", None,
-              "TCP resets (target + load balancer) per new flow through the compute NLB"),
-    AlarmSpec("serverless", "AWS/Lambda",
-              ("Errors", "Throttles"), ("Invocations", "Throttles"),
-              "FunctionName=<function>, Resource=<function>:<alias>", "function short name",
-              "failed + throttled invocations per attempted invocation of the live alias"),
-    AlarmSpec("cache", "AWS/ElastiCache",
-              ("AuthenticationFailures",), ("NewConnections",),
-              "CacheClusterId=<group>-<shard>-<node> (every node of the shard), CacheNodeId=0001",
-              "shard number (0001..)",
-              "failed AUTH per new connection on the shard's nodes (ElastiCache publishes no "
-              "refused-connection count: maxclients rejections are invisible)"),
-    AlarmSpec("network", "AWS/NATGateway",
-              ("ErrorPortAllocation",), ("ConnectionAttemptCount",),
-              "NatGatewayId=<id>", "availability zone",
-              "failed source-port allocations per outbound connection attempt through the NAT gateway"),
-)}
+SPECS: dict[str, AlarmSpec] = {
+    s.tier: s
+    for s in (
+        AlarmSpec(
+            "compute",
+            "AWS/NetworkELB",
+            ("TCP_Target_Reset_Count", "TCP_ELB_Reset_Count"),
+            ("NewFlowCount",),
+            "LoadBalancer=net/<name>/<id>",
+            None,
+            "TCP resets (target + load balancer) per new flow through the compute NLB",
+        ),
+        AlarmSpec(
+            "serverless",
+            "AWS/Lambda",
+            ("Errors", "Throttles"),
+            ("Invocations", "Throttles"),
+            "FunctionName=<function>, Resource=<function>:<alias>",
+            "function short name",
+            "failed + throttled invocations per attempted invocation of the live alias",
+        ),
+        AlarmSpec(
+            "cache",
+            "AWS/ElastiCache",
+            ("AuthenticationFailures",),
+            ("NewConnections",),
+            "CacheClusterId=<group>-<shard>-<node> (every node of the shard), CacheNodeId=0001",
+            "shard number (0001..)",
+            "failed AUTH per new connection on the shard's nodes (ElastiCache publishes no "
+            "refused-connection count: maxclients rejections are invisible)",
+        ),
+        AlarmSpec(
+            "network",
+            "AWS/NATGateway",
+            ("ErrorPortAllocation",),
+            ("ConnectionAttemptCount",),
+            "NatGatewayId=<id>",
+            "availability zone",
+            "failed source-port allocations per outbound connection attempt through the NAT gateway",
+        ),
+    )
+}
 
 # Tiers without a connection-error metric and whose failures show up at their clients instead.
 NO_METRIC = {
     "data": "RDS publishes no connection-error metric for PostgreSQL (only DatabaseConnections); "
-            "failed database connections surface as errors of its clients, so a data change is "
-            "judged by the compute and serverless alarms",
+    "failed database connections surface as errors of its clients, so a data change is "
+    "judged by the compute and serverless alarms",
 }
 
 
@@ -93,13 +116,26 @@ def expression(errors: list[str], total: list[str]) -> str:
 
 def tags(environment: str, tier: str, stack: str, role: str) -> dict[str, str]:
     """An alarm's tags: the stack's, with the watched resource's Role; never CriticalPath."""
-    return {"Project": "rightsize", "Environment": environment, "Tier": tier, "ManagedBy": "cdktf",
-            "CriticalPath": "false", "Stack": stack, "Role": role}
+    return {
+        "Project": "rightsize",
+        "Environment": environment,
+        "Tier": tier,
+        "ManagedBy": "cdktf",
+        "CriticalPath": "false",
+        "Stack": stack,
+        "Role": role,
+    }
 
 
-def definition(environment: str, tier: str, stack: str, role: str,
-               dimensions: dict[str, str] | list[dict[str, str]], qualifier: str | None = None,
-               threshold: float = THRESHOLD_PERCENT) -> dict:
+def definition(
+    environment: str,
+    tier: str,
+    stack: str,
+    role: str,
+    dimensions: dict[str, str] | list[dict[str, str]],
+    qualifier: str | None = None,
+    threshold: float = THRESHOLD_PERCENT,
+) -> dict:
     """The alarm as PutMetricAlarm parameters: what a stack's aws_cloudwatch_metric_alarm must equal.
 
     `dimensions` binds the queries to the watched resource; a list (the cache shard's nodes) repeats
@@ -109,22 +145,42 @@ def definition(environment: str, tier: str, stack: str, role: str,
     members = [dimensions] if isinstance(dimensions, dict) else list(dimensions)
 
     def stat(qid: str, metric: str, dims: dict[str, str]) -> dict:
-        return {"Id": qid, "ReturnData": False, "MetricStat": {
-            "Metric": {"Namespace": spec.namespace, "MetricName": metric,
-                       "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dims.items())]},
-            "Period": PERIOD, "Stat": STAT}}
+        return {
+            "Id": qid,
+            "ReturnData": False,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": spec.namespace,
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(dims.items())],
+                },
+                "Period": PERIOD,
+                "Stat": STAT,
+            },
+        }
 
     def queries(kind: str, metrics: tuple[str, ...]) -> list[dict]:
-        return [stat(f"{kind}{i}" + (f"n{j}" if len(members) > 1 else ""), m, dims)
-                for i, m in enumerate(metrics) for j, dims in enumerate(members, 1)]
+        return [
+            stat(f"{kind}{i}" + (f"n{j}" if len(members) > 1 else ""), m, dims)
+            for i, m in enumerate(metrics)
+            for j, dims in enumerate(members, 1)
+        ]
 
     errors, total = queries("err", spec.errors), queries("tot", spec.total)
-    pct = {"Id": EXPRESSION_ID, "Label": EXPRESSION_LABEL, "ReturnData": True,
-           "Expression": expression([q["Id"] for q in errors], [q["Id"] for q in total])}
+    pct = {
+        "Id": EXPRESSION_ID,
+        "Label": EXPRESSION_LABEL,
+        "ReturnData": True,
+        "Expression": expression([q["Id"] for q in errors], [q["Id"] for q in total]),
+    }
     return {
-        "AlarmName": alarm_name(environment, tier, qualifier), "AlarmDescription": spec.measures,
-        "Metrics": [*errors, *total, pct], "Threshold": threshold, "ComparisonOperator": COMPARISON,
-        "EvaluationPeriods": EVALUATION_PERIODS, "DatapointsToAlarm": DATAPOINTS_TO_ALARM,
+        "AlarmName": alarm_name(environment, tier, qualifier),
+        "AlarmDescription": spec.measures,
+        "Metrics": [*errors, *total, pct],
+        "Threshold": threshold,
+        "ComparisonOperator": COMPARISON,
+        "EvaluationPeriods": EVALUATION_PERIODS,
+        "DatapointsToAlarm": DATAPOINTS_TO_ALARM,
         "TreatMissingData": TREAT_MISSING_DATA,
         "Tags": [{"Key": k, "Value": v} for k, v in tags(environment, tier, stack, role).items()],
     }

@@ -2,6 +2,7 @@
 
 Imports cdktf (through modules/); stacks/__init__, props, rules and tfvars do not.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -27,17 +28,34 @@ def stack_classes() -> dict:
     from .data import DataStack
     from .network import NetworkStack
     from .serverless import ServerlessStack
-    return {"network": NetworkStack, "data": DataStack, "cache": CacheStack,
-            "compute": ComputeStack, "serverless": ServerlessStack}
+
+    return {
+        "network": NetworkStack,
+        "data": DataStack,
+        "cache": CacheStack,
+        "compute": ComputeStack,
+        "serverless": ServerlessStack,
+    }
 
 
 # Deploy order: a stack looks up (by tag) what the stacks it depends on created.
-DEPENDS_ON = {"network": (), "data": ("network",), "cache": ("network",),
-              "compute": ("network", "data", "cache"), "serverless": ("network", "data", "cache")}
+DEPENDS_ON = {
+    "network": (),
+    "data": ("network",),
+    "cache": ("network",),
+    "compute": ("network", "data", "cache"),
+    "serverless": ("network", "data", "cache"),
+}
 
 
-def synth(*, environment: str, regions: list[str], overrides: dict[str, tuple[dict, Path | None]],
-          outdir: str | None = None, hcl: bool = False) -> SynthResult:
+def synth(
+    *,
+    environment: str,
+    regions: list[str],
+    overrides: dict[str, tuple[dict, Path | None]],
+    outdir: str | None = None,
+    hcl: bool = False,
+) -> SynthResult:
     """Synth every tier for every region; `overrides` comes from stacks.tfvars.load_all (validated)."""
     app = App(outdir=outdir) if outdir else App()
     classes = stack_classes()

@@ -4,6 +4,7 @@ Runs `main.py` in a child process and samples the resident memory of its whole p
 tree (Python + the jsii Node runtime) every 20 ms from /proc; prints both figures and exits
 non-zero when a budget is exceeded (defaults: 8 s, 1 GiB). Pure Python, no cdktf import.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,8 +71,10 @@ def main() -> int:
         print(f"synth failed (exit {rc})")
         return rc
     mib = peak / 2**20
-    print(f"bench-synth: {stacks} stacks; wall time {wall:.2f} s (budget {args.max_seconds:g} s); "
-          f"peak RSS {mib:.0f} MiB (budget {args.max_mib:g} MiB; Python + Node process tree)")
+    print(
+        f"bench-synth: {stacks} stacks; wall time {wall:.2f} s (budget {args.max_seconds:g} s); "
+        f"peak RSS {mib:.0f} MiB (budget {args.max_mib:g} MiB; Python + Node process tree)"
+    )
     return 0 if wall <= args.max_seconds and mib <= args.max_mib else 1
 
 

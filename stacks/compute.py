@@ -7,6 +7,7 @@ Security groups: the NLB listens on `compute_app_port`, open to anywhere (the on
 rule), and reaches the app on that port only; the app reaches PostgreSQL 5432, Redis 6379
 and the Secrets Manager endpoint 443 only. The 5432/6379 ingress on the data/cache groups
 from the app group are created here (this stack owns its clients' rules)."""
+
 from __future__ import annotations
 
 import json
@@ -53,70 +54,196 @@ class ComputeStack(TierStack):
         net = backends.net
         app_port = num("var.compute_app_port")
 
-        nlb_sg = security_group(self, "nlb_sg", t, role="nlb-sg", vpc_id=net.vpc_id, description="NLB: listener in, app port out")
-        app_sg = security_group(self, "app_sg", t, role="app-sg", vpc_id=net.vpc_id,
-                                description="App instances: app port from the NLB; PostgreSQL, Redis, Secrets Manager out")
-        allow_in(self, "nlb_listener_in", t, group_id=nlb_sg.id, port=app_port, cidr=ANYWHERE,
-                 description="Public listener (the only ingress from 0.0.0.0/0)")
-        allow_out(self, "nlb_to_app", t, group_id=nlb_sg.id, port=app_port, to_group=app_sg.id, description="NLB to app")
-        allow_in(self, "app_from_nlb", t, group_id=app_sg.id, port=app_port, from_group=nlb_sg.id, description="NLB to app")
+        nlb_sg = security_group(
+            self, "nlb_sg", t, role="nlb-sg", vpc_id=net.vpc_id, description="NLB: listener in, app port out"
+        )
+        app_sg = security_group(
+            self,
+            "app_sg",
+            t,
+            role="app-sg",
+            vpc_id=net.vpc_id,
+            description="App instances: app port from the NLB; PostgreSQL, Redis, Secrets Manager out",
+        )
+        allow_in(
+            self,
+            "nlb_listener_in",
+            t,
+            group_id=nlb_sg.id,
+            port=app_port,
+            cidr=ANYWHERE,
+            description="Public listener (the only ingress from 0.0.0.0/0)",
+        )
+        allow_out(
+            self, "nlb_to_app", t, group_id=nlb_sg.id, port=app_port, to_group=app_sg.id, description="NLB to app"
+        )
+        allow_in(
+            self, "app_from_nlb", t, group_id=app_sg.id, port=app_port, from_group=nlb_sg.id, description="NLB to app"
+        )
         backends.admit(self, t, client_sg=app_sg.id, client="app", who="App")
 
-        logs = log_group(self, "app_log_group", name=f"/rightsize/{env}/compute/app", key=self.key,
-                         retention_var="compute_log_retention_days", tags=t("asg"))
-        role = aws.IamRole(self, "instance_role", name=f"{t.name('instance')}-{region}",
-                           assume_role_policy=assume_role(self, "instance_trust", "ec2.amazonaws.com"),
-                           tags=t("asg"))
-        aws.IamRolePolicy(self, "instance_policy", role=role.id, name="app", policy=policy(self, "instance_permissions", {
-            "Version": "2012-10-17", "Statement": [
-                {"Sid": "AppLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                 "Resource": [f"{logs.arn}:*"]},
-                {"Sid": "AgentMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
-                 "Condition": {"StringEquals": {"cloudwatch:namespace": "CWAgent"}}}]}))
-        profile = aws.IamInstanceProfile(self, "instance_profile", name=f"{t.name('instance')}-{region}", role=role.name,
-                                         tags=t("asg"))
+        logs = log_group(
+            self,
+            "app_log_group",
+            name=f"/rightsize/{env}/compute/app",
+            key=self.key,
+            retention_var="compute_log_retention_days",
+            tags=t("asg"),
+        )
+        role = aws.IamRole(
+            self,
+            "instance_role",
+            name=f"{t.name('instance')}-{region}",
+            assume_role_policy=assume_role(self, "instance_trust", "ec2.amazonaws.com"),
+            tags=t("asg"),
+        )
+        aws.IamRolePolicy(
+            self,
+            "instance_policy",
+            role=role.id,
+            name="app",
+            policy=policy(
+                self,
+                "instance_permissions",
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AppLogs",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": [f"{logs.arn}:*"],
+                        },
+                        {
+                            "Sid": "AgentMetrics",
+                            "Effect": "Allow",
+                            "Action": "cloudwatch:PutMetricData",
+                            "Resource": "*",
+                            "Condition": {"StringEquals": {"cloudwatch:namespace": "CWAgent"}},
+                        },
+                    ],
+                },
+            ),
+        )
+        profile = aws.IamInstanceProfile(
+            self, "instance_profile", name=f"{t.name('instance')}-{region}", role=role.name, tags=t("asg")
+        )
         ami = aws.DataAwsSsmParameter(
-            self, "ami", name="/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${var.compute_architecture}")
+            self,
+            "ami",
+            name="/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${var.compute_architecture}",
+        )
 
         self.template = aws.LaunchTemplate(
-            self, "launch_template", name=t.name("asg"), description="App instances (IMDSv2, no public IP, encrypted)",
-            image_id=ami.insecure_value, instance_type=tf("var.compute_instance_type"), ebs_optimized="true",
-            update_default_version=True, iam_instance_profile={"arn": profile.arn},
-            metadata_options={"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1,
-                              "instance_metadata_tags": "enabled"},
+            self,
+            "launch_template",
+            name=t.name("asg"),
+            description="App instances (IMDSv2, no public IP, encrypted)",
+            image_id=ami.insecure_value,
+            instance_type=tf("var.compute_instance_type"),
+            ebs_optimized="true",
+            update_default_version=True,
+            iam_instance_profile={"arn": profile.arn},
+            metadata_options={
+                "http_endpoint": "enabled",
+                "http_tokens": "required",
+                "http_put_response_hop_limit": 1,
+                "instance_metadata_tags": "enabled",
+            },
             monitoring={"enabled": True},
-            network_interfaces=[{"associatePublicIpAddress": "false", "deleteOnTermination": "true",
-                                 "securityGroups": [app_sg.id]}],
-            block_device_mappings=[{"deviceName": "/dev/xvda", "ebs": {
-                "volumeSize": 30, "volumeType": "gp3", "encrypted": "true", "kmsKeyId": self.key.arn,
-                "deleteOnTermination": "true"}}],
+            network_interfaces=[
+                {"associatePublicIpAddress": "false", "deleteOnTermination": "true", "securityGroups": [app_sg.id]}
+            ],
+            block_device_mappings=[
+                {
+                    "deviceName": "/dev/xvda",
+                    "ebs": {
+                        "volumeSize": 30,
+                        "volumeType": "gp3",
+                        "encrypted": "true",
+                        "kmsKeyId": self.key.arn,
+                        "deleteOnTermination": "true",
+                    },
+                }
+            ],
             user_data=tf(f'base64encode(replace({json.dumps(USER_DATA)}, "{{port}}", tostring(var.compute_app_port)))'),
-            tag_specifications=[{"resourceType": kind, "tags": t("asg")} for kind in ("instance", "volume", "network-interface")],
-            tags=t("asg"))
+            tag_specifications=[
+                {"resourceType": kind, "tags": t("asg")} for kind in ("instance", "volume", "network-interface")
+            ],
+            tags=t("asg"),
+        )
 
         nlb_name = self._short(t.name("nlb"))
-        self.nlb = aws.Lb(self, "nlb", name=nlb_name, load_balancer_type="network", internal=False,
-                          subnets=net.public_ids, security_groups=[nlb_sg.id], enable_cross_zone_load_balancing=True,
-                          enable_deletion_protection=not self.destroyable, tags=t("nlb"))
+        self.nlb = aws.Lb(
+            self,
+            "nlb",
+            name=nlb_name,
+            load_balancer_type="network",
+            internal=False,
+            subnets=net.public_ids,
+            security_groups=[nlb_sg.id],
+            enable_cross_zone_load_balancing=True,
+            enable_deletion_protection=not self.destroyable,
+            tags=t("nlb"),
+        )
         target_group = aws.LbTargetGroup(
-            self, "target_group", name=self._short(t.name("app")), port=app_port, protocol="TCP", vpc_id=net.vpc_id,
-            target_type="instance", deregistration_delay="30",
-            health_check={"enabled": True, "protocol": "HTTP", "path": "/", "port": "traffic-port",
-                          "healthy_threshold": 3, "unhealthy_threshold": 3, "interval": 10},
-            tags=t("nlb"))
-        aws.LbListener(self, "listener", load_balancer_arn=self.nlb.arn, port=app_port, protocol="TCP",
-                       default_action=[{"type": "forward", "targetGroupArn": target_group.arn}], tags=t("nlb"))
+            self,
+            "target_group",
+            name=self._short(t.name("app")),
+            port=app_port,
+            protocol="TCP",
+            vpc_id=net.vpc_id,
+            target_type="instance",
+            deregistration_delay="30",
+            health_check={
+                "enabled": True,
+                "protocol": "HTTP",
+                "path": "/",
+                "port": "traffic-port",
+                "healthy_threshold": 3,
+                "unhealthy_threshold": 3,
+                "interval": 10,
+            },
+            tags=t("nlb"),
+        )
+        aws.LbListener(
+            self,
+            "listener",
+            load_balancer_arn=self.nlb.arn,
+            port=app_port,
+            protocol="TCP",
+            default_action=[{"type": "forward", "targetGroupArn": target_group.arn}],
+            tags=t("nlb"),
+        )
 
         self.asg = aws.AutoscalingGroup(
-            self, "asg", name=t.name("asg"), min_size=num("var.compute_min_size"), max_size=num("var.compute_max_size"),
-            desired_capacity=num("var.compute_desired_capacity"), vpc_zone_identifier=net.private_ids,
-            launch_template={"id": self.template.id, "version": tf("aws_launch_template.launch_template.latest_version")},
-            target_group_arns=[target_group.arn], health_check_type="ELB", health_check_grace_period=300,
-            instance_refresh={"strategy": "Rolling", "preferences": {
-                "min_healthy_percentage": num("var.compute_min_healthy_percentage")}},
-            enabled_metrics=["GroupDesiredCapacity", "GroupInServiceInstances", "GroupMinSize", "GroupMaxSize",
-                             "GroupTotalInstances"],
-            tag=t.asg_tags("asg"))
+            self,
+            "asg",
+            name=t.name("asg"),
+            min_size=num("var.compute_min_size"),
+            max_size=num("var.compute_max_size"),
+            desired_capacity=num("var.compute_desired_capacity"),
+            vpc_zone_identifier=net.private_ids,
+            launch_template={
+                "id": self.template.id,
+                "version": tf("aws_launch_template.launch_template.latest_version"),
+            },
+            target_group_arns=[target_group.arn],
+            health_check_type="ELB",
+            health_check_grace_period=300,
+            instance_refresh={
+                "strategy": "Rolling",
+                "preferences": {"min_healthy_percentage": num("var.compute_min_healthy_percentage")},
+            },
+            enabled_metrics=[
+                "GroupDesiredCapacity",
+                "GroupInServiceInstances",
+                "GroupMinSize",
+                "GroupMaxSize",
+                "GroupTotalInstances",
+            ],
+            tag=t.asg_tags("asg"),
+        )
 
     def alarms(self) -> None:
         """TCP resets (target + NLB) per new flow through the NLB."""

@@ -7,6 +7,7 @@ ephemeral `aws_secretsmanager_random_password` feeds the write-only arguments
 functions read). Bump `data_password_version` to rotate. (`manage_master_user_password`
 conflicts with read replicas; see aws-facts.md.)
 """
+
 from __future__ import annotations
 
 from modules import aws
@@ -35,72 +36,154 @@ class DataStack(TierStack):
         net = Network(self, environment=self.environment, region=self.region)
         # AZs of the private subnets, so replicas can avoid the primary's AZ.
         aws.DataAwsSubnet(self, "private_subnet", id=tf("each.value")).add_override(
-            "for_each", tf("toset(data.aws_subnets.private_subnets.ids)"))
+            "for_each", tf("toset(data.aws_subnets.private_subnets.ids)")
+        )
 
-        self.sg = security_group(self, "db_sg", t, role="db-sg", vpc_id=net.vpc_id,
-                                 description="PostgreSQL: ingress rules are added by the client stacks (5432 only)")
-        subnets = aws.DbSubnetGroup(self, "subnet_group", name=t.name("subnets"), subnet_ids=net.private_ids,
-                                    description="Private subnets of the VPC", tags=t("subnet-group"))
-        params = aws.DbParameterGroup(self, "params", name=t.name("postgres16"), family=PARAMETER_FAMILY,
-                                      description="TLS only, statement logging", tags=t("parameter-group"),
-                                      parameter=[{"name": "rds.force_ssl", "value": "1"},
-                                                 {"name": "log_statement", "value": "ddl"},
-                                                 {"name": "log_min_duration_statement", "value": "1000"},
-                                                 {"name": "log_connections", "value": "1"}])
-        monitoring = aws.IamRole(self, "monitoring_role", name=f"{t.name('monitoring')}-{self.region}",
-                                 assume_role_policy=assume_role(self, "monitoring_trust", "monitoring.rds.amazonaws.com"),
-                                 tags=t("monitoring"))
-        aws.IamRolePolicyAttachment(self, "monitoring_policy", role=monitoring.name,
-                                    policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole")
+        self.sg = security_group(
+            self,
+            "db_sg",
+            t,
+            role="db-sg",
+            vpc_id=net.vpc_id,
+            description="PostgreSQL: ingress rules are added by the client stacks (5432 only)",
+        )
+        subnets = aws.DbSubnetGroup(
+            self,
+            "subnet_group",
+            name=t.name("subnets"),
+            subnet_ids=net.private_ids,
+            description="Private subnets of the VPC",
+            tags=t("subnet-group"),
+        )
+        params = aws.DbParameterGroup(
+            self,
+            "params",
+            name=t.name("postgres16"),
+            family=PARAMETER_FAMILY,
+            description="TLS only, statement logging",
+            tags=t("parameter-group"),
+            parameter=[
+                {"name": "rds.force_ssl", "value": "1"},
+                {"name": "log_statement", "value": "ddl"},
+                {"name": "log_min_duration_statement", "value": "1000"},
+                {"name": "log_connections", "value": "1"},
+            ],
+        )
+        monitoring = aws.IamRole(
+            self,
+            "monitoring_role",
+            name=f"{t.name('monitoring')}-{self.region}",
+            assume_role_policy=assume_role(self, "monitoring_trust", "monitoring.rds.amazonaws.com"),
+            tags=t("monitoring"),
+        )
+        aws.IamRolePolicyAttachment(
+            self,
+            "monitoring_policy",
+            role=monitoring.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+        )
         primary_name = t.name("primary")
-        logs = log_group(self, "log_group", name=f"/aws/rds/instance/{primary_name}/postgresql", key=self.key,
-                         retention_var="data_log_retention_days", tags=t("primary"))
+        logs = log_group(
+            self,
+            "log_group",
+            name=f"/aws/rds/instance/{primary_name}/postgresql",
+            key=self.key,
+            retention_var="data_log_retention_days",
+            tags=t("primary"),
+        )
 
         # Master password: ephemeral -> write-only arguments only.
-        password = self.ephemeral("aws_secretsmanager_random_password", "master",
-                                  {"password_length": 32, "exclude_punctuation": True})
+        password = self.ephemeral(
+            "aws_secretsmanager_random_password", "master", {"password_length": 32, "exclude_punctuation": True}
+        )
         self.secret = aws.SecretsmanagerSecret(
-            self, "master_secret", name=f"rightsize/{self.environment}/data/master", kms_key_id=self.key.arn,
+            self,
+            "master_secret",
+            name=f"rightsize/{self.environment}/data/master",
+            kms_key_id=self.key.arn,
             description="PostgreSQL master credentials (JSON: username, password)",
-            recovery_window_in_days=0 if self.destroyable else 30, tags=t("secret"))
+            recovery_window_in_days=0 if self.destroyable else 30,
+            tags=t("secret"),
+        )
         aws.SecretsmanagerSecretVersion(
-            self, "master_secret_version", secret_id=self.secret.id,
-            secret_string_wo=tf(f'jsonencode({{username = "{MASTER_USERNAME}", password = {password}.random_password}})'),
-            secret_string_wo_version=num("var.data_password_version"))
+            self,
+            "master_secret_version",
+            secret_id=self.secret.id,
+            secret_string_wo=tf(
+                f'jsonencode({{username = "{MASTER_USERNAME}", password = {password}.random_password}})'
+            ),
+            secret_string_wo_version=num("var.data_password_version"),
+        )
 
         common = dict(
-            storage_type="gp3", storage_encrypted=True, kms_key_id=self.key.arn,
-            iops=num("var.data_iops"), storage_throughput=num("var.data_storage_throughput"),
-            vpc_security_group_ids=[self.sg.id], parameter_group_name=params.name, publicly_accessible=False,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=self.key.arn,
+            iops=num("var.data_iops"),
+            storage_throughput=num("var.data_storage_throughput"),
+            vpc_security_group_ids=[self.sg.id],
+            parameter_group_name=params.name,
+            publicly_accessible=False,
             backup_retention_period=num("var.data_backup_retention_period"),
             deletion_protection=flag("var.data_deletion_protection"),
-            copy_tags_to_snapshot=True, auto_minor_version_upgrade=True, iam_database_authentication_enabled=True,
-            performance_insights_enabled=True, performance_insights_kms_key_id=self.key.arn,
-            monitoring_interval=60, monitoring_role_arn=monitoring.arn,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"], apply_immediately=False,
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            iam_database_authentication_enabled=True,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=self.key.arn,
+            monitoring_interval=60,
+            monitoring_role_arn=monitoring.arn,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            apply_immediately=False,
             ca_cert_identifier="rds-ca-rsa2048-g1",
         )
         self.primary = aws.DbInstance(
-            self, "primary", identifier=primary_name, engine="postgres", engine_version=ENGINE_VERSION,
-            instance_class=tf("var.data_instance_class"), allocated_storage=num("var.data_allocated_storage"),
-            multi_az=flag("var.data_multi_az"), db_name=DATABASE_NAME, port=PORT, username=MASTER_USERNAME,
-            password_wo=tf(f"{password}.random_password"), password_wo_version=num("var.data_password_version"),
-            db_subnet_group_name=subnets.name, skip_final_snapshot=flag("var.data_skip_final_snapshot"),
-            final_snapshot_identifier=f"{primary_name}-final", backup_window="03:00-04:00",
-            maintenance_window="sun:04:30-sun:05:30", depends_on=[logs], tags=t("primary"), **common)
+            self,
+            "primary",
+            identifier=primary_name,
+            engine="postgres",
+            engine_version=ENGINE_VERSION,
+            instance_class=tf("var.data_instance_class"),
+            allocated_storage=num("var.data_allocated_storage"),
+            multi_az=flag("var.data_multi_az"),
+            db_name=DATABASE_NAME,
+            port=PORT,
+            username=MASTER_USERNAME,
+            password_wo=tf(f"{password}.random_password"),
+            password_wo_version=num("var.data_password_version"),
+            db_subnet_group_name=subnets.name,
+            skip_final_snapshot=flag("var.data_skip_final_snapshot"),
+            final_snapshot_identifier=f"{primary_name}-final",
+            backup_window="03:00-04:00",
+            maintenance_window="sun:04:30-sun:05:30",
+            depends_on=[logs],
+            tags=t("primary"),
+            **common,
+        )
         self.replica = aws.DbInstance(
-            self, "replica", count=num("var.data_replica_count"),
-            identifier=f"{t.name('replica')}-${{count.index + 1}}", replicate_source_db=self.primary.identifier,
-            instance_class=tf("var.data_replica_instance_class"), multi_az=False,
-            availability_zone=tf("element(sort(setsubtract(distinct([for s in data.aws_subnet.private_subnet : "
-                                 "s.availability_zone]), [aws_db_instance.primary.availability_zone])), count.index)"),
-            skip_final_snapshot=True, tags=t("replica", f"{t.name('replica')}-${{count.index + 1}}"), **common)
+            self,
+            "replica",
+            count=num("var.data_replica_count"),
+            identifier=f"{t.name('replica')}-${{count.index + 1}}",
+            replicate_source_db=self.primary.identifier,
+            instance_class=tf("var.data_replica_instance_class"),
+            multi_az=False,
+            availability_zone=tf(
+                "element(sort(setsubtract(distinct([for s in data.aws_subnet.private_subnet : "
+                "s.availability_zone]), [aws_db_instance.primary.availability_zone])), count.index)"
+            ),
+            skip_final_snapshot=True,
+            tags=t("replica", f"{t.name('replica')}-${{count.index + 1}}"),
+            **common,
+        )
 
     def outputs(self) -> None:
         self.output("data_writer_endpoint", self.primary.address, "Writer (primary) hostname")
-        self.output("data_reader_endpoint",
-                    tf("var.data_replica_count > 0 ? aws_db_instance.replica[0].address : aws_db_instance.primary.address"),
-                    "Reader hostname (first replica; the primary when there is none)")
+        self.output(
+            "data_reader_endpoint",
+            tf("var.data_replica_count > 0 ? aws_db_instance.replica[0].address : aws_db_instance.primary.address"),
+            "Reader hostname (first replica; the primary when there is none)",
+        )
         self.output("data_port", PORT, "PostgreSQL port")
         self.output("data_database_name", DATABASE_NAME, "Database name")
         self.output("data_username", MASTER_USERNAME, "Master user name (the password is only in the secret)")

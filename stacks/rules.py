@@ -5,9 +5,10 @@ key: the caller adds those). The tfvars validator and the sizing engine share th
 Terraform variable validations in stacks/props.py encode the same numbers.
 Sources: ../shared/docs/aws-facts.md and the AWS API references cited per function.
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 # RDS gp3 (PostgreSQL): >= 400 GiB includes 12,000 IOPS / 500 MiB/s; settable 12,000-64,000
 # IOPS and 500-4,000 MiB/s; below 400 GiB neither can be set (baseline 3,000 / 125).
@@ -31,14 +32,20 @@ def gp3_iops(allocated_storage: int, iops: int | None) -> str | None:
     if iops is None:
         return None
     if allocated_storage < GP3_THRESHOLD_GIB:
-        return (f"gp3 below {GP3_THRESHOLD_GIB} GiB cannot set IOPS (baseline 3000): leave it null "
-                f"(allocated_storage={allocated_storage})")
+        return (
+            f"gp3 below {GP3_THRESHOLD_GIB} GiB cannot set IOPS (baseline 3000): leave it null "
+            f"(allocated_storage={allocated_storage})"
+        )
     if not GP3_IOPS_MIN <= iops <= GP3_IOPS_MAX:
-        return (f"gp3 at >= {GP3_THRESHOLD_GIB} GiB needs IOPS {GP3_IOPS_MIN}..{GP3_IOPS_MAX} "
-                f"(got {iops}; the included baseline is {GP3_IOPS_MIN})")
+        return (
+            f"gp3 at >= {GP3_THRESHOLD_GIB} GiB needs IOPS {GP3_IOPS_MIN}..{GP3_IOPS_MAX} "
+            f"(got {iops}; the included baseline is {GP3_IOPS_MIN})"
+        )
     if iops > GP3_IOPS_PER_GIB_MAX * allocated_storage:
-        return (f"IOPS may be at most {GP3_IOPS_PER_GIB_MAX} x allocated storage "
-                f"({GP3_IOPS_PER_GIB_MAX * allocated_storage} at {allocated_storage} GiB, got {iops})")
+        return (
+            f"IOPS may be at most {GP3_IOPS_PER_GIB_MAX} x allocated storage "
+            f"({GP3_IOPS_PER_GIB_MAX * allocated_storage} at {allocated_storage} GiB, got {iops})"
+        )
     return None
 
 
@@ -47,14 +54,18 @@ def gp3_throughput(allocated_storage: int, throughput: int | None, iops: int | N
     if throughput is None:
         return None
     if allocated_storage < GP3_THRESHOLD_GIB:
-        return (f"gp3 below {GP3_THRESHOLD_GIB} GiB cannot set storage throughput (baseline 125 MiB/s): "
-                f"leave it null (allocated_storage={allocated_storage})")
+        return (
+            f"gp3 below {GP3_THRESHOLD_GIB} GiB cannot set storage throughput (baseline 125 MiB/s): "
+            f"leave it null (allocated_storage={allocated_storage})"
+        )
     if not GP3_THROUGHPUT_MIN <= throughput <= GP3_THROUGHPUT_MAX:
         return f"gp3 throughput must be {GP3_THROUGHPUT_MIN}..{GP3_THROUGHPUT_MAX} MiB/s (got {throughput})"
     effective_iops = GP3_IOPS_MIN if iops is None else iops
     if throughput > GP3_THROUGHPUT_PER_IOPS_MAX * effective_iops:
-        return (f"throughput may be at most {GP3_THROUGHPUT_PER_IOPS_MAX} MiB/s per IOPS "
-                f"({GP3_THROUGHPUT_PER_IOPS_MAX * effective_iops:g} at {effective_iops} IOPS, got {throughput})")
+        return (
+            f"throughput may be at most {GP3_THROUGHPUT_PER_IOPS_MAX} MiB/s per IOPS "
+            f"({GP3_THROUGHPUT_PER_IOPS_MAX * effective_iops:g} at {effective_iops} IOPS, got {throughput})"
+        )
     return None
 
 
@@ -107,8 +118,10 @@ def account_concurrency(reserved: Mapping[str, int], account_limit: int = LAMBDA
     """The sum of reserved concurrency must leave 100 unreserved in the account."""
     total = sum(reserved.values())
     if total > account_limit - LAMBDA_UNRESERVED_MIN:
-        return (f"reserved concurrency totals {total}; an account limit of {account_limit} allows at most "
-                f"{account_limit - LAMBDA_UNRESERVED_MIN} (100 must stay unreserved)")
+        return (
+            f"reserved concurrency totals {total}; an account limit of {account_limit} allows at most "
+            f"{account_limit - LAMBDA_UNRESERVED_MIN} (100 must stay unreserved)"
+        )
     return None
 
 

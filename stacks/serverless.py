@@ -7,6 +7,7 @@ packaged at synth as one archive asset. Functions run in the private subnets; th
 reaches PostgreSQL 5432, Redis 6379 and the Secrets Manager endpoint 443 only. Each role may
 write its own log group, read only the secret it needs, and decrypt with that secret's key.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -24,7 +25,8 @@ from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
 from modules.security import security_group
-from stacks.props import DEFAULTS_BY_MAP, FUNCTIONS
+from stacks.naming import FUNCTIONS
+from stacks.props import DEFAULTS_BY_MAP
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 RUNTIME = "python3.12"
@@ -52,24 +54,41 @@ class ServerlessStack(TierStack):
         net = backends.net
         # Map variables merged over their defaults: an override may list only the functions it changes.
         for name in MAPS:
-            TerraformLocal(self, name, tf(f"merge({hcl_literal(DEFAULTS_BY_MAP['serverless_' + name])}, var.serverless_{name})"))
+            TerraformLocal(
+                self, name, tf(f"merge({hcl_literal(DEFAULTS_BY_MAP['serverless_' + name])}, var.serverless_{name})")
+            )
 
-        sg = security_group(self, "lambda_sg", t, role="lambda-sg", vpc_id=net.vpc_id,
-                            description="Functions: PostgreSQL, Redis and Secrets Manager out; nothing in")
+        sg = security_group(
+            self,
+            "lambda_sg",
+            t,
+            role="lambda-sg",
+            vpc_id=net.vpc_id,
+            description="Functions: PostgreSQL, Redis and Secrets Manager out; nothing in",
+        )
         backends.admit(self, t, client_sg=sg.id, client="lambda", who="Functions")
 
         # What the functions connect to, found by name.
         db = aws.DataAwsDbInstance(self, "db", db_instance_identifier=f"rightsize-{env}-data-primary")
-        cache = aws.DataAwsElasticacheReplicationGroup(self, "cache", replication_group_id=f"rightsize-{env}-cache-cluster")
+        cache = aws.DataAwsElasticacheReplicationGroup(
+            self, "cache", replication_group_id=f"rightsize-{env}-cache-cluster"
+        )
         secrets = {
             "data": aws.DataAwsSecretsmanagerSecret(self, "db_secret", name=f"rightsize/{env}/data/master"),
             "cache": aws.DataAwsSecretsmanagerSecret(self, "cache_secret", name=f"rightsize/{env}/cache/auth"),
         }
         wiring_env = {
-            "data": {"DB_HOST": db.address, "DB_PORT": tf("tostring(data.aws_db_instance.db.port)"),
-                     "DB_NAME": db.db_name, "DB_SECRET_ARN": secrets["data"].arn},
-            "cache": {"CACHE_HOST": cache.configuration_endpoint_address, "CACHE_PORT": "6379",
-                      "CACHE_SECRET_ARN": secrets["cache"].arn},
+            "data": {
+                "DB_HOST": db.address,
+                "DB_PORT": tf("tostring(data.aws_db_instance.db.port)"),
+                "DB_NAME": db.db_name,
+                "DB_SECRET_ARN": secrets["data"].arn,
+            },
+            "cache": {
+                "CACHE_HOST": cache.configuration_endpoint_address,
+                "CACHE_PORT": "6379",
+                "CACHE_SECRET_ARN": secrets["cache"].arn,
+            },
         }
 
         code = TerraformAsset(self, "code", path=clean_code_dir(), type=AssetType.ARCHIVE)
@@ -80,55 +99,145 @@ class ServerlessStack(TierStack):
     def _function(self, fn: str, code: TerraformAsset, sg_id: str, subnet_ids, secret, environment: dict) -> None:
         t = self.tags
         name = t.name(fn)
-        logs = log_group(self, f"{fn}_logs", name=f"/aws/lambda/{name}", key=self.key,
-                         retention_var="serverless_log_retention_days", tags=t(fn))
-        role = aws.IamRole(self, f"{fn}_role", name=f"{name}-{self.region}", tags=t(fn),
-                           assume_role_policy=assume_role(self, f"{fn}_trust", "lambda.amazonaws.com"))
-        aws.IamRolePolicyAttachment(self, f"{fn}_vpc_access", role=role.name,
-                                    policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole")
-        aws.IamRolePolicy(self, f"{fn}_policy", role=role.id, name="function", policy=policy(self, f"{fn}_permissions", {
-            "Version": "2012-10-17", "Statement": [
-                {"Sid": "OwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                 "Resource": [f"{logs.arn}:*"]},
-                {"Sid": "OwnSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret.arn},
-                {"Sid": "DecryptSecretAndEnv", "Effect": "Allow", "Action": "kms:Decrypt",
-                 "Resource": [secret.kms_key_id, self.key.arn]},
-                {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                 "Resource": "*"}]}))
+        logs = log_group(
+            self,
+            f"{fn}_logs",
+            name=f"/aws/lambda/{name}",
+            key=self.key,
+            retention_var="serverless_log_retention_days",
+            tags=t(fn),
+        )
+        role = aws.IamRole(
+            self,
+            f"{fn}_role",
+            name=f"{name}-{self.region}",
+            tags=t(fn),
+            assume_role_policy=assume_role(self, f"{fn}_trust", "lambda.amazonaws.com"),
+        )
+        aws.IamRolePolicyAttachment(
+            self,
+            f"{fn}_vpc_access",
+            role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+        )
+        aws.IamRolePolicy(
+            self,
+            f"{fn}_policy",
+            role=role.id,
+            name="function",
+            policy=policy(
+                self,
+                f"{fn}_permissions",
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "OwnLogs",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                            "Resource": [f"{logs.arn}:*"],
+                        },
+                        {
+                            "Sid": "OwnSecret",
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": secret.arn,
+                        },
+                        {
+                            "Sid": "DecryptSecretAndEnv",
+                            "Effect": "Allow",
+                            "Action": "kms:Decrypt",
+                            "Resource": [secret.kms_key_id, self.key.arn],
+                        },
+                        {
+                            "Sid": "Tracing",
+                            "Effect": "Allow",
+                            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                            "Resource": "*",
+                        },
+                    ],
+                },
+            ),
+        )
         function = aws.LambdaFunction(
-            self, fn, function_name=name, description=f"rightsize {fn} ({WIRING[fn]})", role=role.arn,
-            runtime=RUNTIME, handler=f"{fn}.handler.handler", filename=code.path, source_code_hash=code.asset_hash,
-            memory_size=num(f'local.memory_size["{fn}"]'), timeout=num(f'local.timeout["{fn}"]'),
+            self,
+            fn,
+            function_name=name,
+            description=f"rightsize {fn} ({WIRING[fn]})",
+            role=role.arn,
+            runtime=RUNTIME,
+            handler=f"{fn}.handler.handler",
+            filename=code.path,
+            source_code_hash=code.asset_hash,
+            memory_size=num(f'local.memory_size["{fn}"]'),
+            timeout=num(f'local.timeout["{fn}"]'),
             architectures=[tf(f'local.architecture["{fn}"]')],
-            reserved_concurrent_executions=num(f'local.reserved_concurrency["{fn}"]'), publish=True,
+            reserved_concurrent_executions=num(f'local.reserved_concurrency["{fn}"]'),
+            publish=True,
             vpc_config={"subnet_ids": subnet_ids, "security_group_ids": [sg_id]},
-            tracing_config={"mode": "Active"}, kms_key_arn=self.key.arn,
+            tracing_config={"mode": "Active"},
+            kms_key_arn=self.key.arn,
             environment={"variables": {"FUNCTION": fn, **environment}},
             logging_config={"log_format": "JSON", "log_group": logs.name},
-            depends_on=[logs], tags=t(fn),
-            lifecycle=TerraformResourceLifecycle(precondition=[{
-                "condition": tf("sum(values(local.reserved_concurrency)) <= var.serverless_account_concurrency_limit - 100"),
-                "errorMessage": "Reserved concurrency must leave 100 unreserved in the account."}]))
-        alias = aws.LambdaAlias(self, f"{fn}_live", name="live", function_name=function.function_name,
-                                function_version=function.version, description="Published version behind provisioned concurrency")
+            depends_on=[logs],
+            tags=t(fn),
+            lifecycle=TerraformResourceLifecycle(
+                precondition=[
+                    {
+                        "condition": tf(
+                            "sum(values(local.reserved_concurrency)) <= var.serverless_account_concurrency_limit - 100"
+                        ),
+                        "errorMessage": "Reserved concurrency must leave 100 unreserved in the account.",
+                    }
+                ]
+            ),
+        )
+        alias = aws.LambdaAlias(
+            self,
+            f"{fn}_live",
+            name="live",
+            function_name=function.function_name,
+            function_version=function.version,
+            description="Published version behind provisioned concurrency",
+        )
         aws.LambdaProvisionedConcurrencyConfig(
-            self, f"{fn}_provisioned", count=num(f'local.provisioned_concurrency["{fn}"] > 0 ? 1 : 0'),
-            function_name=function.function_name, qualifier=alias.name,
+            self,
+            f"{fn}_provisioned",
+            count=num(f'local.provisioned_concurrency["{fn}"] > 0 ? 1 : 0'),
+            function_name=function.function_name,
+            qualifier=alias.name,
             provisioned_concurrent_executions=num(f'local.provisioned_concurrency["{fn}"]'),
-            lifecycle=TerraformResourceLifecycle(precondition=[{
-                "condition": tf(f'local.provisioned_concurrency["{fn}"] <= local.reserved_concurrency["{fn}"]'),
-                "errorMessage": f"Provisioned concurrency of {fn} must be <= its reserved concurrency."}]))
+            lifecycle=TerraformResourceLifecycle(
+                precondition=[
+                    {
+                        "condition": tf(f'local.provisioned_concurrency["{fn}"] <= local.reserved_concurrency["{fn}"]'),
+                        "errorMessage": f"Provisioned concurrency of {fn} must be <= its reserved concurrency.",
+                    }
+                ]
+            ),
+        )
         self.functions[fn], self.aliases[fn] = function, alias
 
     def alarms(self) -> None:
         """Per function: failed + throttled invocations per attempted invocation of its live alias."""
         for fn in FUNCTIONS:
             name = self.functions[fn].function_name
-            rollback_alarm(self, f"{fn}_conn_errors", role=fn, qualifier=fn,
-                           dimensions={"FunctionName": name, "Resource": f"{name}:{self.aliases[fn].name}"})
+            rollback_alarm(
+                self,
+                f"{fn}_conn_errors",
+                role=fn,
+                qualifier=fn,
+                dimensions={"FunctionName": name, "Resource": f"{name}:{self.aliases[fn].name}"},
+            )
 
     def outputs(self) -> None:
-        self.output("serverless_function_names", {fn: f.function_name for fn, f in self.functions.items()},
-                    "Function short name -> function name")
-        self.output("serverless_function_aliases", {fn: a.arn for fn, a in self.aliases.items()},
-                    "Function short name -> ARN of its `live` alias")
+        self.output(
+            "serverless_function_names",
+            {fn: f.function_name for fn, f in self.functions.items()},
+            "Function short name -> function name",
+        )
+        self.output(
+            "serverless_function_aliases",
+            {fn: a.arn for fn, a in self.aliases.items()},
+            "Function short name -> ARN of its `live` alias",
+        )

@@ -4,14 +4,17 @@ Pure Python (never imports cdktf). Every failure is a `TfvarsError` whose str() 
 naming the file, the key and the rule, e.g.
   tfvars/staging/data-us-east-1.auto.tfvars.json: data_iops: gp3 at >= 400 GiB needs IOPS 12000..64000 (got 10000; ...)
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from .props import PROPS, TIERS, TierProps, environment_defaults
+from .naming import TIERS
+from .props import PROPS, TierProps, environment_defaults
 
 __all__ = ["TfvarsError", "props_class", "load_overrides", "load_all", "validate", "build_props", "override_path"]
 

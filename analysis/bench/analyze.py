@@ -5,6 +5,7 @@
 Prints figures only; the budget (a finished report in under two minutes on a 2-core machine)
 is a target to compare against, never asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,9 @@ def main() -> None:
         print(f"  {at - previous:7.2f} s  {line[:100]}")
         previous = at
     print(f"  {total - previous:7.2f} s  sizing, pricing and reports")
-    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    rss = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
     print(f"total wall time: {total:.2f} s ({total / BUDGET_S:.0%} of the {BUDGET_S:.0f} s budget)")
     print(f"peak RSS: {rss / 1024:.0f} MiB")
 

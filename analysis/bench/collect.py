@@ -6,6 +6,7 @@ time to plan and to decode every datapoint through CloudWatchSource's own code p
 client answers each call at once with full series, as botocore hands them over with our
 epoch-seconds timestamp parser).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,11 +28,31 @@ def synthetic_fleet(n: int, region: str = REGION) -> list[Resource]:
         if k == 0:
             out.append(Resource("rds", region, f"db-{i}", None, {}, {"role": "replica" if i % 3 == 0 else "primary"}))
         elif k == 1:
-            out.append(Resource("elasticache", region, f"cache-{i}", None, {},
-                                {"member_clusters": tuple(f"cache-{i}-0001-00{j}" for j in (1, 2, 3))}))
+            out.append(
+                Resource(
+                    "elasticache",
+                    region,
+                    f"cache-{i}",
+                    None,
+                    {},
+                    {"member_clusters": tuple(f"cache-{i}-0001-00{j}" for j in (1, 2, 3))},
+                )
+            )
         elif k == 2:
-            out.append(Resource("asg", region, f"asg-{i}", None, {}, {"load_balancer_arns": (
-                f"arn:aws:elasticloadbalancing:{region}:123456789012:loadbalancer/net/nlb-{i}/0123456789abcdef",)}))
+            out.append(
+                Resource(
+                    "asg",
+                    region,
+                    f"asg-{i}",
+                    None,
+                    {},
+                    {
+                        "load_balancer_arns": (
+                            f"arn:aws:elasticloadbalancing:{region}:123456789012:loadbalancer/net/nlb-{i}/0123456789abcdef",
+                        )
+                    },
+                )
+            )
         elif k == 3:
             out.append(Resource("lambda", region, f"fn-{i}", None, {}, {"alias": "live"}))
         else:
@@ -96,15 +117,23 @@ def main(argv: list[str] | None = None) -> None:
     t_fetch = time.perf_counter() - t0
     decoded = sum(len(s.timestamps) for s in got.values())
 
-    print(f"fleet: {args.resources} resources x {args.days} days at {period} s -> {len(queries)} series, "
-          f"{points:,} datapoints")
-    print(f"calls planned: {len(plan)}   theoretical minimum: {minimum}   ratio: {len(plan) / minimum:.4f}x "
-          f"(target <= 1.05x)")
-    print(f"metrics requested: {src.usage.metrics_requested} = ${src.usage.cost_usd:.2f} at $0.01/1,000 "
-          f"(each series once; splitting series in time could reach {fluid} calls, "
-          f"{fluid / len(plan):.3f}x, but bills every piece as a metric)")
-    print(f"planning: {t_plan * 1000:.1f} ms   simulated collection + decode: {t_fetch:.2f} s for {decoded:,} "
-          f"datapoints ({decoded / t_fetch / 1e6:.1f} M points/s), calls made: {src.usage.calls}")
+    print(
+        f"fleet: {args.resources} resources x {args.days} days at {period} s -> {len(queries)} series, "
+        f"{points:,} datapoints"
+    )
+    print(
+        f"calls planned: {len(plan)}   theoretical minimum: {minimum}   ratio: {len(plan) / minimum:.4f}x "
+        f"(target <= 1.05x)"
+    )
+    print(
+        f"metrics requested: {src.usage.metrics_requested} = ${src.usage.cost_usd:.2f} at $0.01/1,000 "
+        f"(each series once; splitting series in time could reach {fluid} calls, "
+        f"{fluid / len(plan):.3f}x, but bills every piece as a metric)"
+    )
+    print(
+        f"planning: {t_plan * 1000:.1f} ms   simulated collection + decode: {t_fetch:.2f} s for {decoded:,} "
+        f"datapoints ({decoded / t_fetch / 1e6:.1f} M points/s), calls made: {src.usage.calls}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,32 +1,57 @@
 """`python -m analysis collect`: inventory + 45 days of CloudWatch metrics -> Parquet snapshot."""
+
 from __future__ import annotations
 
 import argparse
 import sys
 
-from analysis.cli import AnalysisError, UsageError, command
-from analysis.collect import DEFAULT_DAYS, DEFAULT_REGIONS, MAX_DAYS, MIN_DAYS
 from analysis.args import parse_days, parse_regions, parse_tags
+from analysis.cli import command
+from analysis.collect import DEFAULT_DAYS, DEFAULT_REGIONS, MAX_DAYS, MIN_DAYS
+from analysis.errors import AnalysisError, UsageError
 from analysis.sources import add_source_arguments
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--regions", default=",".join(DEFAULT_REGIONS),
-                   help=f"comma-separated region names (default: {','.join(DEFAULT_REGIONS)})")
-    p.add_argument("--days", default=str(DEFAULT_DAYS),
-                   help=f"days of metrics to collect, {MIN_DAYS}..{MAX_DAYS} (default: {DEFAULT_DAYS})")
-    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
-                   help="only resources with this tag (repeatable: same key = any of, different keys = all of)")
+    p.add_argument(
+        "--regions",
+        default=",".join(DEFAULT_REGIONS),
+        help=f"comma-separated region names (default: {','.join(DEFAULT_REGIONS)})",
+    )
+    p.add_argument(
+        "--days",
+        default=str(DEFAULT_DAYS),
+        help=f"days of metrics to collect, {MIN_DAYS}..{MAX_DAYS} (default: {DEFAULT_DAYS})",
+    )
+    p.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="only resources with this tag (repeatable: same key = any of, different keys = all of)",
+    )
     add_source_arguments(p, snapshot=False)
-    p.add_argument("--output", default="out/metrics.parquet", metavar="PATH",
-                   help="snapshot to write; the inventory goes beside it as <name>.inventory.json "
-                        "(default: out/metrics.parquet)")
-    p.add_argument("--stacks-dir", default="cdktf.out/stacks", metavar="DIR",
-                   help="synthesized stacks whose sizing_keys map resources to tfvars (default: cdktf.out/stacks)")
-    p.add_argument("--max-workers", default="4", metavar="N",
-                   help="concurrent GetMetricData calls per region (default: 4; CloudWatch allows 50 TPS)")
-    p.add_argument("--strict", action="store_true",
-                   help="exit 1 when any region or kind was skipped (files are still written)")
+    p.add_argument(
+        "--output",
+        default="out/metrics.parquet",
+        metavar="PATH",
+        help="snapshot to write; the inventory goes beside it as <name>.inventory.json (default: out/metrics.parquet)",
+    )
+    p.add_argument(
+        "--stacks-dir",
+        default="cdktf.out/stacks",
+        metavar="DIR",
+        help="synthesized stacks whose sizing_keys map resources to tfvars (default: cdktf.out/stacks)",
+    )
+    p.add_argument(
+        "--max-workers",
+        default="4",
+        metavar="N",
+        help="concurrent GetMetricData calls per region (default: 4; CloudWatch allows 50 TPS)",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="exit 1 when any region or kind was skipped (files are still written)"
+    )
 
 
 def parse_workers(text: str) -> int:
@@ -42,8 +67,14 @@ def _progress():
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("GetMetricData {task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    bar = Progress(
+        TextColumn("GetMetricData {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     tasks: dict[str, int] = {}
 
     def update(region: str, done: int, total: int) -> None:
@@ -71,16 +102,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         if bar:
             bar.start()
-        result = collect(connector, regions, days, tags, args.stacks_dir, args.output,
-                         max_workers=workers, progress=update)
+        result = collect(
+            connector, regions, days, tags, args.stacks_dir, args.output, max_workers=workers, progress=update
+        )
     finally:
         if bar:
             bar.stop()
     for m in result.messages:
         print(m, file=sys.stderr)
     if not result.anything:
-        raise AnalysisError("nothing collected: every region was unreachable or every kind refused "
-                            f"({', '.join(result.unreachable_regions) or 'see messages above'})")
+        raise AnalysisError(
+            "nothing collected: every region was unreachable or every kind refused "
+            f"({', '.join(result.unreachable_regions) or 'see messages above'})"
+        )
     for line in summary_lines(result):
         print(line)
     skipped = result.unreachable_regions or any(" skipped" in m for m in result.messages)

@@ -1,29 +1,45 @@
 """`python -m analysis guard`: watch the rollback alarms after a change; roll back on breach (exit 3)."""
+
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 from pathlib import Path
 
-from analysis.cli import EXIT_OK, EXIT_ROLLED_BACK, AnalysisError, UsageError, command
+from analysis.cli import command
+from analysis.errors import EXIT_OK, EXIT_ROLLED_BACK, AnalysisError, UsageError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--environment", "--env", dest="env", default="staging", help="environment (default: staging)")
-    p.add_argument("--stack", action="append", default=[],
-                   help="changed stack <tier>-<region> (repeatable; default: every stack with a kept previous tfvars)")
+    p.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        help="changed stack <tier>-<region> (repeatable; default: every stack with a kept previous tfvars)",
+    )
     p.add_argument("--region", help="only stacks in this region")
-    p.add_argument("--window", type=float, default=900.0, help="seconds to watch (default 900, max 21600; 0 = one check)")
+    p.add_argument(
+        "--window", type=float, default=900.0, help="seconds to watch (default 900, max 21600; 0 = one check)"
+    )
     p.add_argument("--interval", type=float, default=60.0, help="seconds between checks (default 60, >= 1)")
-    p.add_argument("--threshold", type=float, default=1.0, help="connection error percentage that rolls back (default 1)")
-    p.add_argument("--min-total", type=float, default=100.0,
-                   help="attempts needed before the raw ratio can trigger (default 100)")
-    p.add_argument("--since", help="start of the raw-metric sum, ISO 8601 UTC (default 5 minutes before the guard starts)")
+    p.add_argument(
+        "--threshold", type=float, default=1.0, help="connection error percentage that rolls back (default 1)"
+    )
+    p.add_argument(
+        "--min-total", type=float, default=100.0, help="attempts needed before the raw ratio can trigger (default 100)"
+    )
+    p.add_argument(
+        "--since", help="start of the raw-metric sum, ISO 8601 UTC (default 5 minutes before the guard starts)"
+    )
     p.add_argument("--dry-run", action="store_true", help="print what would be restored; change nothing (exit 0)")
     p.add_argument("--root", type=Path, default=Path("."), help="project root holding tfvars/ and reports/ (default .)")
     p.add_argument("--state-dir", type=Path, help="Blue/Green rollout state (default reports/<env>/rollout)")
-    p.add_argument("--recommendations", type=Path,
-                   help="recommendations.json naming CriticalPath resources (default reports/<env>/recommendations.json)")
+    p.add_argument(
+        "--recommendations",
+        type=Path,
+        help="recommendations.json naming CriticalPath resources (default reports/<env>/recommendations.json)",
+    )
     p.add_argument("--profile", help="AWS profile")
     p.add_argument("--endpoint-url", help="AWS-compatible endpoint for every client (default $AWS_ENDPOINT_URL)")
 
@@ -35,10 +51,13 @@ def _since(text: str | None) -> dt.datetime | None:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"--since {text!r}: not an ISO 8601 time") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-@command("guard", "Watch the rollback alarms after a change; restore the previous tfvars when connection errors pass 1 percent (exit 3).")
+@command(
+    "guard",
+    "Watch the rollback alarms after a change; restore the previous tfvars when connection errors pass 1 percent (exit 3).",
+)
 def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -61,10 +80,13 @@ def run(args: argparse.Namespace) -> int:
     for t in targets:  # a corrupt file is reported before any watching starts
         _check_files(t.path)
     connector = Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
-    watcher = guard.Guard(args.env, targets, connector.client, threshold=args.threshold,
-                          min_total=args.min_total, since=since)
-    print(f"guard: watching {', '.join(t.stack for t in targets)} for {args.window:g} s "
-          f"(threshold {args.threshold:g}%{', dry run' if args.dry_run else ''})")
+    watcher = guard.Guard(
+        args.env, targets, connector.client, threshold=args.threshold, min_total=args.min_total, since=since
+    )
+    print(
+        f"guard: watching {', '.join(t.stack for t in targets)} for {args.window:g} s "
+        f"(threshold {args.threshold:g}%{', dry run' if args.dry_run else ''})"
+    )
     try:
         breaches = watcher.watch(args.window, args.interval)
     except ClientError as e:
@@ -80,8 +102,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"guard: dry run: would restore {done.restored} file(s); nothing changed")
         return EXIT_OK
     if done.refused and not done.restored:
-        raise AnalysisError(f"breach, but restoring {', '.join(done.refused)} would change CriticalPath "
-                            "resources: nothing restored, roll back by hand")
+        raise AnalysisError(
+            f"breach, but restoring {', '.join(done.refused)} would change CriticalPath "
+            "resources: nothing restored, roll back by hand"
+        )
     print(f"guard: rolled back {done.restored} file(s): redeploy (exit {EXIT_ROLLED_BACK})")
     return EXIT_ROLLED_BACK
 

@@ -1,17 +1,21 @@
 """`python -m analysis rollout`: plan and roll out the emitted recommendations."""
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from analysis.cli import EXIT_OK, AnalysisError, UsageError, command
+from analysis.cli import command
+from analysis.errors import EXIT_OK, AnalysisError, UsageError
 
 DEFAULT_GUARD_WINDOW = 900
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--environment", "--env", dest="env", default="staging", help="environment (default: staging)")
-    p.add_argument("--recommendations", type=Path, help="recommendations.json (default reports/<env>/recommendations.json)")
+    p.add_argument(
+        "--recommendations", type=Path, help="recommendations.json (default reports/<env>/recommendations.json)"
+    )
     p.add_argument("--resource", help="roll out only this resource id")
     p.add_argument("--region", help="only recommendations in this region")
     p.add_argument("--dry-run", action="store_true", help="print the exact steps; change nothing, call no AWS API")
@@ -22,12 +26,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--poll-interval", type=float, default=30.0, help="seconds between status reads (default 30)")
     p.add_argument("--wait-timeout", type=float, default=7200.0, help="max seconds for snapshot / green (default 7200)")
     p.add_argument("--switchover-timeout", type=int, default=300, help="SwitchoverTimeout, 30..3600 s (default 300)")
-    p.add_argument("--max-replica-lag", type=float, default=10.0, help="green ReplicaLag to switch over, s (default 10)")
+    p.add_argument(
+        "--max-replica-lag", type=float, default=10.0, help="green ReplicaLag to switch over, s (default 10)"
+    )
     p.add_argument("--lag-timeout", type=float, default=1800.0, help="max seconds waiting for low lag (default 1800)")
-    p.add_argument("--require-replica-lag", action="store_true",
-                   help="fail when the green has no ReplicaLag datapoints (default: trust switchover guardrails)")
-    p.add_argument("--guard-window", type=int, default=DEFAULT_GUARD_WINDOW,
-                   help=f"guard window printed in the plan, s (default {DEFAULT_GUARD_WINDOW})")
+    p.add_argument(
+        "--require-replica-lag",
+        action="store_true",
+        help="fail when the green has no ReplicaLag datapoints (default: trust switchover guardrails)",
+    )
+    p.add_argument(
+        "--guard-window",
+        type=int,
+        default=DEFAULT_GUARD_WINDOW,
+        help=f"guard window printed in the plan, s (default {DEFAULT_GUARD_WINDOW})",
+    )
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -38,7 +51,10 @@ def _check(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 0")
 
 
-@command("rollout", "Roll out recommendations safely: RDS Blue/Green for database primaries, tfvars + cdktf deploy otherwise.")
+@command(
+    "rollout",
+    "Roll out recommendations safely: RDS Blue/Green for database primaries, tfvars + cdktf deploy otherwise.",
+)
 def run(args: argparse.Namespace) -> int:
     from analysis import tfvars_io
     from analysis.rollout import plan as planning
@@ -49,13 +65,20 @@ def run(args: argparse.Namespace) -> int:
     doc = planning.load(rec_path)
     if doc.get("environment", args.env) != args.env:
         raise UsageError(f"{rec_path} is for environment {doc.get('environment')!r}, not --env {args.env}")
-    items = planning.build(planning.select(doc, args.resource, args.region), args.env, args.guard_window,
-                           switchover_timeout=args.switchover_timeout, max_replica_lag=args.max_replica_lag)
+    items = planning.build(
+        planning.select(doc, args.resource, args.region),
+        args.env,
+        args.guard_window,
+        switchover_timeout=args.switchover_timeout,
+        max_replica_lag=args.max_replica_lag,
+    )
     plans = [i for i in items if isinstance(i, planning.Plan)]
     if args.resource and not plans:
         raise UsageError(f"{args.resource}: {items[0].reason}")
-    print(f"rollout plan for {args.env} from {rec_path}: {len(plans)} change(s), "
-          f"{len(items) - len(plans)} skipped{' (dry run: nothing changed)' if args.dry_run else ''}")
+    print(
+        f"rollout plan for {args.env} from {rec_path}: {len(plans)} change(s), "
+        f"{len(items) - len(plans)} skipped{' (dry run: nothing changed)' if args.dry_run else ''}"
+    )
     for item in items:
         print(planning.describe(item))
     if args.dry_run:
@@ -73,8 +96,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"rollout {p.resource_id}: {p.tfvars_file} {state}")
             if written.diff:
                 print(written.diff.rstrip())
-            print(f"rollout {p.resource_id}: next: cdktf deploy {p.stack}, then "
-                  f"python -m analysis guard --env {args.env} --stack {p.stack}")
+            print(
+                f"rollout {p.resource_id}: next: cdktf deploy {p.stack}, then "
+                f"python -m analysis guard --env {args.env} --stack {p.stack}"
+            )
     return EXIT_OK
 
 
@@ -90,17 +115,29 @@ def _blue_green(p, args: argparse.Namespace, connector) -> None:
     from analysis.rollout.bluegreen import BlueGreenRollout, Settings, State, state_path
 
     state_dir = args.state_dir or args.root / "reports" / args.env / "rollout"
-    settings = Settings(poll_interval=args.poll_interval, wait_timeout=args.wait_timeout,
-                        switchover_timeout=args.switchover_timeout, max_replica_lag=args.max_replica_lag,
-                        lag_timeout=args.lag_timeout, require_replica_lag=args.require_replica_lag)
+    settings = Settings(
+        poll_interval=args.poll_interval,
+        wait_timeout=args.wait_timeout,
+        switchover_timeout=args.switchover_timeout,
+        max_replica_lag=args.max_replica_lag,
+        lag_timeout=args.lag_timeout,
+        require_replica_lag=args.require_replica_lag,
+    )
     try:
         rollout = BlueGreenRollout(
-            p, rds=connector.client("rds", p.region), cloudwatch=connector.client("cloudwatch", p.region),
-            state=State.load(state_path(state_dir, p.region, p.resource_id)), root=args.root, settings=settings)
+            p,
+            rds=connector.client("rds", p.region),
+            cloudwatch=connector.client("cloudwatch", p.region),
+            state=State.load(state_path(state_dir, p.region, p.resource_id)),
+            root=args.root,
+            settings=settings,
+        )
         rollout.run()
     except ClientError as e:
         err = e.response.get("Error", {})
-        raise AnalysisError(f"{p.resource_id}: AWS {e.operation_name} failed: {err.get('Code')}: "
-                            f"{err.get('Message', '')} (rerun resumes)") from None
+        raise AnalysisError(
+            f"{p.resource_id}: AWS {e.operation_name} failed: {err.get('Code')}: "
+            f"{err.get('Message', '')} (rerun resumes)"
+        ) from None
     except BotoCoreError as e:
         raise AnalysisError(f"{p.resource_id}: AWS call failed in {p.region}: {e} (rerun resumes)") from None

@@ -1,4 +1,5 @@
 """`python -m analysis run` (`make analyze`): the whole loop on the simulated account or AWS."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,37 +7,62 @@ import os
 import sys
 from pathlib import Path
 
-from analysis.cli import UsageError, command
+from analysis.cli import command
 from analysis.collect import DEFAULT_DAYS, DEFAULT_REGIONS
+from analysis.errors import UsageError
 from analysis.sources import add_source_arguments
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--environment", default="staging", help="environment name (default: staging)")
-    p.add_argument("--regions", default=",".join(DEFAULT_REGIONS),
-                   help=f"comma-separated regions (default: {','.join(DEFAULT_REGIONS)})")
+    p.add_argument(
+        "--regions",
+        default=",".join(DEFAULT_REGIONS),
+        help=f"comma-separated regions (default: {','.join(DEFAULT_REGIONS)})",
+    )
     p.add_argument("--days", default=str(DEFAULT_DAYS), help=f"days of metrics to analyse (default: {DEFAULT_DAYS})")
-    p.add_argument("--confidence", default="0.1",
-                   help="minimum confidence for a recommendation to become tfvars, 0..1 (default: 0.1)")
-    p.add_argument("--apply", action="store_true",
-                   help="write the proposed keys into tfvars/<environment>/ (previous files kept for rollback)")
-    p.add_argument("--target", default="sim", choices=("sim", "aws"),
-                   help="sim: the built-in simulated account (default); aws: your AWS account")
+    p.add_argument(
+        "--confidence",
+        default="0.1",
+        help="minimum confidence for a recommendation to become tfvars, 0..1 (default: 0.1)",
+    )
+    p.add_argument(
+        "--apply",
+        action="store_true",
+        help="write the proposed keys into tfvars/<environment>/ (previous files kept for rollback)",
+    )
+    p.add_argument(
+        "--target",
+        default="sim",
+        choices=("sim", "aws"),
+        help="sim: the built-in simulated account (default); aws: your AWS account",
+    )
     add_source_arguments(p)
-    p.add_argument("--inventory", metavar="PATH",
-                   help="analyse the resources `collect` saved (<snapshot>.inventory.json) instead of discovering "
-                        "them: with --metrics-snapshot, a fully offline re-analysis (needs --target aws)")
+    p.add_argument(
+        "--inventory",
+        metavar="PATH",
+        help="analyse the resources `collect` saved (<snapshot>.inventory.json) instead of discovering "
+        "them: with --metrics-snapshot, a fully offline re-analysis (needs --target aws)",
+    )
     p.add_argument("--output", metavar="DIR", help="report directory (default: reports/<environment>/)")
-    p.add_argument("--stacks-dir", default="cdktf.out/stacks", metavar="DIR",
-                   help="synthesized stacks (default: cdktf.out/stacks)")
+    p.add_argument(
+        "--stacks-dir", default="cdktf.out/stacks", metavar="DIR", help="synthesized stacks (default: cdktf.out/stacks)"
+    )
     p.add_argument("--tfvars-dir", default="tfvars", metavar="DIR", help="tfvars root (default: tfvars)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only resources with this tag")
-    p.add_argument("--pricing", default="snapshot", choices=("snapshot", "live"),
-                   help="snapshot: the committed price data (default); live: refresh from the AWS Price List API")
+    p.add_argument(
+        "--pricing",
+        default="snapshot",
+        choices=("snapshot", "live"),
+        help="snapshot: the committed price data (default); live: refresh from the AWS Price List API",
+    )
     p.add_argument("--percentile", default="99", help="demand percentile sized for, 50..100 (default: 99)")
     p.add_argument("--headroom", default="0.2", help="headroom above that percentile, 0..4 (default: 0.2 = 20%%)")
-    p.add_argument("--allow-architecture-switch", action="store_true",
-                   help="let compute move between x86_64 and arm64 (needs an arm64 AMI)")
+    p.add_argument(
+        "--allow-architecture-switch",
+        action="store_true",
+        help="let compute move between x86_64 and arm64 (needs an arm64 AMI)",
+    )
     p.add_argument("--load-test", action="store_true", help="run the load test first (needs --outputs)")
     p.add_argument("--outputs", metavar="PATH", help="stack outputs JSON for --load-test (cdktf output --outputs-file)")
     p.add_argument("--load-test-duration", default="60s", help="load test duration (default: 60s)")
@@ -65,15 +91,28 @@ def run(args: argparse.Namespace) -> int:
     if inventory is not None and not inventory.is_file():
         raise UsageError(f"--inventory {inventory}: no such file")
     opts = RunOptions(
-        environment=args.environment, regions=tuple(parse_regions(args.regions)), days=parse_days(args.days),
-        confidence=parse_fraction(args.confidence, "--confidence"), apply=args.apply, target=args.target,
-        profile=args.profile, endpoint_url=args.endpoint_url, metrics_snapshot=snapshot, inventory=inventory,
+        environment=args.environment,
+        regions=tuple(parse_regions(args.regions)),
+        days=parse_days(args.days),
+        confidence=parse_fraction(args.confidence, "--confidence"),
+        apply=args.apply,
+        target=args.target,
+        profile=args.profile,
+        endpoint_url=args.endpoint_url,
+        metrics_snapshot=snapshot,
+        inventory=inventory,
         output=output,
-        stacks_dir=Path(args.stacks_dir), tfvars_root=Path(args.tfvars_dir), tags=parse_tags(args.tag),
-        pricing=args.pricing, percentile=parse_fraction(args.percentile, "--percentile", low=50, high=100),
-        headroom=parse_fraction(args.headroom, "--headroom", high=4), allow_architecture_switch=args.allow_architecture_switch,
-        load_test=args.load_test, load_test_outputs=Path(args.outputs) if args.outputs else None,
-        load_test_duration=args.load_test_duration)
+        stacks_dir=Path(args.stacks_dir),
+        tfvars_root=Path(args.tfvars_dir),
+        tags=parse_tags(args.tag),
+        pricing=args.pricing,
+        percentile=parse_fraction(args.percentile, "--percentile", low=50, high=100),
+        headroom=parse_fraction(args.headroom, "--headroom", high=4),
+        allow_architecture_switch=args.allow_architecture_switch,
+        load_test=args.load_test,
+        load_test_outputs=Path(args.outputs) if args.outputs else None,
+        load_test_duration=args.load_test_duration,
+    )
     if opts.load_test and opts.load_test_outputs is None:
         raise UsageError("--load-test needs --outputs PATH (the file `cdktf output --outputs-file` writes)")
     result = execute(opts)
@@ -88,16 +127,29 @@ def summary(result, opts) -> str:
 
     emitted = [r for r in result.records if r["status"] == "emitted"]
     total = totals(result.records)[-1] if result.records else None
-    lines = [f"{len(result.records)} resources analysed, {len(emitted)} changes proposed"
-             f" ({len(result.pending_rollout)} database changes to roll out with `python -m analysis rollout`)"]
+    lines = [
+        f"{len(result.records)} resources analysed, {len(emitted)} changes proposed"
+        f" ({len(result.pending_rollout)} database changes to roll out with `python -m analysis rollout`)"
+    ]
     if total:
+
         def money(v):
             return "missing" if v is None else f"${v:,.2f}"
-        lines.append("monthly cost: on-demand {} -> {}, Reserved 1-yr {} -> {}, Reserved 3-yr {} -> {}".format(
-            *(money(total[side][t]) for t in ("on_demand", "reserved_1yr", "reserved_3yr") for side in ("current", "proposed"))))
+
+        lines.append(
+            "monthly cost: on-demand {} -> {}, Reserved 1-yr {} -> {}, Reserved 3-yr {} -> {}".format(
+                *(
+                    money(total[side][t])
+                    for t in ("on_demand", "reserved_1yr", "reserved_3yr")
+                    for side in ("current", "proposed")
+                )
+            )
+        )
     lines.append(f"reports: {opts.output}/report.html, report.md, plan-preview.md, recommendations.json/.csv")
     if opts.apply:
-        lines.append(f"applied: {', '.join(map(str, result.applied)) or 'nothing to change (tfvars already up to date)'}")
+        lines.append(
+            f"applied: {', '.join(map(str, result.applied)) or 'nothing to change (tfvars already up to date)'}"
+        )
     elif result.proposed:
         lines.append(f"proposed tfvars in {opts.output}/tfvars/{opts.environment}/; re-run with --apply to write them")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ Copies only the services the sizing prices, keeps `as_of`, every source and each
 Adds explicit gaps for prices the analysis needs that the snapshot lacks. Output is
 deterministic (sorted keys) and written atomically.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,15 @@ SERVICES = ("ec2", "rds_postgresql", "elasticache", "rds_storage", "lambda", "na
 LEAF_KEYS = ("value", "unit", "source", "data_date", "gap", "stale", "recurring_hourly", "upfront_usd")
 # Prices the sizing needs that no source in the snapshot has: recorded as gaps, never guessed.
 EXTRA_GAPS = {
-    "data_transfer": {"inter_az": {"standard": {"gb": (
-        "inter-AZ data transfer (paid when fewer NAT gateways serve more AZs) is not in the price snapshot")}}},
+    "data_transfer": {
+        "inter_az": {
+            "standard": {
+                "gb": (
+                    "inter-AZ data transfer (paid when fewer NAT gateways serve more AZs) is not in the price snapshot"
+                )
+            }
+        }
+    },
 }
 
 
@@ -47,10 +55,16 @@ def build(snapshot: dict[str, Any], source_name: str, digest: str) -> dict[str, 
         raise ValueError(f"price snapshot lacks services: {', '.join(missing)}")
     prices = {svc: _walk(snapshot["prices"][svc]) for svc in SERVICES}
     for svc, types in EXTRA_GAPS.items():
-        prices[svc] = {region: {t: {d: {term: {"value": None, "data_date": None, "gap": gap}
-                                        for term, gap in terms.items()}
-                                    for d, terms in deps.items()} for t, deps in types.items()}
-                       for region in snapshot["regions"]}
+        prices[svc] = {
+            region: {
+                t: {
+                    d: {term: {"value": None, "data_date": None, "gap": gap} for term, gap in terms.items()}
+                    for d, terms in deps.items()
+                }
+                for t, deps in types.items()
+            }
+            for region in snapshot["regions"]
+        }
     used = {leaf["source"] for leaf in _leaves(prices) if leaf.get("source")}
     return {
         "schema_version": 1,

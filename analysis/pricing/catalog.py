@@ -5,12 +5,14 @@ over the term) of Standard RIs; for each term the first purchase option the data
 in the order No Upfront, Partial Upfront, All Upfront (RDS sells 3-yr only Partial/All). A price
 the data lacks is missing: the cost term becomes None and the price is named in `Cost.missing`.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from analysis.model import Cost
 
@@ -43,7 +45,7 @@ class PriceCatalog:
         self.prices = doc["prices"]
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_PATH) -> "PriceCatalog":
+    def load(cls, path: str | Path = DEFAULT_PATH) -> PriceCatalog:
         return cls(json.loads(Path(path).read_text()))
 
     @property
@@ -81,7 +83,7 @@ class Bill:
         self._missing: set[str] = set()
         self.lines: list[tuple[str, dict[str, float | None]]] = []
 
-    def _add(self, label: str, by_term: Mapping[str, tuple[Price, float]]) -> "Bill":
+    def _add(self, label: str, by_term: Mapping[str, tuple[Price, float]]) -> Bill:
         line = {}
         for term, (price, quantity) in by_term.items():
             if quantity == 0:
@@ -97,11 +99,11 @@ class Bill:
         self.lines.append((label, line))
         return self
 
-    def reservable(self, label: str, hourly: Mapping[str, Price], count: float) -> "Bill":
+    def reservable(self, label: str, hourly: Mapping[str, Price], count: float) -> Bill:
         """`count` always-on units (instances, nodes) priced per term, 730 h a month."""
         return self._add(label, {t: (hourly[t], count * HOURS_PER_MONTH) for t in TERMS})
 
-    def usage(self, label: str, price: Price, quantity: float) -> "Bill":
+    def usage(self, label: str, price: Price, quantity: float) -> Bill:
         """Monthly usage with no reservation product (storage, GB-s, requests, GB processed):
         the same charge under every term."""
         return self._add(label, {t: (price, quantity) for t in TERMS})

@@ -7,11 +7,13 @@ product's terms after the call. Only the cells the catalog already has are refre
 API does not return keeps its snapshot value and date. Usage prices (Lambda, NAT, gp3) stay
 from the snapshot.
 """
+
 from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from analysis.pricing.catalog import PriceCatalog
 
@@ -30,14 +32,33 @@ def _filters(**attrs: str) -> list[dict[str, str]]:
 
 # service -> (ServiceCode, deployment -> product-attribute filters)
 QUERIES: dict[str, tuple[str, Callable[[str, str, str], list[dict[str, str]]]]] = {
-    "ec2": ("AmazonEC2", lambda t, region, dep: _filters(
-        instanceType=t, regionCode=region, operatingSystem="Linux", tenancy="Shared", preInstalledSw="NA",
-        capacitystatus="Used", licenseModel="No License required")),
-    "rds_postgresql": ("AmazonRDS", lambda t, region, dep: _filters(
-        instanceType=t, regionCode=region, databaseEngine="PostgreSQL",
-        deploymentOption={"single_az": "Single-AZ", "multi_az": "Multi-AZ"}[dep])),
-    "elasticache": ("AmazonElastiCache", lambda t, region, dep: _filters(
-        instanceType=t, regionCode=region, cacheEngine={"redis": "Redis", "valkey": "Valkey"}[dep])),
+    "ec2": (
+        "AmazonEC2",
+        lambda t, region, dep: _filters(
+            instanceType=t,
+            regionCode=region,
+            operatingSystem="Linux",
+            tenancy="Shared",
+            preInstalledSw="NA",
+            capacitystatus="Used",
+            licenseModel="No License required",
+        ),
+    ),
+    "rds_postgresql": (
+        "AmazonRDS",
+        lambda t, region, dep: _filters(
+            instanceType=t,
+            regionCode=region,
+            databaseEngine="PostgreSQL",
+            deploymentOption={"single_az": "Single-AZ", "multi_az": "Multi-AZ"}[dep],
+        ),
+    ),
+    "elasticache": (
+        "AmazonElastiCache",
+        lambda t, region, dep: _filters(
+            instanceType=t, regionCode=region, cacheEngine={"redis": "Redis", "valkey": "Valkey"}[dep]
+        ),
+    ),
 }
 
 
@@ -75,9 +96,13 @@ def leaves(product: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         hourly = sum(_usd(d) for d in term["priceDimensions"].values() if d.get("unit") == "Hrs")
         upfront = sum(_usd(d) for d in term["priceDimensions"].values() if d.get("unit") == "Quantity")
         out[f"ri_{lease}_standard_{option}"] = {
-            "value": round(hourly + upfront / TERM_HOURS[lease], 6), "recurring_hourly": hourly,
-            "upfront_usd": upfront, "unit": "USD/hour (effective = recurring hourly + upfront / term hours)",
-            "source": SOURCE_ID, "data_date": date}
+            "value": round(hourly + upfront / TERM_HOURS[lease], 6),
+            "recurring_hourly": hourly,
+            "upfront_usd": upfront,
+            "unit": "USD/hour (effective = recurring hourly + upfront / term hours)",
+            "source": SOURCE_ID,
+            "data_date": date,
+        }
     return out
 
 
@@ -97,8 +122,10 @@ def refresh(catalog: PriceCatalog, client: Any, regions: list[str] | None = None
                     try:
                         found = [leaves(p) for p in _products(client, code, filters(type_, region, dep))]
                     except ClientError as e:
-                        raise PricingUnavailable(f"Price List API: {e.response['Error'].get('Code')}: "
-                                                 f"{e.response['Error'].get('Message', '')}".strip()) from None
+                        raise PricingUnavailable(
+                            f"Price List API: {e.response['Error'].get('Code')}: "
+                            f"{e.response['Error'].get('Message', '')}".strip()
+                        ) from None
                     except BotoCoreError as e:
                         raise PricingUnavailable(f"Price List API: {e}") from None
                     merged = {k: v for f in found for k, v in f.items()}
@@ -107,14 +134,20 @@ def refresh(catalog: PriceCatalog, client: Any, regions: list[str] | None = None
                     for term, leaf in sorted(merged.items()):
                         cells[term] = leaf
                         updated += 1
-    doc["sources"] = [s for s in doc["sources"] if s["id"] != SOURCE_ID] + [{
-        "id": SOURCE_ID, "name": "AWS Price List API (GetProducts, us-east-1 endpoint)",
-        "coverage": "EC2 / RDS PostgreSQL / ElastiCache on-demand and Standard RI, refreshed at run time"}]
+    doc["sources"] = [s for s in doc["sources"] if s["id"] != SOURCE_ID] + [
+        {
+            "id": SOURCE_ID,
+            "name": "AWS Price List API (GetProducts, us-east-1 endpoint)",
+            "coverage": "EC2 / RDS PostgreSQL / ElastiCache on-demand and Standard RI, refreshed at run time",
+        }
+    ]
     notes.insert(0, f"live pricing: {updated} prices refreshed from the AWS Price List API")
     return PriceCatalog(doc), notes
 
 
-def load(mode: str = "snapshot", client: Any = None, regions: list[str] | None = None) -> tuple[PriceCatalog, list[str]]:
+def load(
+    mode: str = "snapshot", client: Any = None, regions: list[str] | None = None
+) -> tuple[PriceCatalog, list[str]]:
     """The catalog for `--pricing snapshot|live`. Live without usable credentials raises
     PricingUnavailable with a one-line reason."""
     catalog = PriceCatalog.load()

@@ -1,8 +1,10 @@
 """Render the run's outputs from the Jinja templates in templates/ (deterministic, atomic)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from analysis.fsutil import atomic_write
 from analysis.report import plan as plan_mod
@@ -19,23 +21,39 @@ def _money(v: float | None) -> str:
 def _env(autoescape: bool):
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=autoescape,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=False, lstrip_blocks=False)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
     env.filters["money"] = _money
     return env
 
 
-def render(records: list[dict[str, Any]], meta: Mapping[str, Any], charts: Mapping[str, list[str]],
-           plan: Mapping[str, list[plan_mod.PlannedChange]], tfvars_diff: str) -> dict[str, str]:
+def render(
+    records: list[dict[str, Any]],
+    meta: Mapping[str, Any],
+    charts: Mapping[str, list[str]],
+    plan: Mapping[str, list[plan_mod.PlannedChange]],
+    tfvars_diff: str,
+) -> dict[str, str]:
     """File name -> content for every report file."""
     from markupsafe import Markup
 
     context = {
-        "meta": meta, "records": records, "totals": totals(records), "plan": plan, "tfvars_diff": tfvars_diff,
+        "meta": meta,
+        "records": records,
+        "totals": totals(records),
+        "plan": plan,
+        "tfvars_diff": tfvars_diff,
         "emitted": [r for r in records if r["status"] == "emitted"],
         "others": [r for r in records if r["status"] != "emitted"],
-        "terms": TERMS, "term_names": TERM_NAMES, "plan_action": plan_mod.PLAN_ACTION,
+        "terms": TERMS,
+        "term_names": TERM_NAMES,
+        "plan_action": plan_mod.PLAN_ACTION,
     }
     html_charts = {k: [Markup(svg) for svg in v] for k, v in charts.items()}
     return {

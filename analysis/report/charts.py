@@ -3,9 +3,10 @@
 Pure functions returning SVG text, so the HTML report needs no script and no network.
 Numbers are rounded to fixed decimals to keep the output byte-identical across runs.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 
 import numpy as np
@@ -15,7 +16,9 @@ PAD_L, PAD_R, PAD_T, PAD_B = 56, 12, 12, 28
 MAX_POINTS = 320  # per chart: keeps the page small while every bucket keeps its peak
 
 
-def downsample_max(timestamps: np.ndarray, values: np.ndarray, buckets: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
+def downsample_max(
+    timestamps: np.ndarray, values: np.ndarray, buckets: int = MAX_POINTS
+) -> tuple[np.ndarray, np.ndarray]:
     """Bucket the series and keep each bucket's maximum: a spike is never averaged away."""
     if len(values) <= buckets:
         return timestamps, values
@@ -32,14 +35,17 @@ def _fmt(v: float) -> str:
     return f"{v:.1f}" if abs(v) < 100 else f"{v:.0f}"
 
 
-def utilisation_svg(title: str, unit: str, timestamps: np.ndarray, values: np.ndarray,
-                    current: float | None, proposed: float | None) -> str:
+def utilisation_svg(
+    title: str, unit: str, timestamps: np.ndarray, values: np.ndarray, current: float | None, proposed: float | None
+) -> str:
     """A line chart of demand with horizontal lines for current and proposed capacity."""
     ts, vs = downsample_max(np.asarray(timestamps), np.asarray(values, dtype=float))
     if len(vs) == 0:
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="40" role="img" '
-                f'aria-label="{escape(title)}"><text x="8" y="24" class="muted">no datapoints for '
-                f'{escape(title)}</text></svg>')
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="40" role="img" '
+            f'aria-label="{escape(title)}"><text x="8" y="24" class="muted">no datapoints for '
+            f'{escape(title)}</text></svg>'
+        )
     lines = [x for x in (current, proposed) if x is not None]
     top = max([float(vs.max())] + lines) * 1.08 or 1.0
     t0, t1 = int(ts[0]), int(ts[-1]) if ts[-1] > ts[0] else int(ts[0]) + 1
@@ -61,13 +67,17 @@ def utilisation_svg(title: str, unit: str, timestamps: np.ndarray, values: np.nd
         v = top * frac
         parts.append(f'<text x="{PAD_L - 4}" y="{y(v) + 4:.1f}" text-anchor="end" class="axis">{_fmt(v)}</text>')
     for t, anchor in ((t0, "start"), (t1, "end")):
-        day = datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d")
         parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" class="axis">{day}</text>')
     parts.append(f'<polyline points="{points}" class="demand"/>')
     for value, css, label in ((current, "current", "current"), (proposed, "proposed", "proposed")):
         if value is not None:
-            parts.append(f'<line x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(value):.1f}" y2="{y(value):.1f}" class="{css}"/>')
-            parts.append(f'<text x="{WIDTH - PAD_R - 4}" y="{y(value) - 4:.1f}" text-anchor="end" class="{css}-label">'
-                         f'{label} {_fmt(value)} {escape(unit)}</text>')
+            parts.append(
+                f'<line x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(value):.1f}" y2="{y(value):.1f}" class="{css}"/>'
+            )
+            parts.append(
+                f'<text x="{WIDTH - PAD_R - 4}" y="{y(value) - 4:.1f}" text-anchor="end" class="{css}-label">'
+                f'{label} {_fmt(value)} {escape(unit)}</text>'
+            )
     parts.append("</svg>")
     return "".join(parts)

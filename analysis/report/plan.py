@@ -2,13 +2,15 @@
 read them (found in the synthesized cdk.tf.json) and how each change rolls out, so a reviewer
 knows what `terraform plan` will show before running it.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 VAR_REF = re.compile(r"var\.([A-Za-z_][A-Za-z0-9_]*)")
 LOCAL_REF = re.compile(r"local\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -19,8 +21,10 @@ PLAN_ACTION = {
     "in-place": "~ update in-place (online; ElastiCache scales and reshards without downtime)",
     "rolling-instance-refresh": "~ launch template (new version) and ~ Auto Scaling group (instance refresh)",
     "alias-shift": "+ new Lambda version, ~ alias points at it; ~ concurrency settings in place",
-    "blue-green": ("none once `python -m analysis rollout` has switched over and updated the tfvars; "
-                   "applied through Terraform alone it would be ~ update in-place at the next maintenance window"),
+    "blue-green": (
+        "none once `python -m analysis rollout` has switched over and updated the tfvars; "
+        "applied through Terraform alone it would be ~ update in-place at the next maintenance window"
+    ),
     "replacement": "-/+ destroy and create (e.g. NAT gateways and their routes)",
     "none": "no change",
 }
@@ -45,8 +49,9 @@ def key_variable(key: str) -> tuple[str, str | None]:
 def variable_readers(stack_json: Mapping[str, Any]) -> dict[str, list[tuple[str, frozenset[str]]]]:
     """variable -> [(resource address, quoted names in the referencing expressions)]."""
     # a local (e.g. `merge(defaults, var.serverless_memory_size)`) reads the variables it names
-    local_vars = {name: set(VAR_REF.findall(" ".join(_strings(expr))))
-                  for name, expr in stack_json.get("locals", {}).items()}
+    local_vars = {
+        name: set(VAR_REF.findall(" ".join(_strings(expr)))) for name, expr in stack_json.get("locals", {}).items()
+    }
     readers: dict[str, list[tuple[str, frozenset[str]]]] = {}
     for rtype, by_name in sorted(stack_json.get("resource", {}).items()):
         for name, body in sorted(by_name.items()):
@@ -64,8 +69,7 @@ def variable_readers(stack_json: Mapping[str, Any]) -> dict[str, list[tuple[str,
 
 def affected(readers: Mapping[str, list[tuple[str, frozenset[str]]]], key: str) -> tuple[str, ...]:
     var, map_key = key_variable(key)
-    hits = [addr for addr, quoted in readers.get(var, ())
-            if map_key is None or not quoted or map_key in quoted]
+    hits = [addr for addr, quoted in readers.get(var, ()) if map_key is None or not quoted or map_key in quoted]
     return tuple(sorted(hits))
 
 
@@ -86,9 +90,16 @@ def preview(records: Iterable[Mapping[str, Any]], stacks_dir: Path) -> dict[str,
             readers_by_stack[stack] = variable_readers(load_stack(stacks_dir, stack))
         for ch in rec["changes"]:
             if ch["tfvars_key"]:
-                out.setdefault(stack, []).append(PlannedChange(
-                    ch["tfvars_key"], ch["current"], ch["proposed"], rec["rollout"], rec["resource_id"],
-                    affected(readers_by_stack[stack], ch["tfvars_key"])))
+                out.setdefault(stack, []).append(
+                    PlannedChange(
+                        ch["tfvars_key"],
+                        ch["current"],
+                        ch["proposed"],
+                        rec["rollout"],
+                        rec["resource_id"],
+                        affected(readers_by_stack[stack], ch["tfvars_key"]),
+                    )
+                )
     return {s: sorted(v, key=lambda c: c.key) for s, v in sorted(out.items())}
 
 

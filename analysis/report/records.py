@@ -1,10 +1,12 @@
 """Recommendation -> the versioned record of recommendations.json / .csv (docs/architecture.md)."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from analysis.model import Cost, Recommendation
 
@@ -12,9 +14,23 @@ SCHEMA_VERSION = 1
 TIER_OF_KIND = {"nat": "network", "rds": "data", "elasticache": "cache", "asg": "compute", "lambda": "serverless"}
 TERMS = ("on_demand", "reserved_1yr", "reserved_3yr")
 CSV_COLUMNS = (
-    "region", "kind", "resource_id", "tier", "tfvars_file", "tfvars_key", "field", "current", "proposed",
-    "confidence", "status", "risk", "rollout",
-    "monthly_savings_on_demand", "monthly_savings_reserved_1yr", "monthly_savings_reserved_3yr", "reason",
+    "region",
+    "kind",
+    "resource_id",
+    "tier",
+    "tfvars_file",
+    "tfvars_key",
+    "field",
+    "current",
+    "proposed",
+    "confidence",
+    "status",
+    "risk",
+    "rollout",
+    "monthly_savings_on_demand",
+    "monthly_savings_reserved_1yr",
+    "monthly_savings_reserved_3yr",
+    "reason",
 )
 
 
@@ -82,14 +98,22 @@ def render_csv(recs: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for rec in recs:
-        base = {k: rec[k] for k in ("region", "kind", "resource_id", "tier", "confidence", "status", "risk",
-                                    "rollout", "reason")}
+        base = {
+            k: rec[k]
+            for k in ("region", "kind", "resource_id", "tier", "confidence", "status", "risk", "rollout", "reason")
+        }
         base["tfvars_file"] = rec["tfvars_file"] or "unmanaged"
         base.update({f"monthly_savings_{t}": _blank(rec["monthly_savings"][t]) for t in TERMS})
         for change in rec["changes"] or [{"field": "", "tfvars_key": None, "current": "", "proposed": ""}]:
-            writer.writerow({**base, "field": change["field"],
-                             "tfvars_key": change["tfvars_key"] or ("unmanaged" if change["field"] else ""),
-                             "current": _cell(change["current"]), "proposed": _cell(change["proposed"])})
+            writer.writerow(
+                {
+                    **base,
+                    "field": change["field"],
+                    "tfvars_key": change["tfvars_key"] or ("unmanaged" if change["field"] else ""),
+                    "current": _cell(change["current"]),
+                    "proposed": _cell(change["proposed"]),
+                }
+            )
     return buf.getvalue()
 
 
@@ -128,9 +152,17 @@ def totals(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for rec in recs:
         proposed = rec["cost_proposed"] if rec["status"] == "emitted" else rec["cost_current"]
         for tier in (rec["tier"], "total"):
-            row = tiers.setdefault(tier, {"tier": tier, "resources": 0, "emitted": 0, **{
-                side: {t: 0.0 for t in TERMS} for side in ("current", "proposed", "savings")},
-                "incomplete": set(), "known": set()})
+            row = tiers.setdefault(
+                tier,
+                {
+                    "tier": tier,
+                    "resources": 0,
+                    "emitted": 0,
+                    **{side: {t: 0.0 for t in TERMS} for side in ("current", "proposed", "savings")},
+                    "incomplete": set(),
+                    "known": set(),
+                },
+            )
             row["resources"] += 1
             row["emitted"] += rec["status"] == "emitted"
             for term in TERMS:

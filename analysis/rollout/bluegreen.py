@@ -9,18 +9,20 @@ Resumable: each run reads the deployment's real state from AWS and continues fro
 deployment is found by the id in the state file, else by its deterministic name, else by
 source/target ARN; a second deployment is never created while one exists.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from analysis.fsutil import atomic_write
 from analysis import tfvars_io
-from analysis.cli import AnalysisError
+from analysis.errors import AnalysisError
+from analysis.fsutil import atomic_write
 from analysis.rollout.plan import Plan
 
 MANAGED_BY = "rightsize-rollout"
@@ -34,8 +36,11 @@ LIVE_FIELD = {
     "TargetStorageType": "StorageType",
 }
 PLAN_FIELD = {  # recommendation config field -> DescribeDBInstances field
-    "instance_class": "DBInstanceClass", "iops": "Iops", "storage_throughput": "StorageThroughput",
-    "allocated_storage": "AllocatedStorage", "storage_type": "StorageType",
+    "instance_class": "DBInstanceClass",
+    "iops": "Iops",
+    "storage_throughput": "StorageThroughput",
+    "allocated_storage": "AllocatedStorage",
+    "storage_type": "StorageType",
 }
 
 
@@ -57,7 +62,7 @@ class State:
     data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path) -> "State":
+    def load(cls, path: Path) -> State:
         try:
             return cls(path, json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
@@ -93,9 +98,19 @@ def arn_db_id(arn: str) -> str:
 
 
 class BlueGreenRollout:
-    def __init__(self, plan: Plan, *, rds: Any, cloudwatch: Any, state: State, root: Path,
-                 settings: Settings, log: Callable[[str], None] = print,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        plan: Plan,
+        *,
+        rds: Any,
+        cloudwatch: Any,
+        state: State,
+        root: Path,
+        settings: Settings,
+        log: Callable[[str], None] = print,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.plan, self.rds, self.cw, self.state = plan, rds, cloudwatch, state
         self.root, self.s, self._print, self.sleep, self.clock = root, settings, log, sleep, clock
         self.rid = plan.resource_id
@@ -124,7 +139,8 @@ class BlueGreenRollout:
 
     def deployments_where(self, name: str, values: list[str]) -> list[dict[str, Any]]:
         pages = self.rds.get_paginator("describe_blue_green_deployments").paginate(
-            Filters=[{"Name": name, "Values": values}])
+            Filters=[{"Name": name, "Values": values}]
+        )
         return [d for page in pages for d in page["BlueGreenDeployments"] if d.get("Status") != "DELETING"]
 
     def at_target(self, inst: dict[str, Any]) -> bool:
@@ -138,13 +154,17 @@ class BlueGreenRollout:
         if inst.get("ReadReplicaSourceDBInstanceIdentifier"):
             raise AnalysisError(f"{self.rid} is a read replica: Blue/Green rolls out primaries only")
         if not inst.get("BackupRetentionPeriod"):
-            raise AnalysisError(f"{self.rid}: automated backups are off (BackupRetentionPeriod=0); Blue/Green "
-                                "needs retention > 0 - enable backups first; nothing changed")
+            raise AnalysisError(
+                f"{self.rid}: automated backups are off (BackupRetentionPeriod=0); Blue/Green "
+                "needs retention > 0 - enable backups first; nothing changed"
+            )
         for change in self.plan.record["changes"]:
             live = inst.get(PLAN_FIELD[change["field"]])
             if live != change.get("current") and live != change.get("proposed"):
-                raise AnalysisError(f"{self.rid}: live {change['field']} is {live!r}, the recommendation expected "
-                                    f"{change.get('current')!r}: re-run the analysis; nothing changed")
+                raise AnalysisError(
+                    f"{self.rid}: live {change['field']} is {live!r}, the recommendation expected "
+                    f"{change.get('current')!r}: re-run the analysis; nothing changed"
+                )
 
     # --- the flow ----------------------------------------------------------------------------
     def run(self) -> None:
@@ -162,7 +182,8 @@ class BlueGreenRollout:
                 raise AnalysisError(
                     f"{self.rid}: Blue/Green deployment {self.state.data['deployment_id']} recorded in "
                     f"{self.state.path} no longer exists and the instance is not at target; inspect it and "
-                    "remove the state file to start over")
+                    "remove the state file to start over"
+                )
             self.check_source(inst)
             dep = self.create(inst)
         self.drive(dep)
@@ -194,10 +215,12 @@ class BlueGreenRollout:
                 if tags.get("ManagedBy") != MANAGED_BY:
                     raise AnalysisError(
                         f"{self.rid}: Blue/Green deployment {dep['BlueGreenDeploymentIdentifier']} "
-                        f"({dep['Status']}) exists and was not started by this tool; finish or delete it first")
+                        f"({dep['Status']}) exists and was not started by this tool; finish or delete it first"
+                    )
                 self.log(f"resuming deployment {dep['BlueGreenDeploymentIdentifier']} found by {flt} ARN")
-                self.state.save(deployment_id=dep["BlueGreenDeploymentIdentifier"],
-                                deployment_name=dep["BlueGreenDeploymentName"])
+                self.state.save(
+                    deployment_id=dep["BlueGreenDeploymentIdentifier"], deployment_name=dep["BlueGreenDeploymentName"]
+                )
                 return dep
         return None
 
@@ -205,17 +228,36 @@ class BlueGreenRollout:
         rid_hash = rollout_id(self.rid, inst["DbiResourceId"], self.target)
         name = _name(self.rid, rid_hash, 60)
         snapshot = _name(f"{self.rid}-pre", rid_hash, 255)
-        self.state.save(resource_id=self.rid, region=self.plan.region, stack=self.plan.stack,
-                        tfvars_file=self.plan.tfvars_file, source_arn=inst["DBInstanceArn"],
-                        source_class=inst["DBInstanceClass"], target=self.target, deployment_name=name,
-                        snapshot_id=snapshot, blue_after_switchover=f"{self.rid}-old1", phase="snapshot")
+        self.state.save(
+            resource_id=self.rid,
+            region=self.plan.region,
+            stack=self.plan.stack,
+            tfvars_file=self.plan.tfvars_file,
+            source_arn=inst["DBInstanceArn"],
+            source_class=inst["DBInstanceClass"],
+            target=self.target,
+            deployment_name=name,
+            snapshot_id=snapshot,
+            blue_after_switchover=f"{self.rid}-old1",
+            phase="snapshot",
+        )
         self.snapshot(snapshot)
-        tags = [{"Key": k, "Value": v} for k, v in (
-            ("Project", "rightsize"), ("ManagedBy", MANAGED_BY), ("Stack", self.plan.stack),
-            ("Role", "primary"), ("RolloutId", rid_hash))]
+        tags = [
+            {"Key": k, "Value": v}
+            for k, v in (
+                ("Project", "rightsize"),
+                ("ManagedBy", MANAGED_BY),
+                ("Stack", self.plan.stack),
+                ("Role", "primary"),
+                ("RolloutId", rid_hash),
+            )
+        ]
         self.log(f"CreateBlueGreenDeployment {name}: {self._target_text()}")
         dep = self.rds.create_blue_green_deployment(
-            BlueGreenDeploymentName=name, Source=inst["DBInstanceArn"], Tags=tags, **self.target,
+            BlueGreenDeploymentName=name,
+            Source=inst["DBInstanceArn"],
+            Tags=tags,
+            **self.target,
         )["BlueGreenDeployment"]
         self.state.save(deployment_id=dep["BlueGreenDeploymentIdentifier"], phase="created")
         self.log(f"created {dep['BlueGreenDeploymentIdentifier']} (green {arn_db_id(dep.get('Target', '?'))})")
@@ -228,10 +270,17 @@ class BlueGreenRollout:
         except self.rds.exceptions.DBSnapshotNotFoundFault:
             self.log(f"CreateDBSnapshot {snapshot_id}")
             self.rds.create_db_snapshot(
-                DBSnapshotIdentifier=snapshot_id, DBInstanceIdentifier=self.rid,
-                Tags=[{"Key": "Project", "Value": "rightsize"}, {"Key": "ManagedBy", "Value": MANAGED_BY}])
-        self.wait("snapshot available", lambda: self.rds.describe_db_snapshots(
-            DBSnapshotIdentifier=snapshot_id)["DBSnapshots"][0]["Status"] == "available")
+                DBSnapshotIdentifier=snapshot_id,
+                DBInstanceIdentifier=self.rid,
+                Tags=[{"Key": "Project", "Value": "rightsize"}, {"Key": "ManagedBy", "Value": MANAGED_BY}],
+            )
+        self.wait(
+            "snapshot available",
+            lambda: (
+                self.rds.describe_db_snapshots(DBSnapshotIdentifier=snapshot_id)["DBSnapshots"][0]["Status"]
+                == "available"
+            ),
+        )
 
     def drive(self, dep: dict[str, Any]) -> None:
         ident = dep["BlueGreenDeploymentIdentifier"]
@@ -243,19 +292,26 @@ class BlueGreenRollout:
             status = dep["Status"]
             if status == "PROVISIONING":
                 self.log("waiting for the green environment (PROVISIONING)")
-                self.wait("green AVAILABLE", lambda: (self.deployment(ident) or {}).get("Status") != "PROVISIONING",
-                          self.s.wait_timeout)
+                self.wait(
+                    "green AVAILABLE",
+                    lambda: (self.deployment(ident) or {}).get("Status") != "PROVISIONING",
+                    self.s.wait_timeout,
+                )
             elif status == "AVAILABLE":
                 self.state.save(phase="available")
                 self.wait_replica_lag(arn_db_id(dep["Target"]))
                 self.log(f"SwitchoverBlueGreenDeployment {ident} SwitchoverTimeout={self.s.switchover_timeout}")
                 self.state.save(phase="switchover")
                 self.rds.switchover_blue_green_deployment(
-                    BlueGreenDeploymentIdentifier=ident, SwitchoverTimeout=self.s.switchover_timeout)
+                    BlueGreenDeploymentIdentifier=ident, SwitchoverTimeout=self.s.switchover_timeout
+                )
             elif status == "SWITCHOVER_IN_PROGRESS":
                 self.log("waiting for the switchover to complete")
-                self.wait("switchover", lambda: (self.deployment(ident) or {}).get("Status") != "SWITCHOVER_IN_PROGRESS",
-                          self.s.switchover_timeout + 600)
+                self.wait(
+                    "switchover",
+                    lambda: (self.deployment(ident) or {}).get("Status") != "SWITCHOVER_IN_PROGRESS",
+                    self.s.switchover_timeout + 600,
+                )
             elif status == "SWITCHOVER_COMPLETED":
                 self.state.save(phase="switched")
                 self.post_check()
@@ -270,7 +326,8 @@ class BlueGreenRollout:
                 raise AnalysisError(
                     f"{self.rid}: deployment {ident} is {status} ({dep.get('StatusDetails', 'no details')}); the blue "
                     f"{self.rid} still serves traffic. Discard the green with DeleteBlueGreenDeployment "
-                    "DeleteTarget=true, then rerun")
+                    "DeleteTarget=true, then rerun"
+                )
             else:
                 raise AnalysisError(f"{self.rid}: deployment {ident} in unknown status {status}")
 
@@ -280,17 +337,21 @@ class BlueGreenRollout:
             lag = self.replica_lag(green_id)
             if lag is None:
                 if self.s.require_replica_lag:
-                    raise AnalysisError(f"{self.rid}: no ReplicaLag datapoints for green {green_id}; "
-                                        "deployment left AVAILABLE, rerun to continue")
+                    raise AnalysisError(
+                        f"{self.rid}: no ReplicaLag datapoints for green {green_id}; "
+                        "deployment left AVAILABLE, rerun to continue"
+                    )
                 self.log(f"no ReplicaLag datapoints for green {green_id}: relying on the switchover guardrails")
                 return
             if lag <= self.s.max_replica_lag:
                 self.log(f"green {green_id} ReplicaLag {lag:g} s <= {self.s.max_replica_lag:g} s")
                 return
             if self.clock() >= deadline:
-                raise AnalysisError(f"{self.rid}: green {green_id} ReplicaLag {lag:g} s stayed above "
-                                    f"{self.s.max_replica_lag:g} s for {self.s.lag_timeout:g} s; deployment left "
-                                    "AVAILABLE, rerun to continue")
+                raise AnalysisError(
+                    f"{self.rid}: green {green_id} ReplicaLag {lag:g} s stayed above "
+                    f"{self.s.max_replica_lag:g} s for {self.s.lag_timeout:g} s; deployment left "
+                    "AVAILABLE, rerun to continue"
+                )
             self.log(f"green {green_id} ReplicaLag {lag:g} s > {self.s.max_replica_lag:g} s: waiting")
             self.sleep(self.s.poll_interval)
 
@@ -298,14 +359,27 @@ class BlueGreenRollout:
         """Latest 1-minute Maximum of AWS/RDS ReplicaLag on the green primary (last 10 minutes)."""
         import datetime as dt
 
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         res = self.cw.get_metric_data(
-            MetricDataQueries=[{"Id": "lag", "ReturnData": True, "MetricStat": {
-                "Metric": {"Namespace": "AWS/RDS", "MetricName": "ReplicaLag",
-                           "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": green_id}]},
-                "Period": 60, "Stat": "Maximum"}}],
-            StartTime=now - dt.timedelta(minutes=10), EndTime=now + dt.timedelta(minutes=1),
-            ScanBy="TimestampDescending")["MetricDataResults"]
+            MetricDataQueries=[
+                {
+                    "Id": "lag",
+                    "ReturnData": True,
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/RDS",
+                            "MetricName": "ReplicaLag",
+                            "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": green_id}],
+                        },
+                        "Period": 60,
+                        "Stat": "Maximum",
+                    },
+                }
+            ],
+            StartTime=now - dt.timedelta(minutes=10),
+            EndTime=now + dt.timedelta(minutes=1),
+            ScanBy="TimestampDescending",
+        )["MetricDataResults"]
         values = res[0]["Values"] if res else []
         return float(values[0]) if values else None
 
@@ -317,19 +391,26 @@ class BlueGreenRollout:
         else:
             if new.get("DBInstanceStatus") != "available":
                 problems.append(f"status {new.get('DBInstanceStatus')}")
-            problems += [f"{LIVE_FIELD[p]} {new.get(LIVE_FIELD[p])!r} != {v!r}"
-                         for p, v in sorted(self.target.items()) if new.get(LIVE_FIELD[p]) != v]
+            problems += [
+                f"{LIVE_FIELD[p]} {new.get(LIVE_FIELD[p])!r} != {v!r}"
+                for p, v in sorted(self.target.items())
+                if new.get(LIVE_FIELD[p]) != v
+            ]
         blue = self.instance(f"{self.rid}-old1")
         if blue is None:
             problems.append(f"blue {self.rid}-old1 not found")
         if problems:
-            raise AnalysisError(f"{self.rid}: post-check failed after switchover ({'; '.join(problems)}); the "
-                                "deployment is kept - investigate, then rerun")
+            raise AnalysisError(
+                f"{self.rid}: post-check failed after switchover ({'; '.join(problems)}); the "
+                "deployment is kept - investigate, then rerun"
+            )
         replicas_new = sorted(new.get("ReadReplicaDBInstanceIdentifiers", []))
         replicas_old = sorted(blue.get("ReadReplicaDBInstanceIdentifiers", []))
         if replicas_old and not replicas_new:
-            self.log(f"WARNING: read replicas {', '.join(replicas_old)} are still attached to {self.rid}-old1, "
-                     f"not to the new {self.rid}: check them before deleting the blue")
+            self.log(
+                f"WARNING: read replicas {', '.join(replicas_old)} are still attached to {self.rid}-old1, "
+                f"not to the new {self.rid}: check them before deleting the blue"
+            )
         self.log(f"post-check ok: {self.rid} available with {self._target_text()}; blue {self.rid}-old1 kept")
 
     def finish(self) -> None:

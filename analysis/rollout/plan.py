@@ -2,14 +2,16 @@
 
 Pure: reads one JSON file and talks to no AWS API, so `rollout --dry-run` works anywhere.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from analysis.cli import AnalysisError, UsageError
+from analysis.errors import AnalysisError, UsageError
 
 SCHEMA_VERSION = 1
 
@@ -108,8 +110,10 @@ def select(doc: Mapping[str, Any], resource: str | None = None, region: str | No
     chosen = [r for r in records if r["resource_id"] == resource]
     if not chosen:
         known = sorted({r["resource_id"] for r in records if r["status"] == "emitted"})
-        raise UsageError(f"unknown resource {resource!r}: not in the recommendations"
-                         f"{' for ' + region if region else ''} (emitted: {', '.join(known) or 'none'})")
+        raise UsageError(
+            f"unknown resource {resource!r}: not in the recommendations"
+            f"{' for ' + region if region else ''} (emitted: {', '.join(known) or 'none'})"
+        )
     return chosen
 
 
@@ -118,11 +122,15 @@ def storage_check(current: Any, proposed: Any, resource_id: str) -> None:
     if proposed is None or current is None:
         return
     if proposed < current:
-        raise AnalysisError(f"{resource_id}: allocated_storage {current} -> {proposed} GiB is a shrink; "
-                            "RDS storage can never be reduced")
+        raise AnalysisError(
+            f"{resource_id}: allocated_storage {current} -> {proposed} GiB is a shrink; "
+            "RDS storage can never be reduced"
+        )
     if proposed > current and proposed < current * (1 + STORAGE_MIN_GROWTH):
-        raise AnalysisError(f"{resource_id}: allocated_storage {current} -> {proposed} GiB grows by less "
-                            f"than {STORAGE_MIN_GROWTH:.0%}, which RDS refuses")
+        raise AnalysisError(
+            f"{resource_id}: allocated_storage {current} -> {proposed} GiB grows by less "
+            f"than {STORAGE_MIN_GROWTH:.0%}, which RDS refuses"
+        )
 
 
 def blue_green_target(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,8 +138,10 @@ def blue_green_target(record: Mapping[str, Any]) -> dict[str, Any]:
     for change in record["changes"]:
         param = BLUE_GREEN_PARAMS.get(change["field"])
         if param is None:
-            raise AnalysisError(f"{record['resource_id']}: field {change['field']!r} cannot change through "
-                                f"a Blue/Green deployment (allowed: {', '.join(BLUE_GREEN_PARAMS)})")
+            raise AnalysisError(
+                f"{record['resource_id']}: field {change['field']!r} cannot change through "
+                f"a Blue/Green deployment (allowed: {', '.join(BLUE_GREEN_PARAMS)})"
+            )
         if change["field"] == "allocated_storage":
             storage_check(change.get("current"), change.get("proposed"), record["resource_id"])
         target[param] = change["proposed"]
@@ -146,8 +156,14 @@ def _change_text(record: Mapping[str, Any]) -> str:
     return ", ".join(f"{c['field']} {c.get('current')} -> {c.get('proposed')}" for c in record["changes"])
 
 
-def plan_record(record: Mapping[str, Any], environment: str, guard_window: int, *,
-                switchover_timeout: int = 300, max_replica_lag: float = 10.0) -> Plan | Skipped:
+def plan_record(
+    record: Mapping[str, Any],
+    environment: str,
+    guard_window: int,
+    *,
+    switchover_timeout: int = 300,
+    max_replica_lag: float = 10.0,
+) -> Plan | Skipped:
     rid = record["resource_id"]
     if record["status"] == "excluded":
         return Skipped(record, "excluded (CriticalPath=true): never changed")
@@ -163,8 +179,10 @@ def plan_record(record: Mapping[str, Any], environment: str, guard_window: int, 
     stack, region = record["stack"], record["region"]
     updates = _updates(record)
     keys = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(updates.items()))
-    guard = (f"python -m analysis guard --env {environment} --stack {stack} --window {guard_window}: "
-             "watch the rollback alarms; on > 1% connection errors restore the previous tfvars and exit 3")
+    guard = (
+        f"python -m analysis guard --env {environment} --stack {stack} --window {guard_window}: "
+        "watch the rollback alarms; on > 1% connection errors restore the previous tfvars and exit 3"
+    )
     kind = record["kind"]
     if kind == "rds" and record.get("rollout") == "blue-green":
         target = blue_green_target(record)
@@ -179,8 +197,7 @@ def plan_record(record: Mapping[str, Any], environment: str, guard_window: int, 
             f"SwitchoverBlueGreenDeployment SwitchoverTimeout={switchover_timeout}; wait for SWITCHOVER_COMPLETED",
             f"post-check: {rid} is available with the target settings; {rid}-old1 (the blue) exists",
             f"DeleteBlueGreenDeployment DeleteTarget=false: keep {rid}-old1 and its snapshot for rollback",
-            f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/) so the next "
-            "plan is a no-op",
+            f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/) so the next plan is a no-op",
             guard,
         )
         return Plan(record, "blue-green", steps, updates, target)
@@ -196,7 +213,9 @@ def plan_record(record: Mapping[str, Any], environment: str, guard_window: int, 
     return Plan(record, method, steps, updates)
 
 
-def build(records: list[Mapping[str, Any]], environment: str, guard_window: int, **blue_green: Any) -> list[Plan | Skipped]:
+def build(
+    records: list[Mapping[str, Any]], environment: str, guard_window: int, **blue_green: Any
+) -> list[Plan | Skipped]:
     """Every record planned first: one bad record stops the run before anything changes."""
     return [plan_record(r, environment, guard_window, **blue_green) for r in records]
 

@@ -6,6 +6,7 @@ against the stack's variable defaults and the tfvars override synth placed besid
 applied tfvars change, synthesized again, shows up in the simulated account as it would after
 `cdktf deploy`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,9 +16,10 @@ import json
 import re
 import secrets
 import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 _CRITICAL = re.compile(r'^\$\{contains\(var\.(\w+), "([\w-]+)"\) \? "true" : "false"\}$')
@@ -44,7 +46,7 @@ class Stack:
         return self.name.split("-", 1)[1]
 
     @staticmethod
-    def load(stack_dir: Path) -> "Stack":
+    def load(stack_dir: Path) -> Stack:
         doc = json.loads((stack_dir / "cdk.tf.json").read_text())
         values = {name: v.get("default") for name, v in doc.get("variable", {}).items()}
         override = stack_dir / f"{stack_dir.name}.auto.tfvars.json"
@@ -116,8 +118,10 @@ def load_stacks(stacks_dir: Path, regions: list[str]) -> dict[str, dict[str, Sta
             out.setdefault(stack.region, {})[stack.tier] = stack
     missing = [r for r in regions if r not in out]
     if missing:
-        raise SimError(f"no synthesized stacks for region(s) {', '.join(missing)} in {stacks_dir}: "
-                       f"run `make synth REGIONS=...` first")
+        raise SimError(
+            f"no synthesized stacks for region(s) {', '.join(missing)} in {stacks_dir}: "
+            f"run `make synth REGIONS=...` first"
+        )
     return out
 
 
@@ -132,8 +136,10 @@ def _cidrsubnet(cidr: str, newbits: int, num: int) -> str:
 def _network(client: Callable[[str], Any], s: Stack) -> dict[str, list[str]]:
     ec2 = client("ec2")
     vpc_body = s.resource("aws_vpc")
-    vpc = ec2.create_vpc(CidrBlock=s.render(vpc_body["cidr_block"]), TagSpecifications=[
-        {"ResourceType": "vpc", "Tags": _tag_list(s.tags(vpc_body))}])["Vpc"]["VpcId"]
+    vpc = ec2.create_vpc(
+        CidrBlock=s.render(vpc_body["cidr_block"]),
+        TagSpecifications=[{"ResourceType": "vpc", "Tags": _tag_list(s.tags(vpc_body))}],
+    )["Vpc"]["VpcId"]
     azs = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
     az_count = s.size("vpc", "az_count", s.variables.get("network_az_count", 3))
     subnets: dict[str, list[str]] = {"public": [], "private": []}
@@ -141,53 +147,85 @@ def _network(client: Callable[[str], Any], s: Stack) -> dict[str, list[str]]:
     for kind, offset in (("public", 0), ("private", 8)):
         body = s.resources("aws_subnet")[kind]
         for i in range(az_count):
-            subnets[kind].append(ec2.create_subnet(
-                VpcId=vpc, CidrBlock=_cidrsubnet(cidr, 4, i + offset), AvailabilityZone=azs[i % len(azs)],
-                TagSpecifications=[{"ResourceType": "subnet", "Tags": _tag_list(s.tags(body, i))}])["Subnet"]["SubnetId"])
+            subnets[kind].append(
+                ec2.create_subnet(
+                    VpcId=vpc,
+                    CidrBlock=_cidrsubnet(cidr, 4, i + offset),
+                    AvailabilityZone=azs[i % len(azs)],
+                    TagSpecifications=[{"ResourceType": "subnet", "Tags": _tag_list(s.tags(body, i))}],
+                )["Subnet"]["SubnetId"]
+            )
     nat_body = s.resource("aws_nat_gateway")
     for i in range(s.size("vpc", "nat_gateway_count")):
         eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
-        ec2.create_nat_gateway(SubnetId=subnets["public"][i], AllocationId=eip, TagSpecifications=[
-            {"ResourceType": "natgateway", "Tags": _tag_list(s.tags(nat_body, i))}])
+        ec2.create_nat_gateway(
+            SubnetId=subnets["public"][i],
+            AllocationId=eip,
+            TagSpecifications=[{"ResourceType": "natgateway", "Tags": _tag_list(s.tags(nat_body, i))}],
+        )
     return subnets
 
 
 def _data(client: Callable[[str], Any], s: Stack, subnets: dict[str, list[str]]) -> None:
     rds = client("rds")
     group = f"{s.name}-sim"
-    rds.create_db_subnet_group(DBSubnetGroupName=group, DBSubnetGroupDescription="simulated", SubnetIds=subnets["private"])
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=group, DBSubnetGroupDescription="simulated", SubnetIds=subnets["private"]
+    )
     body = s.resources("aws_db_instance")["primary"]
     primary = s.render(body["identifier"])
     iops, throughput = s.size("primary", "iops"), s.size("primary", "storage_throughput")
     rds.create_db_instance(
-        DBInstanceIdentifier=primary, Engine=body["engine"], EngineVersion=str(body.get("engine_version", "16")),
-        DBInstanceClass=s.size("primary", "instance_class"), AllocatedStorage=s.size("primary", "allocated_storage"),
-        StorageType=body.get("storage_type", "gp3"), MultiAZ=bool(s.size("primary", "multi_az")),
-        BackupRetentionPeriod=s.size("primary", "backup_retention_period", 7), DBSubnetGroupName=group,
-        MasterUsername=body.get("username", "admin"), MasterUserPassword=secrets.token_urlsafe(24),  # never stored
-        StorageEncrypted=True, DBName=body.get("db_name", "app"), Tags=_tag_list(s.tags(body)),
-        **({"Iops": iops} if iops else {}), **({"StorageThroughput": throughput} if throughput else {}))
+        DBInstanceIdentifier=primary,
+        Engine=body["engine"],
+        EngineVersion=str(body.get("engine_version", "16")),
+        DBInstanceClass=s.size("primary", "instance_class"),
+        AllocatedStorage=s.size("primary", "allocated_storage"),
+        StorageType=body.get("storage_type", "gp3"),
+        MultiAZ=bool(s.size("primary", "multi_az")),
+        BackupRetentionPeriod=s.size("primary", "backup_retention_period", 7),
+        DBSubnetGroupName=group,
+        MasterUsername=body.get("username", "admin"),
+        MasterUserPassword=secrets.token_urlsafe(24),  # never stored
+        StorageEncrypted=True,
+        DBName=body.get("db_name", "app"),
+        Tags=_tag_list(s.tags(body)),
+        **({"Iops": iops} if iops else {}),
+        **({"StorageThroughput": throughput} if throughput else {}),
+    )
     replica = s.resources("aws_db_instance").get("replica")
     for i in range(s.size("replica", "count", 0) if replica else 0):
         rds.create_db_instance_read_replica(
-            DBInstanceIdentifier=s.render(replica["identifier"], i), SourceDBInstanceIdentifier=primary,
-            DBInstanceClass=s.size("replica", "instance_class"), Tags=_tag_list(s.tags(replica, i)))
+            DBInstanceIdentifier=s.render(replica["identifier"], i),
+            SourceDBInstanceIdentifier=primary,
+            DBInstanceClass=s.size("replica", "instance_class"),
+            Tags=_tag_list(s.tags(replica, i)),
+        )
 
 
 def _cache(client: Callable[[str], Any], s: Stack, subnets: dict[str, list[str]]) -> None:
     ec = client("elasticache")
     body = s.resource("aws_elasticache_replication_group")
     group = f"{s.name}-sim"
-    ec.create_cache_subnet_group(CacheSubnetGroupName=group, CacheSubnetGroupDescription="simulated",
-                                 SubnetIds=subnets["private"])
+    ec.create_cache_subnet_group(
+        CacheSubnetGroupName=group, CacheSubnetGroupDescription="simulated", SubnetIds=subnets["private"]
+    )
     multi_az = bool(s.render(body.get("multi_az_enabled", True)))
     ec.create_replication_group(
-        ReplicationGroupId=s.render(body["replication_group_id"]), ReplicationGroupDescription=body["description"],
-        Engine=body.get("engine", "redis"), CacheNodeType=s.size("cluster", "node_type"),
-        NumNodeGroups=s.size("cluster", "num_shards"), ReplicasPerNodeGroup=s.size("cluster", "replicas_per_shard"),
-        ClusterMode="enabled", MultiAZEnabled=multi_az, AutomaticFailoverEnabled=True,
-        TransitEncryptionEnabled=True, AtRestEncryptionEnabled=True, CacheSubnetGroupName=group,
-        Tags=_tag_list(s.tags(body)))
+        ReplicationGroupId=s.render(body["replication_group_id"]),
+        ReplicationGroupDescription=body["description"],
+        Engine=body.get("engine", "redis"),
+        CacheNodeType=s.size("cluster", "node_type"),
+        NumNodeGroups=s.size("cluster", "num_shards"),
+        ReplicasPerNodeGroup=s.size("cluster", "replicas_per_shard"),
+        ClusterMode="enabled",
+        MultiAZEnabled=multi_az,
+        AutomaticFailoverEnabled=True,
+        TransitEncryptionEnabled=True,
+        AtRestEncryptionEnabled=True,
+        CacheSubnetGroupName=group,
+        Tags=_tag_list(s.tags(body)),
+    )
 
 
 def _compute(client: Callable[[str], Any], s: Stack, subnets: dict[str, list[str]]) -> None:
@@ -196,26 +234,45 @@ def _compute(client: Callable[[str], Any], s: Stack, subnets: dict[str, list[str
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     lt = ec2.create_launch_template(
         LaunchTemplateName=s.render(lt_body["name"]),
-        LaunchTemplateData={"InstanceType": s.size("asg", "instance_type"), "ImageId": image,
-                            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"}},
+        LaunchTemplateData={
+            "InstanceType": s.size("asg", "instance_type"),
+            "ImageId": image,
+            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+        },
         TagSpecifications=[{"ResourceType": "launch-template", "Tags": _tag_list(s.tags(lt_body))}],
     )["LaunchTemplate"]
-    lb = elb.create_load_balancer(Name=s.render(lb_body["name"]), Type="network", Scheme="internet-facing",
-                                  Subnets=subnets["public"], Tags=_tag_list(s.tags(lb_body)))["LoadBalancers"][0]
+    lb = elb.create_load_balancer(
+        Name=s.render(lb_body["name"]),
+        Type="network",
+        Scheme="internet-facing",
+        Subnets=subnets["public"],
+        Tags=_tag_list(s.tags(lb_body)),
+    )["LoadBalancers"][0]
     vpc = ec2.describe_subnets(SubnetIds=subnets["private"][:1])["Subnets"][0]["VpcId"]
-    tg = elb.create_target_group(Name=f"{s.render(lb_body['name'])[:24]}-tg", Protocol="TCP", Port=8080, VpcId=vpc,
-                                 TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
-    elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=80,
-                        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    tg = elb.create_target_group(
+        Name=f"{s.render(lb_body['name'])[:24]}-tg", Protocol="TCP", Port=8080, VpcId=vpc, TargetType="instance"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elb.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"],
+        Protocol="TCP",
+        Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+    )
     tags = s.tags(asg_body)
     name = s.render(asg_body["name"])
     asg.create_auto_scaling_group(
-        AutoScalingGroupName=name, LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"],
-                                                   "Version": str(lt["LatestVersionNumber"])},
-        MinSize=s.size("asg", "min_size"), MaxSize=s.size("asg", "max_size"),
-        DesiredCapacity=s.size("asg", "desired_capacity"), VPCZoneIdentifier=",".join(subnets["private"]),
-        TargetGroupARNs=[tg], Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True, "ResourceId": name,
-                                     "ResourceType": "auto-scaling-group"} for k, v in tags.items()])
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"], "Version": str(lt["LatestVersionNumber"])},
+        MinSize=s.size("asg", "min_size"),
+        MaxSize=s.size("asg", "max_size"),
+        DesiredCapacity=s.size("asg", "desired_capacity"),
+        VPCZoneIdentifier=",".join(subnets["private"]),
+        TargetGroupARNs=[tg],
+        Tags=[
+            {"Key": k, "Value": v, "PropagateAtLaunch": True, "ResourceId": name, "ResourceType": "auto-scaling-group"}
+            for k, v in tags.items()
+        ],
+    )
 
 
 def _function_zip(short: str) -> bytes:
@@ -231,25 +288,42 @@ def _function_zip(short: str) -> bytes:
 
 def _serverless(client: Callable[[str], Any], s: Stack) -> None:
     lam, iam = client("lambda"), client("iam")
-    role = iam.create_role(RoleName=f"rightsize-sim-{s.name}", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+    role = iam.create_role(
+        RoleName=f"rightsize-sim-{s.name}",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
     for body in s.resources("aws_lambda_function").values():
         tags = s.tags(body)
         short = tags["Role"]
         name = s.render(body["function_name"])
         lam.create_function(
-            FunctionName=name, Runtime=body.get("runtime", "python3.12"), Role=role, Handler=body["handler"],
-            Code={"ZipFile": _function_zip(short)}, MemorySize=int(s.size(short, "memory_size")),
-            Timeout=int(s.size(short, "timeout")), Architectures=[s.size(short, "architecture", "x86_64")], Tags=tags)
-        lam.put_function_concurrency(FunctionName=name,
-                                     ReservedConcurrentExecutions=int(s.size(short, "reserved_concurrency")))
+            FunctionName=name,
+            Runtime=body.get("runtime", "python3.12"),
+            Role=role,
+            Handler=body["handler"],
+            Code={"ZipFile": _function_zip(short)},
+            MemorySize=int(s.size(short, "memory_size")),
+            Timeout=int(s.size(short, "timeout")),
+            Architectures=[s.size(short, "architecture", "x86_64")],
+            Tags=tags,
+        )
+        lam.put_function_concurrency(
+            FunctionName=name, ReservedConcurrentExecutions=int(s.size(short, "reserved_concurrency"))
+        )
         version = lam.publish_version(FunctionName=name)["Version"]
         lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
         provisioned = int(s.size(short, "provisioned_concurrency", 0))
         if provisioned:
-            lam.put_provisioned_concurrency_config(FunctionName=name, Qualifier="live",
-                                                   ProvisionedConcurrentExecutions=provisioned)
+            lam.put_provisioned_concurrency_config(
+                FunctionName=name, Qualifier="live", ProvisionedConcurrentExecutions=provisioned
+            )
 
 
 def populate(connector, stacks_dir: Path, regions: list[str]) -> dict[str, list[str]]:

@@ -5,6 +5,7 @@ them (provisioned concurrency is this staging bill's largest item), so this modu
 Lambda backend both, in memory, with the request and response shapes of the real API. The
 server runs in a child process: `python -m analysis.sim.motoserver --port N`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 ACCOUNT_CONCURRENCY_LIMIT = 1000  # AWS default per region
 SEED = 20261101
@@ -44,21 +45,28 @@ def _patch_lambda() -> None:
     def config(self, name: str, qualifier: str) -> dict:
         fn_obj = self.backend.get_function(name)  # raises the real ResourceNotFound
         requested = store(self)[(fn_obj.function_name, qualifier)]
-        return {"RequestedProvisionedConcurrentExecutions": requested,
-                "AvailableProvisionedConcurrentExecutions": requested,
-                "AllocatedProvisionedConcurrentExecutions": requested,
-                "Status": "READY", "LastModified": "2026-01-01T00:00:00.000+0000",
-                "FunctionArn": f"{fn_obj.function_arn}:{qualifier}"}
+        return {
+            "RequestedProvisionedConcurrentExecutions": requested,
+            "AvailableProvisionedConcurrentExecutions": requested,
+            "AllocatedProvisionedConcurrentExecutions": requested,
+            "Status": "READY",
+            "LastModified": "2026-01-01T00:00:00.000+0000",
+            "FunctionArn": f"{fn_obj.function_arn}:{qualifier}",
+        }
 
     def not_found(name: str, qualifier: str):
-        body = {"Type": "User", "message": f"No Provisioned Concurrency Config found for this function: {name}:{qualifier}"}
+        body = {
+            "Type": "User",
+            "message": f"No Provisioned Concurrency Config found for this function: {name}:{qualifier}",
+        }
         return reply(404, body, **{"x-amzn-errortype": "ProvisionedConcurrencyConfigNotFoundException"})
 
     def put_provisioned_concurrency_config(self):
         name, qualifier = function_name(self), self.querystring["Qualifier"][0]
         self.backend.get_function(name)
         store(self)[(self.backend.get_function(name).function_name, qualifier)] = int(
-            json.loads(self.body)["ProvisionedConcurrentExecutions"])
+            json.loads(self.body)["ProvisionedConcurrentExecutions"]
+        )
         return reply(202, config(self, name, qualifier))
 
     def get_provisioned_concurrency_config(self):
@@ -82,14 +90,27 @@ def _patch_lambda() -> None:
 
     def get_account_settings(self):
         reserved = sum(int(f.reserved_concurrency or 0) for f in self.backend.list_functions())
-        return reply(200, {
-            "AccountLimit": {"ConcurrentExecutions": ACCOUNT_CONCURRENCY_LIMIT, "CodeSizeUnzipped": 262144000,
-                             "CodeSizeZipped": 52428800, "TotalCodeSize": 80530636800,
-                             "UnreservedConcurrentExecutions": ACCOUNT_CONCURRENCY_LIMIT - reserved},
-            "AccountUsage": {"FunctionCount": len(self.backend.list_functions()), "TotalCodeSize": 0}})
+        return reply(
+            200,
+            {
+                "AccountLimit": {
+                    "ConcurrentExecutions": ACCOUNT_CONCURRENCY_LIMIT,
+                    "CodeSizeUnzipped": 262144000,
+                    "CodeSizeZipped": 52428800,
+                    "TotalCodeSize": 80530636800,
+                    "UnreservedConcurrentExecutions": ACCOUNT_CONCURRENCY_LIMIT - reserved,
+                },
+                "AccountUsage": {"FunctionCount": len(self.backend.list_functions()), "TotalCodeSize": 0},
+            },
+        )
 
-    for f in (put_provisioned_concurrency_config, get_provisioned_concurrency_config,
-              delete_provisioned_concurrency_config, list_provisioned_concurrency_configs, get_account_settings):
+    for f in (
+        put_provisioned_concurrency_config,
+        get_provisioned_concurrency_config,
+        delete_provisioned_concurrency_config,
+        list_provisioned_concurrency_configs,
+        get_account_settings,
+    ):
         setattr(LambdaResponse, f.__name__, f)
 
 
@@ -104,19 +125,23 @@ def running(port: int | None = None, timeout: float = 30.0) -> Iterator[str]:
     """Start the patched moto server in a child process; yield its endpoint URL; stop it."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "analysis.sim.motoserver", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis.sim.motoserver", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:
             try:
                 urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
                 break
-            except OSError:
+            except OSError as e:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode(errors="replace").strip().splitlines()
-                    raise RuntimeError(f"simulated account: moto server did not start on {url}: "
-                                       f"{err[-1] if err else 'timed out'}")
+                    err = proc.stderr.read().decode(errors="replace").strip().splitlines() if proc.stderr else []
+                    raise RuntimeError(
+                        f"simulated account: moto server did not start on {url}: {err[-1] if err else 'timed out'}"
+                    ) from e
                 time.sleep(0.1)
         # moto's IDs (vpc-..., nat-..., lt-...) come from a seedable generator: same run, same IDs
         urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/seed?a={SEED}", method="POST"), timeout=5).read()

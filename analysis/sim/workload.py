@@ -7,12 +7,13 @@ database CPU in us-east-1 and the compute CPU in us-west-2; one Lambda function 
 of history. Everything is seeded from the resource's name, so the snapshot is byte-identical
 run after run.
 """
+
 from __future__ import annotations
 
 import zlib
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from analysis.model import Resource, Series
 from analysis.workload import DemandModel, generate, load_trace, regular
 
 # The simulated window ends at a fixed instant: same inputs, same report.
-SIM_END = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp())
+SIM_END = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
 TRACES = Path(__file__).resolve().parent / "traces"
 TRACE_FILES = {"rds_cpu": "rds_cpu_utilization_cc0c53.csv", "ec2_cpu": "ec2_cpu_utilization_24ae8d.csv"}
 
@@ -50,14 +51,22 @@ def model_for(resource: Resource, points: int) -> DemandModel:
         if cfg.get("role") == "replica":
             # the us-east-1 replica serves no reads at all; us-west-2's serves a reporting job
             conns = 0.0 if east else 40.0
-            return DemandModel({"cpu": 0.3 if east else 0.9, "memory": 6.0, "connections": conns,
-                                "iops": 400.0, "throughput": 15.0}, shape="weekly")
+            return DemandModel(
+                {"cpu": 0.3 if east else 0.9, "memory": 6.0, "connections": conns, "iops": 400.0, "throughput": 15.0},
+                shape="weekly",
+            )
         traces = {"cpu": _trace("rds_cpu", points)} if east else {}
-        return DemandModel({"cpu": 1.6, "memory": 13.0, "connections": 180.0, "iops": 2800.0, "throughput": 60.0},
-                           shape="weekly", traces=traces)
+        return DemandModel(
+            {"cpu": 1.6, "memory": 13.0, "connections": 180.0, "iops": 2800.0, "throughput": 60.0},
+            shape="weekly",
+            traces=traces,
+        )
     if resource.kind == "elasticache":
-        return DemandModel({"memory": 24.0 if east else 16.0, "engine_cpu": 48.0, "network": 0.4,
-                            "connections": 300.0}, shape="diurnal", shapes={"memory": "steady"})
+        return DemandModel(
+            {"memory": 24.0 if east else 16.0, "engine_cpu": 48.0, "network": 0.4, "connections": 300.0},
+            shape="diurnal",
+            shapes={"memory": "steady"},
+        )
     if resource.kind == "asg":
         traces = {} if east else {"cpu": _trace("ec2_cpu", points)}
         return DemandModel({"cpu": 14.0, "network": 1.2}, shape="weekly", traces=traces)
@@ -68,13 +77,18 @@ def model_for(resource: Resource, points: int) -> DemandModel:
         if memory is not None:
             dims["memory"] = memory
         history = 10.0 if (resource.region, short) == SHORT_HISTORY else None
-        return DemandModel(dims, shape="spikes" if short == "reports" else "diurnal",
-                           params={"duration_ms": duration}, history_days=history)
+        return DemandModel(
+            dims,
+            shape="spikes" if short == "reports" else "diurnal",
+            params={"duration_ms": duration},
+            history_days=history,
+        )
     if resource.kind == "nat":
         # us-east-1 egress is light enough to share gateways; us-west-2 pulls enough cross-AZ
         # traffic that one gateway per AZ stays cheaper and safer
-        return DemandModel({"bandwidth": 0.002 if east else 0.05, "connections": 2000.0}, shape="diurnal",
-                           gap_fraction=0.01)
+        return DemandModel(
+            {"bandwidth": 0.002 if east else 0.05, "connections": 2000.0}, shape="diurnal", gap_fraction=0.01
+        )
     raise ValueError(f"no simulated workload for kind {resource.kind!r}")
 
 

@@ -9,9 +9,10 @@
 
 The binding dimension is the one whose p100 uses the largest share of its proposed capacity.
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from analysis.sizing.policy import Window
 from analysis.sizing.stats import Demand
@@ -40,8 +41,13 @@ def confidence(demands: Sequence[Demand], capacity: Mapping[str, float], window:
     slack = max(0.0, 1.0 - used.get(binding, 1.0))
     m = 0.5 + 0.5 * min(1.0, slack / 0.5)
     value = max(0.0, min(1.0, c * s * v * m))
-    return value, {"coverage": round(c, 4), "samples": round(s, 4), "variability": round(v, 4),
-                   "margin": round(m, 4), "binding": binding}
+    return value, {
+        "coverage": round(c, 4),
+        "samples": round(s, 4),
+        "variability": round(v, 4),
+        "margin": round(m, 4),
+        "binding": binding,
+    }
 
 
 def risk(demands: Sequence[Demand], capacity: Mapping[str, float]) -> str:

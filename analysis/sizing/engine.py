@@ -8,10 +8,12 @@
 start, end)`) or any iterable / mapping of Series (each Series carries its region).
 Recommendations with status "emitted" are the ones that become tfvars.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.registry import get
@@ -37,5 +39,3 @@ def analyse(resources: Sequence[Resource], source_or_series: Any, ctx: SizingCon
             fetched = {q: index[(r.region, q)] for q in queries if (r.region, q) in index}
         out.append(kind.size(r, fetched, ctx))
     return out
-
-

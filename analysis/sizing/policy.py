@@ -4,10 +4,11 @@ Compute Optimizer style: each dimension is sized to a percentile of its 5-minute
 headroom; on top of that a peak guard keeps every capacity at or above the observed p100 plus
 `peak_headroom`, so a rare spike is never averaged away.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 from analysis.model import Resource
 from analysis.pricing.catalog import PriceCatalog
@@ -42,7 +43,7 @@ class Policy:
         return self.dimensions.get(dimension, self.default)
 
     @staticmethod
-    def uniform(percentile: float = 99.0, headroom: float = 0.20, peak_headroom: float | None = 0.10) -> "Policy":
+    def uniform(percentile: float = 99.0, headroom: float = 0.20, peak_headroom: float | None = 0.10) -> Policy:
         d = DimensionPolicy(percentile, headroom, peak_headroom)
         return Policy(d, {**DEFAULT_OVERRIDES, "provisioned_concurrency": replace(d, peak_headroom=None)})
 
@@ -91,7 +92,11 @@ class SizingContext:
     peers: Mapping[tuple[str, str], Resource] = field(default_factory=dict)  # (region, resource_id) -> resource
 
     @staticmethod
-    def default(start: int, end: int, **kw) -> "SizingContext":
+    def default(start: int, end: int, **kw) -> SizingContext:
         """Context with the committed catalogs; keyword arguments override any field."""
-        return SizingContext(Window(start, end), kw.pop("specs", None) or SpecCatalog.load(),
-                             kw.pop("prices", None) or PriceCatalog.load(), **kw)
+        return SizingContext(
+            Window(start, end),
+            kw.pop("specs", None) or SpecCatalog.load(),
+            kw.pop("prices", None) or PriceCatalog.load(),
+            **kw,
+        )

@@ -1,8 +1,10 @@
 """Assemble a Recommendation: status (excluded / no-change / below-threshold / emitted),
 confidence, risk and evidence are decided here the same way for every kind."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from analysis.model import Change, Cost, Recommendation, Resource
 from analysis.sizing.confidence import confidence, risk
@@ -17,18 +19,30 @@ def change(resource: Resource, field: str, current: Any, proposed: Any) -> Chang
 
 
 def excluded(resource: Resource, cost: Cost) -> Recommendation:
-    return Recommendation(resource, (), 1.0, "excluded", f"excluded: {resource.excluded}; never changed", "low",
-                          {}, cost, cost, "none")
+    return Recommendation(
+        resource, (), 1.0, "excluded", f"excluded: {resource.excluded}; never changed", "low", {}, cost, cost, "none"
+    )
 
 
 def kept(resource: Resource, ctx: SizingContext, cost: Cost, reason: str) -> Recommendation:
     """Nothing can be decided (unknown type, no data): no change, confidence 0, the reason says why."""
-    return finish(resource, ctx, changes=[], demands=[], capacity_now={}, capacity_new={}, cost_current=cost,
-                  cost_proposed=cost, rollout="none", reason=reason)
+    return finish(
+        resource,
+        ctx,
+        changes=[],
+        demands=[],
+        capacity_now={},
+        capacity_new={},
+        cost_current=cost,
+        cost_proposed=cost,
+        rollout="none",
+        reason=reason,
+    )
 
 
-def unsizable(resource: Resource, ctx: SizingContext, cost: Cost, service: str, type_field: str
-              ) -> tuple[Recommendation | None, dict | None]:
+def unsizable(
+    resource: Resource, ctx: SizingContext, cost: Cost, service: str, type_field: str
+) -> tuple[Recommendation | None, dict | None]:
     """What every instance-sized kind checks first: (early answer, spec of the current type).
 
     CriticalPath resources are excluded; a type missing from the spec catalog is kept (with why)."""
@@ -37,15 +51,25 @@ def unsizable(resource: Resource, ctx: SizingContext, cost: Cost, service: str, 
     type_ = resource.config[type_field]
     spec = ctx.specs.get(service, type_)
     if spec is None:
-        return kept(resource, ctx, cost, f"{type_field.replace('_', ' ')} {type_} is not in the spec catalog: kept"), None
+        return kept(
+            resource, ctx, cost, f"{type_field.replace('_', ' ')} {type_} is not in the spec catalog: kept"
+        ), None
     return None, spec
 
 
 def dimension_evidence(d: Demand, now: float | None, new: float | None) -> dict[str, Any]:
-    return {"unit": d.unit, "samples": d.n, "days_with_data": d.days_with_data(),
-            f"p{d.policy.percentile:g}": d.pct, "p100": d.p100, "target": d.target,
-            "headroom": d.policy.headroom, "peak_headroom": d.policy.peak_headroom,
-            "capacity_now": now, "capacity_proposed": new}
+    return {
+        "unit": d.unit,
+        "samples": d.n,
+        "days_with_data": d.days_with_data(),
+        f"p{d.policy.percentile:g}": d.pct,
+        "p100": d.p100,
+        "target": d.target,
+        "headroom": d.policy.headroom,
+        "peak_headroom": d.policy.peak_headroom,
+        "capacity_now": now,
+        "capacity_proposed": new,
+    }
 
 
 def _weakest(parts: Mapping[str, Any], demands: Sequence[Demand], ctx: SizingContext) -> str:
@@ -62,27 +86,63 @@ def _weakest(parts: Mapping[str, Any], demands: Sequence[Demand], ctx: SizingCon
     }[factor]
 
 
-def finish(resource: Resource, ctx: SizingContext, *, changes: Sequence[Change], demands: Sequence[Demand],
-           capacity_now: Mapping[str, float], capacity_new: Mapping[str, float], cost_current: Cost,
-           cost_proposed: Cost, rollout: str, reason: str, evidence: Mapping[str, Any] | None = None) -> Recommendation:
+def finish(
+    resource: Resource,
+    ctx: SizingContext,
+    *,
+    changes: Sequence[Change],
+    demands: Sequence[Demand],
+    capacity_now: Mapping[str, float],
+    capacity_new: Mapping[str, float],
+    cost_current: Cost,
+    cost_proposed: Cost,
+    rollout: str,
+    reason: str,
+    evidence: Mapping[str, Any] | None = None,
+) -> Recommendation:
     changes = tuple(c for c in changes if c.current != c.proposed)
     conf, parts = confidence(demands, capacity_new, ctx.window)
     ev: dict[str, Any] = {
         "window_days": round(ctx.window.days, 3),
         "confidence": {**parts, "value": round(conf, 4)},
-        "dimensions": {d.name: dimension_evidence(d, capacity_now.get(d.name), capacity_new.get(d.name))
-                       for d in demands},
+        "dimensions": {
+            d.name: dimension_evidence(d, capacity_now.get(d.name), capacity_new.get(d.name)) for d in demands
+        },
         **(evidence or {}),
     }
     demand = {d.name: (d.timestamps, d.values) for d in demands}
     if not changes:
-        return Recommendation(resource, (), conf, "no-change", reason, risk(demands, capacity_now), ev,
-                              cost_current, cost_current, "none", demand)
+        return Recommendation(
+            resource,
+            (),
+            conf,
+            "no-change",
+            reason,
+            risk(demands, capacity_now),
+            ev,
+            cost_current,
+            cost_current,
+            "none",
+            demand,
+        )
     if conf < ctx.confidence_threshold:
         status = "below-threshold"
-        reason = (f"confidence {conf:.2f} below threshold {ctx.confidence_threshold:g} "
-                  f"({_weakest(parts, demands, ctx)}); {reason}")
+        reason = (
+            f"confidence {conf:.2f} below threshold {ctx.confidence_threshold:g} "
+            f"({_weakest(parts, demands, ctx)}); {reason}"
+        )
     else:
         status = "emitted"
-    return Recommendation(resource, changes, conf, status, reason, risk(demands, capacity_new), ev,
-                          cost_current, cost_proposed, rollout, demand)
+    return Recommendation(
+        resource,
+        changes,
+        conf,
+        status,
+        reason,
+        risk(demands, capacity_new),
+        ev,
+        cost_current,
+        cost_proposed,
+        rollout,
+        demand,
+    )

@@ -4,13 +4,23 @@ The limits themselves live in stacks/rules.py (shared with the tfvars validation
 Terraform variable validations; it never imports cdktf); this module turns a demand into the
 nearest valid setting. Sources: /work/shared/docs/aws-facts.md.
 """
+
 from __future__ import annotations
 
 import math
 
-from stacks.rules import (ELASTICACHE_MAX_REPLICAS, GP3_IOPS_MAX, GP3_IOPS_MIN, GP3_IOPS_PER_GIB_MAX,
-                          GP3_THRESHOLD_GIB, GP3_THROUGHPUT_MAX, GP3_THROUGHPUT_MIN, GP3_THROUGHPUT_PER_IOPS_MAX,
-                          LAMBDA_MEMORY_MAX, LAMBDA_MEMORY_MIN)
+from stacks.rules import (
+    ELASTICACHE_MAX_REPLICAS,
+    GP3_IOPS_MAX,
+    GP3_IOPS_MIN,
+    GP3_IOPS_PER_GIB_MAX,
+    GP3_THRESHOLD_GIB,
+    GP3_THROUGHPUT_MAX,
+    GP3_THROUGHPUT_MIN,
+    GP3_THROUGHPUT_PER_IOPS_MAX,
+    LAMBDA_MEMORY_MAX,
+    LAMBDA_MEMORY_MIN,
+)
 
 GP3_BASELINE_SMALL = (3000, 125)  # below 400 GiB: fixed, cannot be set
 GP3_BASELINE_LARGE = (GP3_IOPS_MIN, GP3_THROUGHPUT_MIN)  # included at >= 400 GiB

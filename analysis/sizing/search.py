@@ -1,9 +1,11 @@
 """Candidate search: the cheapest configuration whose capacity covers every dimension's target."""
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

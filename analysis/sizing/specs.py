@@ -1,9 +1,11 @@
 """The instance/node spec catalog kept as data (analysis/data/catalog.json)."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "catalog.json"
 
@@ -15,7 +17,7 @@ class SpecCatalog:
         self.doc = doc
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_PATH) -> "SpecCatalog":
+    def load(cls, path: str | Path = DEFAULT_PATH) -> SpecCatalog:
         return cls(json.loads(Path(path).read_text()))
 
     def get(self, service: str, type_: str) -> Mapping[str, Any] | None:
@@ -23,4 +25,3 @@ class SpecCatalog:
 
     def types(self, service: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield from sorted(self.doc.get(service, {}).items())
-

@@ -5,11 +5,12 @@ CloudWatch percentiles are not available for every namespace (ElastiCache, NLB) 
 samples. The percentile uses the `higher` method: always an observed value, never interpolated
 below one.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -22,8 +23,7 @@ def find(series: Mapping[MetricQuery, Series], metric: str, stat: str, **dims: s
     out = []
     for q, s in sorted(series.items(), key=lambda kv: (kv[0].dimensions, kv[0].namespace)):
         d = dict(q.dimensions)
-        if q.metric_name == metric and q.stat == stat and all(d.get(k) == v for k, v in dims.items()) \
-                and len(s.values):
+        if q.metric_name == metric and q.stat == stat and all(d.get(k) == v for k, v in dims.items()) and len(s.values):
             out.append(s)
     return out
 
@@ -105,15 +105,24 @@ class Demand:
     def days_with_data(self) -> int:
         return int(len(np.unique(self.timestamps // 86400))) if self.n else 0
 
-def demand(name: str, unit: str, ts: np.ndarray, values: np.ndarray, policy: DimensionPolicy,
-           period: int = 300) -> Demand:
+
+def demand(
+    name: str, unit: str, ts: np.ndarray, values: np.ndarray, policy: DimensionPolicy, period: int = 300
+) -> Demand:
     values = np.asarray(values, float)
     ok = np.isfinite(values)
     return Demand(name, unit, np.asarray(ts, np.int64)[ok], np.clip(values[ok], 0, None), policy, period)
 
 
-def from_series(name: str, unit: str, parts: Iterable[Series], policy: DimensionPolicy, scale: float = 1.0,
-                how: str = "sum", require_all: bool = False) -> Demand:
+def from_series(
+    name: str,
+    unit: str,
+    parts: Iterable[Series],
+    policy: DimensionPolicy,
+    scale: float = 1.0,
+    how: str = "sum",
+    require_all: bool = False,
+) -> Demand:
     parts = list(parts)
     ts, vals = combine(parts, how, require_all)
     period = parts[0].query.period if parts else 300

@@ -2,6 +2,7 @@
 
 boto3/botocore are imported inside functions: `python -m analysis --help` must stay fast.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,15 +11,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Error codes AWS uses for "this principal may not call that" (per service).
-ACCESS_DENIED_CODES = frozenset({
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
-    "UnauthorizedException", "AuthFailure",
-})
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
-    "TooManyRequestsException", "RequestThrottled", "RequestThrottledException",
-    "LimitExceeded", "LimitExceededException", "SlowDown",
-})
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "UnauthorizedException",
+        "AuthFailure",
+    }
+)
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "LimitExceeded",
+        "LimitExceededException",
+        "SlowDown",
+    }
+)
 
 
 def error_code(exc: BaseException) -> str:
@@ -80,15 +96,18 @@ class Connector:
     _sessions: dict[bool, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_env(cls, profile: str | None = None, endpoint_url: str | None = None, **kw: Any) -> "Connector":
+    def from_env(cls, profile: str | None = None, endpoint_url: str | None = None, **kw: Any) -> Connector:
         return cls(profile=profile, endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None, **kw)
 
     def config(self, **overrides: Any):
         from botocore.config import Config
 
-        settings = dict(retries={"mode": "adaptive", "max_attempts": self.max_attempts},
-                        connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-                        max_pool_connections=32)
+        settings = dict(
+            retries={"mode": "adaptive", "max_attempts": self.max_attempts},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_pool_connections=32,
+        )
         return Config(**{**settings, **overrides})
 
     def endpoint(self, region: str) -> str | None:
@@ -101,10 +120,14 @@ class Connector:
         with self._lock:  # boto3 sessions are not thread-safe: build clients under a lock
             if key not in self._clients:
                 session = self._session(raw_timestamps)
-                config = self.config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5) \
-                    if probe else self.config()
+                config = (
+                    self.config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5)
+                    if probe
+                    else self.config()
+                )
                 self._clients[key] = session.client(
-                    service, region_name=region, endpoint_url=self.endpoint(region), config=config)
+                    service, region_name=region, endpoint_url=self.endpoint(region), config=config
+                )
             return self._clients[key]
 
     def _session(self, raw_timestamps: bool):
@@ -114,7 +137,8 @@ class Connector:
             session = boto3.Session(profile_name=self.profile)
             if raw_timestamps:  # parser defaults are per session: keep them off the other clients
                 session._session.get_component("response_parser_factory").set_parser_defaults(
-                    timestamp_parser=_fast_timestamp)
+                    timestamp_parser=_fast_timestamp
+                )
             self._sessions[raw_timestamps] = session
         return self._sessions[raw_timestamps]
 
@@ -137,7 +161,7 @@ class Connector:
             raise
         return None
 
-    def region(self, region: str) -> "RegionClients":
+    def region(self, region: str) -> RegionClients:
         return RegionClients(self, region)
 
 

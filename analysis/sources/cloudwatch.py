@@ -11,6 +11,7 @@
   on throttling, and a throttling error that still escapes is retried here with backoff.
 - Every request sent is counted (retries included) against the theoretical minimum.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,10 +19,11 @@ import random
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -54,6 +56,7 @@ def expected_points(query: MetricQuery, start: int, end: int) -> int:
 
 # --- planning ----------------------------------------------------------------------------
 
+
 def plan_calls(queries: Sequence[MetricQuery], start: int, end: int) -> list[list[MetricQuery]]:
     """Bin-pack queries into calls (first fit decreasing, one size class at a time).
 
@@ -76,14 +79,14 @@ def plan_calls(queries: Sequence[MetricQuery], start: int, end: int) -> list[lis
         for c, (q_left, p_left) in enumerate(room):
             take = min(q_left, p_left // size, len(pending) - i)
             if take > 0:
-                calls[c] += pending[i:i + take]
+                calls[c] += pending[i : i + take]
                 room[c] = [q_left - take, p_left - take * size]
                 i += take
             if i == len(pending):
                 break
         per_call = min(MAX_QUERIES, MAX_DATAPOINTS // size)
         while i < len(pending):
-            chunk = pending[i:i + per_call]
+            chunk = pending[i : i + per_call]
             calls.append(list(chunk))
             room.append([MAX_QUERIES - len(chunk), MAX_DATAPOINTS - len(chunk) * size])
             i += len(chunk)
@@ -100,7 +103,7 @@ def minimum_calls(queries: Sequence[MetricQuery], start: int, end: int) -> int:
     """
     sizes = sorted((expected_points(q, start, end) for q in dict.fromkeys(queries)), reverse=True)
     big = [s for s in sizes if s > MAX_DATAPOINTS]
-    small = sizes[len(big):]
+    small = sizes[len(big) :]
     pages = sum(math.ceil(s / MAX_DATAPOINTS) for s in big)
     if not small:
         return pages
@@ -112,6 +115,7 @@ def minimum_calls(queries: Sequence[MetricQuery], start: int, end: int) -> int:
 
 
 # --- usage accounting --------------------------------------------------------------------
+
 
 @dataclass
 class ApiUsage:
@@ -141,20 +145,31 @@ class ApiUsage:
                 setattr(self, name, getattr(self, name) + n)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"api_calls": self.calls, "planned_calls": self.planned_calls, "minimum_calls": self.minimum_calls,
-                "calls_vs_minimum": round(self.ratio, 4), "metrics_requested": self.metrics_requested,
-                "cost_usd": round(self.cost_usd, 6), "series": self.series, "datapoints": self.datapoints,
-                "throttled": self.throttled, "incomplete_series": self.incomplete_series}
+        return {
+            "api_calls": self.calls,
+            "planned_calls": self.planned_calls,
+            "minimum_calls": self.minimum_calls,
+            "calls_vs_minimum": round(self.ratio, 4),
+            "metrics_requested": self.metrics_requested,
+            "cost_usd": round(self.cost_usd, 6),
+            "series": self.series,
+            "datapoints": self.datapoints,
+            "throttled": self.throttled,
+            "incomplete_series": self.incomplete_series,
+        }
 
     def summary(self) -> str:
-        return (f"GetMetricData: {self.calls} calls (theoretical minimum {self.minimum_calls}, "
-                f"{self.ratio:.3f}x), {self.metrics_requested} metrics requested = ${self.cost_usd:.4f} "
-                f"at $0.01/1,000; {self.series} series, {self.datapoints} datapoints"
-                + (f", {self.throttled} throttled requests retried" if self.throttled else "")
-                + (f", {self.incomplete_series} series incomplete" if self.incomplete_series else ""))
+        return (
+            f"GetMetricData: {self.calls} calls (theoretical minimum {self.minimum_calls}, "
+            f"{self.ratio:.3f}x), {self.metrics_requested} metrics requested = ${self.cost_usd:.4f} "
+            f"at $0.01/1,000; {self.series} series, {self.datapoints} datapoints"
+            + (f", {self.throttled} throttled requests retried" if self.throttled else "")
+            + (f", {self.incomplete_series} series incomplete" if self.incomplete_series else "")
+        )
 
 
 # --- decoding ----------------------------------------------------------------------------
+
 
 def epoch_seconds(timestamps: Sequence[Any]) -> np.ndarray:
     """GetMetricData timestamps (epoch numbers from our fast parser, or datetimes) -> int64."""
@@ -177,24 +192,40 @@ def decode(region: str, query: MetricQuery, timestamps: list, values: list) -> S
 
 
 def _utc(epoch: int) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def _query_json(qid: str, q: MetricQuery) -> dict[str, Any]:
-    return {"Id": qid, "ReturnData": True, "MetricStat": {
-        "Metric": {"Namespace": q.namespace, "MetricName": q.metric_name,
-                   "Dimensions": [{"Name": k, "Value": v} for k, v in q.dimensions]},
-        "Period": q.period, "Stat": q.stat}}
+    return {
+        "Id": qid,
+        "ReturnData": True,
+        "MetricStat": {
+            "Metric": {
+                "Namespace": q.namespace,
+                "MetricName": q.metric_name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in q.dimensions],
+            },
+            "Period": q.period,
+            "Stat": q.stat,
+        },
+    }
 
 
 # --- the source --------------------------------------------------------------------------
 
+
 class CloudWatchSource:
     """MetricsSource: GetMetricData through a `Connector` (analysis/sources/aws.py)."""
 
-    def __init__(self, connector, max_workers: int = 4, throttle_retries: int = 6,
-                 sleep: Callable[[float], None] = time.sleep, progress: Callable[[str, int, int], None] | None = None,
-                 now: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        connector,
+        max_workers: int = 4,
+        throttle_retries: int = 6,
+        sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[str, int, int], None] | None = None,
+        now: Callable[[], float] = time.time,
+    ):
         self.connector = connector
         self.max_workers = max_workers
         self.throttle_retries = throttle_retries
@@ -212,8 +243,10 @@ class CloudWatchSource:
         floor = required_period(start, int(self.now()))
         too_fine = sorted({q.period for q in queries if q.period % floor})
         if too_fine:
-            raise ValueError(f"period(s) {too_fine} s return no data for a window starting "
-                             f"{(int(self.now()) - start) / DAY:.0f} days ago: use a multiple of {floor} s")
+            raise ValueError(
+                f"period(s) {too_fine} s return no data for a window starting "
+                f"{(int(self.now()) - start) / DAY:.0f} days ago: use a multiple of {floor} s"
+            )
         plan = plan_calls(queries, start, end)
         self.usage.add(planned_calls=len(plan), minimum_calls=minimum_calls(queries, start, end), series=len(queries))
         client = self.client(region)
@@ -235,7 +268,9 @@ class CloudWatchSource:
                 raise
         return {q: out[q] for q in queries}
 
-    def _collect_call(self, client, region: str, call: list[MetricQuery], start: int, end: int) -> dict[MetricQuery, Series]:
+    def _collect_call(
+        self, client, region: str, call: list[MetricQuery], start: int, end: int
+    ) -> dict[MetricQuery, Series]:
         """One planned call: its pages, then follow-ups for series left partial."""
         got_ts: dict[MetricQuery, list] = {q: [] for q in call}
         got_vals: dict[MetricQuery, list] = {q: [] for q in call}
@@ -260,12 +295,17 @@ class CloudWatchSource:
         self.usage.add(datapoints=sum(len(s.timestamps) for s in series.values()))
         return series
 
-    def _request_pages(self, client, qs: list[MetricQuery], start: int, end: int,
-                       got_ts: dict, got_vals: dict) -> dict[MetricQuery, str]:
+    def _request_pages(
+        self, client, qs: list[MetricQuery], start: int, end: int, got_ts: dict, got_vals: dict
+    ) -> dict[MetricQuery, str]:
         by_id = {f"q{i}": q for i, q in enumerate(qs)}
-        params = {"MetricDataQueries": [_query_json(i, q) for i, q in by_id.items()],
-                  "StartTime": _utc(start), "EndTime": _utc(end), "ScanBy": "TimestampAscending",
-                  "MaxDatapoints": MAX_DATAPOINTS}
+        params = {
+            "MetricDataQueries": [_query_json(i, q) for i, q in by_id.items()],
+            "StartTime": _utc(start),
+            "EndTime": _utc(end),
+            "ScanBy": "TimestampAscending",
+            "MaxDatapoints": MAX_DATAPOINTS,
+        }
         status: dict[MetricQuery, str] = {}
         token = None
         while True:
@@ -301,7 +341,7 @@ class CloudWatchSource:
                 self.usage.add(throttled=1 + retries)
                 if attempt == self.throttle_retries:
                     raise CloudWatchError(f"GetMetricData still throttled after {attempt + 1} attempts") from None
-                self.sleep(min(20.0, 0.5 * 2 ** attempt) * (0.5 + random.random() / 2))
+                self.sleep(min(20.0, 0.5 * 2**attempt) * (0.5 + random.random() / 2))
                 continue
             retries = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
             self.usage.add(calls=1 + retries, metrics_requested=n_queries, throttled=retries)

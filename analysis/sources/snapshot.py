@@ -6,16 +6,17 @@ value (float64). Rows are
 sorted by (region, namespace, metric_name, dimensions, stat, period, timestamp), so the
 same series always give a byte-identical file. pyarrow is imported lazily.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from analysis.model import MetricQuery, Series
 from analysis.fsutil import atomic_output
+from analysis.model import MetricQuery, Series
 
 KEY_COLUMNS = ("region", "namespace", "metric_name", "dimensions", "stat", "period")
 STRING_KEYS = KEY_COLUMNS[:5]
@@ -25,11 +26,18 @@ COLUMNS = KEY_COLUMNS + ("timestamp", "value")
 def schema():
     import pyarrow as pa
 
-    return pa.schema([
-        ("region", pa.string()), ("namespace", pa.string()), ("metric_name", pa.string()),
-        ("dimensions", pa.string()), ("stat", pa.string()), ("period", pa.int64()),
-        ("timestamp", pa.timestamp("ms", tz="UTC")), ("value", pa.float64()),
-    ])
+    return pa.schema(
+        [
+            ("region", pa.string()),
+            ("namespace", pa.string()),
+            ("metric_name", pa.string()),
+            ("dimensions", pa.string()),
+            ("stat", pa.string()),
+            ("period", pa.int64()),
+            ("timestamp", pa.timestamp("ms", tz="UTC")),
+            ("value", pa.float64()),
+        ]
+    )
 
 
 def series_key(s: Series) -> tuple:
@@ -44,7 +52,11 @@ def write_snapshot(path: str | Path, series: Iterable[Series], metadata: Mapping
 
     ordered = sorted((s for s in series if len(s.timestamps)), key=series_key)
     counts = np.array([len(s.timestamps) for s in ordered], dtype=np.int64)
-    ts = np.concatenate([np.asarray(s.timestamps, dtype=np.int64) for s in ordered]) if ordered else np.zeros(0, np.int64)
+    ts = (
+        np.concatenate([np.asarray(s.timestamps, dtype=np.int64) for s in ordered])
+        if ordered
+        else np.zeros(0, np.int64)
+    )
     values = np.concatenate([np.asarray(s.values, dtype=np.float64) for s in ordered]) if ordered else np.zeros(0)
     if ordered:  # within a series: by time, one row per timestamp
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -56,22 +68,35 @@ def write_snapshot(path: str | Path, series: Iterable[Series], metadata: Mapping
 
     def column(i: int):
         # one string per series, stored once: row -> series code (no per-row string copies)
-        uniques, codes = np.unique(np.array([k[i] for k in keys], dtype=object), return_inverse=True) \
-            if keys else (np.array([], dtype=object), np.zeros(0, np.int64))
-        return pa.DictionaryArray.from_arrays(pa.array(np.repeat(codes, counts), pa.int32()),
-                                              pa.array(uniques.tolist(), pa.string()))
+        uniques, codes = (
+            np.unique(np.array([k[i] for k in keys], dtype=object), return_inverse=True)
+            if keys
+            else (np.array([], dtype=object), np.zeros(0, np.int64))
+        )
+        return pa.DictionaryArray.from_arrays(
+            pa.array(np.repeat(codes, counts), pa.int32()), pa.array(uniques.tolist(), pa.string())
+        )
 
     sch = schema()
     fields = [pa.field(f.name, pa.dictionary(pa.int32(), pa.string())) if f.name in STRING_KEYS else f for f in sch]
     table = pa.Table.from_arrays(
-        [column(0), column(1), column(2), column(3), column(4),
-         pa.array(np.repeat(np.array([k[5] for k in keys], dtype=np.int64), counts)),
-         pa.array(ts * 1000, type=pa.timestamp("ms", tz="UTC")), pa.array(values, type=pa.float64())],
-        schema=pa.schema(fields))
+        [
+            column(0),
+            column(1),
+            column(2),
+            column(3),
+            column(4),
+            pa.array(np.repeat(np.array([k[5] for k in keys], dtype=np.int64), counts)),
+            pa.array(ts * 1000, type=pa.timestamp("ms", tz="UTC")),
+            pa.array(values, type=pa.float64()),
+        ],
+        schema=pa.schema(fields),
+    )
     with atomic_output(path) as tmp:
         # store_schema=False: readers see plain Parquet strings, as the format documents
-        with pq.ParquetWriter(tmp, table.schema, compression="zstd", use_dictionary=list(KEY_COLUMNS),
-                              store_schema=False) as writer:
+        with pq.ParquetWriter(
+            tmp, table.schema, compression="zstd", use_dictionary=list(KEY_COLUMNS), store_schema=False
+        ) as writer:
             writer.write_table(table)
             if metadata:
                 writer.add_key_value_metadata({k: str(v) for k, v in sorted(metadata.items())})
@@ -98,7 +123,7 @@ class SnapshotSource:
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
-        from analysis.cli import AnalysisError
+        from analysis.errors import AnalysisError
 
         try:
             # key columns come back dictionary-encoded: a code per row, each string once
@@ -108,8 +133,9 @@ class SnapshotSource:
         missing = [c for c in COLUMNS if c not in table.column_names]
         if missing:
             raise AnalysisError(f"{self.path}: metrics snapshot lacks column(s) {', '.join(missing)}")
-        self.metadata = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()
-                         if not k.startswith(b"ARROW")}
+        self.metadata = {
+            k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items() if not k.startswith(b"ARROW")
+        }
         try:
             ts_col = table["timestamp"]
             if not pa.types.is_timestamp(ts_col.type):
@@ -161,15 +187,19 @@ class SnapshotSource:
         index = self._load()
         if not index:
             return None, None
-        return (min(int(ts[0]) for ts, _ in index.values() if len(ts)),
-                max(int(ts[-1]) for ts, _ in index.values() if len(ts)))
+        return (
+            min(int(ts[0]) for ts, _ in index.values() if len(ts)),
+            max(int(ts[-1]) for ts, _ in index.values() if len(ts)),
+        )
 
     def fetch(self, region: str, queries: Sequence[MetricQuery], start: int, end: int) -> dict[MetricQuery, Series]:
         index = self._load()
         out = {}
         for q in queries:
-            ts, vals = index.get((region, q.namespace, q.metric_name, q.dimensions_json, q.stat, q.period),
-                                 (np.zeros(0, np.int64), np.zeros(0)))
+            ts, vals = index.get(
+                (region, q.namespace, q.metric_name, q.dimensions_json, q.stat, q.period),
+                (np.zeros(0, np.int64), np.zeros(0)),
+            )
             lo, hi = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "left")
             out[q] = Series(region, q, ts[lo:hi].copy(), vals[lo:hi].copy())
         return out

@@ -2,6 +2,7 @@
 
 Event: {"key": "client-1", "limit": 100, "window": 60} -> {"allowed": true, "count": 1, ...}
 """
+
 from lib import config
 
 

@@ -1,6 +1,7 @@
 """GetMetricData at its limits, against botocore's Stubber: batching, paging, throttling, partial data."""
+
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -12,8 +13,15 @@ from analysis import registry
 from analysis.bench.collect import synthetic_fleet as fleet
 from analysis.collect import collect, coverage, window
 from analysis.model import MetricQuery
-from analysis.sources.cloudwatch import (MAX_DATAPOINTS, MAX_QUERIES, CloudWatchError, CloudWatchSource,
-                                         expected_points, minimum_calls, plan_calls)
+from analysis.sources.cloudwatch import (
+    MAX_DATAPOINTS,
+    MAX_QUERIES,
+    CloudWatchError,
+    CloudWatchSource,
+    expected_points,
+    minimum_calls,
+    plan_calls,
+)
 
 REGION = "us-east-1"
 NOW = int(time.time()) // 3600 * 3600
@@ -27,8 +35,9 @@ class StubConnector:
         self.cw = boto3.client("cloudwatch", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
         self.stub = Stubber(self.cw)
         self.sent = []
-        self.cw.meta.events.register("before-parameter-build.cloudwatch.GetMetricData",
-                                     lambda params, **kw: self.sent.append(params))
+        self.cw.meta.events.register(
+            "before-parameter-build.cloudwatch.GetMetricData", lambda params, **kw: self.sent.append(params)
+        )
 
     def client(self, service, region, **kw):
         assert service == "cloudwatch"
@@ -43,8 +52,13 @@ def source(conn, **kw):
 
 
 def result(qid, times, status="Complete"):
-    return {"Id": qid, "Label": qid, "StatusCode": status,
-            "Timestamps": [datetime.fromtimestamp(t, timezone.utc) for t in times], "Values": [float(t % 97) for t in times]}
+    return {
+        "Id": qid,
+        "Label": qid,
+        "StatusCode": status,
+        "Timestamps": [datetime.fromtimestamp(t, UTC) for t in times],
+        "Values": [float(t % 97) for t in times],
+    }
 
 
 def echo(n, times=(), status="Complete", token=None):
@@ -72,15 +86,21 @@ def test_45_day_series_pack_seven_per_call_within_both_limits():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([60, 300, 3600, 86_400]), st.integers(0, 900)), min_size=1, max_size=6),
-       st.integers(1, 60))
+@given(
+    st.lists(st.tuples(st.sampled_from([60, 300, 3600, 86_400]), st.integers(0, 900)), min_size=1, max_size=6),
+    st.integers(1, 60),
+)
 def test_any_mix_of_series_respects_the_limits(groups, days):
     start, end = NOW - days * DAY, NOW
-    queries = [MetricQuery.of("NS", f"m{g}", {"id": str(i)}, "Maximum", period)
-               for g, (period, count) in enumerate(groups) for i in range(count)]
+    queries = [
+        MetricQuery.of("NS", f"m{g}", {"id": str(i)}, "Maximum", period)
+        for g, (period, count) in enumerate(groups)
+        for i in range(count)
+    ]
     calls = plan_calls(queries, start, end)
-    assert sorted(q.metric_name + q.dimensions_json for c in calls for q in c) == \
-        sorted(q.metric_name + q.dimensions_json for q in set(queries))
+    assert sorted(q.metric_name + q.dimensions_json for c in calls for q in c) == sorted(
+        q.metric_name + q.dimensions_json for q in set(queries)
+    )
     for c in calls:
         points = sum(expected_points(q, start, end) for q in c)
         assert len(c) <= MAX_QUERIES and (points <= MAX_DATAPOINTS or len(c) == 1)
@@ -116,7 +136,7 @@ def test_45_day_fleet_collection_uses_at_most_105_percent_of_minimum_calls():
     for params in conn.sent:
         assert len(params["MetricDataQueries"]) <= MAX_QUERIES
         assert sum(-(-(45 * DAY) // q["MetricStat"]["Period"]) for q in params["MetricDataQueries"]) <= MAX_DATAPOINTS
-        assert params["StartTime"] == datetime.fromtimestamp(start, timezone.utc)
+        assert params["StartTime"] == datetime.fromtimestamp(start, UTC)
     s = got[queries[0]]
     assert list(s.timestamps) == [start, start + 300, start + 900] and s.values.dtype.name == "float64"
     assert coverage(s, start, end).gaps == 2
@@ -124,13 +144,23 @@ def test_45_day_fleet_collection_uses_at_most_105_percent_of_minimum_calls():
 
 def test_next_token_pages_are_followed_and_joined():
     conn = StubConnector()
-    queries = [MetricQuery.of("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": f"db{i}"}, "Maximum") for i in range(3)]
+    queries = [
+        MetricQuery.of("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": f"db{i}"}, "Maximum") for i in range(3)
+    ]
     start, end = NOW - DAY, NOW
     conn.stub.add_response("get_metric_data", echo(3, [start, start + 300], status="PartialData", token="page-2"))
-    conn.stub.add_response("get_metric_data", echo(3, [start + 600]),
-                           expected_params={"MetricDataQueries": conn_any(), "StartTime": conn_any(),
-                                            "EndTime": conn_any(), "ScanBy": "TimestampAscending",
-                                            "MaxDatapoints": MAX_DATAPOINTS, "NextToken": "page-2"})
+    conn.stub.add_response(
+        "get_metric_data",
+        echo(3, [start + 600]),
+        expected_params={
+            "MetricDataQueries": conn_any(),
+            "StartTime": conn_any(),
+            "EndTime": conn_any(),
+            "ScanBy": "TimestampAscending",
+            "MaxDatapoints": MAX_DATAPOINTS,
+            "NextToken": "page-2",
+        },
+    )
     src = source(conn)
     with conn.stub:
         got = src.fetch(REGION, queries, start, end)
@@ -140,6 +170,7 @@ def test_next_token_pages_are_followed_and_joined():
 
 def conn_any():
     from botocore.stub import ANY
+
     return ANY
 
 
@@ -155,8 +186,11 @@ def test_partial_data_without_token_is_asked_again_for_the_rest():
     with conn.stub:
         got = src.fetch(REGION, q, start, end)
     follow_up = conn.sent[1]
-    assert len(follow_up["MetricDataQueries"]) == 1 and follow_up["MetricDataQueries"][0]["MetricStat"]["Stat"] == "Maximum"
-    assert follow_up["StartTime"] == datetime.fromtimestamp(start + 600, timezone.utc)
+    assert (
+        len(follow_up["MetricDataQueries"]) == 1
+        and follow_up["MetricDataQueries"][0]["MetricStat"]["Stat"] == "Maximum"
+    )
+    assert follow_up["StartTime"] == datetime.fromtimestamp(start + 600, UTC)
     assert len(got[q[0]].timestamps) == 2 and len(got[q[1]].timestamps) == 4 and src.usage.calls == 2
 
 
@@ -164,8 +198,9 @@ def test_throttling_is_retried_with_backoff_and_counted():
     conn = StubConnector()
     q = [MetricQuery.of("AWS/RDS", "ReadIOPS", {"DBInstanceIdentifier": "db"}, "Maximum")]
     for _ in range(2):
-        conn.stub.add_client_error("get_metric_data", service_error_code="Throttling", http_status_code=400,
-                                   service_message="Rate exceeded")
+        conn.stub.add_client_error(
+            "get_metric_data", service_error_code="Throttling", http_status_code=400, service_message="Rate exceeded"
+        )
     conn.stub.add_response("get_metric_data", echo(1, [NOW - 600]))
     src = source(conn)
     with conn.stub:
@@ -213,10 +248,16 @@ def test_collect_skips_metrics_of_a_region_where_cloudwatch_is_denied(aws_creden
 
     with mock_aws():
         boto3.client("rds", region_name=REGION).create_db_instance(
-            DBInstanceIdentifier="db1", DBInstanceClass="db.t3.micro", Engine="postgres", AllocatedStorage=20,
-            MasterUsername="u", MasterUserPassword="password-123")
-        res = collect(DeniedCloudWatch(), [REGION], 45, stacks_dir=tmp_path / "none", output=tmp_path / "m.parquet",
-                      now=NOW)
+            DBInstanceIdentifier="db1",
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            AllocatedStorage=20,
+            MasterUsername="u",
+            MasterUserPassword="password-123",
+        )
+        res = collect(
+            DeniedCloudWatch(), [REGION], 45, stacks_dir=tmp_path / "none", output=tmp_path / "m.parquet", now=NOW
+        )
     assert [r.resource_id for r in res.resources] == ["db1"]
     assert f"{REGION}: metrics skipped: cloudwatch:GetMetricData access denied (AccessDenied)" in res.messages
     assert (tmp_path / "m.parquet").exists() and (tmp_path / "m.inventory.json").exists()

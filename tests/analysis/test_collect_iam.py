@@ -1,4 +1,5 @@
 """iam/collector-policy.json lists exactly the actions a collection calls (recorded against moto)."""
+
 import json
 from pathlib import Path
 
@@ -22,8 +23,9 @@ class Recording(Connector):
     def client(self, service, region, **kw):
         c = super().client(service, region, **kw)
         prefix = IAM_PREFIX.get(service, service)
-        c.meta.events.register("before-call.*.*",
-                               lambda model, **_: self.actions.add(f"{prefix}:{model.name}"), unique_id="iam-record")
+        c.meta.events.register(
+            "before-call.*.*", lambda model, **_: self.actions.add(f"{prefix}:{model.name}"), unique_id="iam-record"
+        )
         return c
 
 

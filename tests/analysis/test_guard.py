@@ -1,13 +1,15 @@
 """`python -m analysis guard` against moto CloudWatch: breach -> byte-identical rollback (exit 3), healthy -> 0."""
+
 import datetime as dt
 import json
 
 import boto3
 import pytest
 
-from analysis.fsutil import atomic_write
 from analysis import tfvars_io
-from analysis.cli import EXIT_ROLLED_BACK, main
+from analysis.cli import main
+from analysis.errors import EXIT_ROLLED_BACK
+from analysis.fsutil import atomic_write
 from analysis.guard import Guard, targets
 from analysis.rollout import alarms
 
@@ -38,11 +40,15 @@ def applied(project_root):
 
 
 def traffic(cw, flows, resets, name="TCP_Target_Reset_Count"):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     dims = [{"Name": "LoadBalancer", "Value": NLB}]
-    cw.put_metric_data(Namespace="AWS/NetworkELB", MetricData=[
-        {"MetricName": "NewFlowCount", "Dimensions": dims, "Value": flows, "Timestamp": now},
-        {"MetricName": name, "Dimensions": dims, "Value": resets, "Timestamp": now}])
+    cw.put_metric_data(
+        Namespace="AWS/NetworkELB",
+        MetricData=[
+            {"MetricName": "NewFlowCount", "Dimensions": dims, "Value": flows, "Timestamp": now},
+            {"MetricName": name, "Dimensions": dims, "Value": resets, "Timestamp": now},
+        ],
+    )
 
 
 def guard(*extra):
@@ -50,15 +56,22 @@ def guard(*extra):
 
 
 def test_alarm_contract_names_and_math():
-    spec = alarms.definition("staging", "serverless", "serverless-us-east-1", "orders",
-                             {"FunctionName": "rightsize-staging-orders", "Resource": "rightsize-staging-orders:live"},
-                             qualifier="orders")
+    spec = alarms.definition(
+        "staging",
+        "serverless",
+        "serverless-us-east-1",
+        "orders",
+        {"FunctionName": "rightsize-staging-orders", "Resource": "rightsize-staging-orders:live"},
+        qualifier="orders",
+    )
     assert spec["AlarmName"] == "rightsize-staging-serverless-conn-errors-orders"
     assert spec["AlarmName"].startswith(alarms.alarm_prefix("staging", "serverless"))
     ids = {q["Id"]: q.get("MetricStat", {}).get("Metric", {}).get("MetricName") for q in spec["Metrics"]}
     assert ids == {"err0": "Errors", "err1": "Throttles", "tot0": "Invocations", "tot1": "Throttles", "pct": None}
-    assert spec["Metrics"][-1]["Expression"] == \
-        "IF((FILL(tot0, 0) + FILL(tot1, 0)) > 0, 100 * (FILL(err0, 0) + FILL(err1, 0)) / (FILL(tot0, 0) + FILL(tot1, 0)), 0)"
+    assert (
+        spec["Metrics"][-1]["Expression"]
+        == "IF((FILL(tot0, 0) + FILL(tot1, 0)) > 0, 100 * (FILL(err0, 0) + FILL(err1, 0)) / (FILL(tot0, 0) + FILL(tot1, 0)), 0)"
+    )
     assert (spec["Threshold"], spec["ComparisonOperator"]) == (1.0, "GreaterThanThreshold")
     assert {"Key": "Stack", "Value": "serverless-us-east-1"} in spec["Tags"]
     assert "data" not in alarms.SPECS and "data" in alarms.NO_METRIC
@@ -121,13 +134,27 @@ def test_nothing_to_guard_and_bad_flags_are_usage_errors(project_root, capsys):
 
 
 def test_critical_path_keys_are_never_restored(project_root, cw, make_recommendation, write_recommendations, capsys):
-    fn = alarms.definition("staging", "serverless", "serverless-us-east-1", "orders",
-                           {"FunctionName": "rightsize-staging-orders"}, qualifier="orders")
+    fn = alarms.definition(
+        "staging",
+        "serverless",
+        "serverless-us-east-1",
+        "orders",
+        {"FunctionName": "rightsize-staging-orders"},
+        qualifier="orders",
+    )
     cw.put_metric_alarm(**fn)
     cw.set_alarm_state(AlarmName=fn["AlarmName"], StateValue="ALARM", StateReason="breach")
-    write_recommendations([make_recommendation(
-        "lambda", "rightsize-staging-serverless-catalog", "serverless-us-east-1",
-        [("memory_size", "serverless_memory_size.catalog", 3008, 1024)], status="excluded")])
+    write_recommendations(
+        [
+            make_recommendation(
+                "lambda",
+                "rightsize-staging-serverless-catalog",
+                "serverless-us-east-1",
+                [("memory_size", "serverless_memory_size.catalog", 3008, 1024)],
+                status="excluded",
+            )
+        ]
+    )
     path = project_root / "tfvars" / "staging" / "serverless-us-east-1.auto.tfvars.json"
     atomic_write(tfvars_io.previous_path(path), b'{"serverless_memory_size": {"catalog": 3008}}\n')
     path.write_bytes(b'{"serverless_memory_size": {"catalog": 2048}}\n')  # changed by hand since
@@ -146,28 +173,54 @@ def test_watch_window_checks_until_a_breach(applied, cw, compute_alarm):
         if now[0] >= 120:  # trouble two minutes after the change
             cw.set_alarm_state(AlarmName=compute_alarm, StateValue="ALARM", StateReason="late breach")
 
-    g = Guard("staging", targets(applied.parents[2], "staging"), lambda s, r: boto3.client(s, region_name=r),
-              log=checks.append, sleep=sleep, clock=lambda: now[0])
+    g = Guard(
+        "staging",
+        targets(applied.parents[2], "staging"),
+        lambda s, r: boto3.client(s, region_name=r),
+        log=checks.append,
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
     breaches = g.watch(window=600, interval=60)
     assert [b.reason for b in breaches] == ["alarm is ALARM: late breach"] and now[0] == 120
-    now[0], healthy = 0.0, Guard("staging", g.targets, g.client, sleep=lambda s: now.__setitem__(0, now[0] + s),
-                                 clock=lambda: now[0], log=checks.append)
+    now[0], healthy = (
+        0.0,
+        Guard(
+            "staging",
+            g.targets,
+            g.client,
+            sleep=lambda s: now.__setitem__(0, now[0] + s),
+            clock=lambda: now[0],
+            log=checks.append,
+        ),
+    )
     cw.set_alarm_state(AlarmName=compute_alarm, StateValue="OK", StateReason="fine")
     assert healthy.watch(window=300, interval=60) == [] and now[0] == 300
 
 
 def test_blue_green_then_guard_rolls_back_and_reports_the_database_path(
-        project_root, rds_primary, cw, compute_alarm, make_recommendation, write_recommendations, capsys):
+    project_root, rds_primary, cw, compute_alarm, make_recommendation, write_recommendations, capsys
+):
     rds = rds_primary()
     data = project_root / "tfvars" / "staging" / "data-us-east-1.auto.tfvars.json"
     before = b'{"data_replica_count": 1}\n'
     data.write_bytes(before)
-    write_recommendations([make_recommendation("rds", "rightsize-staging-data-primary", "data-us-east-1", [
-        ("instance_class", "data_instance_class", "db.r6g.2xlarge", "db.r6g.large")], rollout="blue-green")])
+    write_recommendations(
+        [
+            make_recommendation(
+                "rds",
+                "rightsize-staging-data-primary",
+                "data-us-east-1",
+                [("instance_class", "data_instance_class", "db.r6g.2xlarge", "db.r6g.large")],
+                rollout="blue-green",
+            )
+        ]
+    )
     assert main(["rollout", "--poll-interval", "0"]) == 0
     assert json.loads(data.read_text())["data_instance_class"] == "db.r6g.large"
-    state = json.loads((project_root / "reports/staging/rollout/us-east-1/rightsize-staging-data-primary.json")
-                       .read_text())
+    state = json.loads(
+        (project_root / "reports/staging/rollout/us-east-1/rightsize-staging-data-primary.json").read_text()
+    )
     capsys.readouterr()
     traffic(cw, 1000, 50)  # the app's connections fail after the switchover: 5% resets
     assert main(["guard", "--stack", "data-us-east-1", "--window", "0"]) == EXIT_ROLLED_BACK
@@ -185,12 +238,20 @@ def test_cache_alarm_sums_every_node_of_the_shard(project_root, cw, capsys):
     cw.put_metric_alarm(**spec)
     path = project_root / "tfvars" / "staging" / "cache-us-east-1.auto.tfvars.json"
     tfvars_io.apply(path, {"cache_node_type": "cache.r6g.xlarge"})
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     def put(metric, node, value):
-        cw.put_metric_data(Namespace="AWS/ElastiCache", MetricData=[{
-            "MetricName": metric, "Value": value, "Timestamp": now,
-            "Dimensions": [{"Name": k, "Value": v} for k, v in node.items()]}])
+        cw.put_metric_data(
+            Namespace="AWS/ElastiCache",
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Value": value,
+                    "Timestamp": now,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in node.items()],
+                }
+            ],
+        )
 
     for node in nodes:
         put("NewConnections", node, 400)

@@ -1,15 +1,16 @@
 """Inventory against moto (`mock_aws`): all five kinds, exclusion, tag filter, managed mapping, faults."""
+
 import json
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from conftest import write_stacks
 from moto import mock_aws
 
 from analysis import inventory, tfmap
 from analysis.inventory import discover, load_inventory, matches, parse_tag_filter, save_inventory
 from analysis.sources.aws import Connector
-from conftest import write_stacks
 
 REGION = "us-east-1"
 
@@ -33,13 +34,22 @@ def test_discovers_all_five_kinds_with_their_config(account, stacks_dir):
 
     primary, replica = res["rightsize-staging-data-primary"], res["rightsize-staging-data-replica"]
     assert primary.config["role"] == "primary" and primary.config["replica_ids"] == ("rightsize-staging-data-replica",)
-    assert (primary.config["instance_class"], primary.config["allocated_storage"], primary.config["iops"],
-            primary.config["storage_type"], primary.config["multi_az"]) == ("db.r6g.2xlarge", 1000, 12000, "gp3", True)
+    assert (
+        primary.config["instance_class"],
+        primary.config["allocated_storage"],
+        primary.config["iops"],
+        primary.config["storage_type"],
+        primary.config["multi_az"],
+    ) == ("db.r6g.2xlarge", 1000, 12000, "gp3", True)
     assert replica.config["role"] == "replica" and replica.config["source_id"] == "rightsize-staging-data-primary"
 
     cache = res["rightsize-staging-cache"]
     assert cache.config["cluster_mode"] is True
-    assert (cache.config["num_shards"], cache.config["replicas_per_shard"], len(cache.config["member_clusters"])) == (2, 1, 4)
+    assert (cache.config["num_shards"], cache.config["replicas_per_shard"], len(cache.config["member_clusters"])) == (
+        2,
+        1,
+        4,
+    )
     assert res["legacy-redis"].config["cluster_mode"] is False
 
     asg = res["rightsize-staging-compute-asg"]
@@ -51,7 +61,11 @@ def test_discovers_all_five_kinds_with_their_config(account, stacks_dir):
     assert (asg.config["min_size"], asg.config["max_size"], asg.config["desired_capacity"]) == (2, 6, 3)
 
     orders = res["rightsize-staging-orders"]
-    assert (orders.config["memory_size"], orders.config["timeout"], orders.config["architecture"]) == (3008, 900, "arm64")
+    assert (orders.config["memory_size"], orders.config["timeout"], orders.config["architecture"]) == (
+        3008,
+        900,
+        "arm64",
+    )
     assert orders.config["reserved_concurrency"] == 100 and orders.config["alias"] == "live"
     # moto answers 404 to provisioned concurrency: unknown counts as 0, with a note, no crash
     assert orders.config["provisioned_concurrency"] == 0 and "unknown" in orders.config["notes"][0]
@@ -60,7 +74,9 @@ def test_discovers_all_five_kinds_with_their_config(account, stacks_dir):
 
     nat = res[account["vpc"]]
     assert nat.kind == "nat" and nat.config["nat_gateway_count"] == 2 and nat.config["az_count"] == 2
-    assert nat.config["nat_gateway_ids"] == tuple(account["nats"]) and nat.role == "vpc"  # the VPC is the resource (docs/architecture.md)
+    assert (
+        nat.config["nat_gateway_ids"] == tuple(account["nats"]) and nat.role == "vpc"
+    )  # the VPC is the resource (docs/architecture.md)
 
 
 def test_critical_path_resources_are_excluded_with_a_reason(account):
@@ -110,9 +126,16 @@ def test_access_denied_on_one_service_skips_that_kind_only(account):
         def client(self, service, region, **kw):
             c = super().client(service, region, **kw)
             if service == "lambda":
+
                 def deny(**kw):
-                    raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not authorized"},
-                                       "ResponseMetadata": {"HTTPStatusCode": 403}}, kw["model"].name)
+                    raise ClientError(
+                        {
+                            "Error": {"Code": "AccessDeniedException", "Message": "not authorized"},
+                            "ResponseMetadata": {"HTTPStatusCode": 403},
+                        },
+                        kw["model"].name,
+                    )
+
                 c.meta.events.register("before-call.lambda.*", deny)
             return c
 

@@ -1,4 +1,5 @@
 """Pricing: known prices from the snapshot, missing prices shown as missing, and the build script."""
+
 import json
 from pathlib import Path
 
@@ -7,8 +8,10 @@ import pytest
 
 from analysis.kinds.asg.pricing import price as asg_price
 from analysis.kinds.elasticache.pricing import price as cache_price
-from analysis.kinds.lambda_.pricing import Usage, price as lambda_price
-from analysis.kinds.nat.pricing import Usage as NatUsage, price as nat_price
+from analysis.kinds.lambda_.pricing import Usage
+from analysis.kinds.lambda_.pricing import price as lambda_price
+from analysis.kinds.nat.pricing import Usage as NatUsage
+from analysis.kinds.nat.pricing import price as nat_price
 from analysis.kinds.rds.pricing import price as rds_price
 from analysis.pricing import build
 from analysis.pricing.catalog import HOURS_PER_MONTH, SECONDS_PER_MONTH, PriceCatalog
@@ -122,18 +125,32 @@ def test_committed_prices_are_what_the_build_script_makes():
     import hashlib
 
     raw = SNAPSHOT.read_bytes()
-    built = build.render(build.build(json.loads(raw), "../shared/data/aws-prices/prices.json",
-                                     hashlib.sha256(raw).hexdigest()))
+    built = build.render(
+        build.build(json.loads(raw), "../shared/data/aws-prices/prices.json", hashlib.sha256(raw).hexdigest())
+    )
     assert built == (Path(build.DEFAULT_OUT)).read_text()
 
 
 def test_build_keeps_gaps():
-    snap = {"as_of": "2026-01-01", "currency": "USD", "regions": ["us-east-1"],
-            "sources": [{"id": "s1"}, {"id": "unused"}],
-            "prices": {s: {"us-east-1": {"t": {"d": {"on_demand": {"value": 1.0, "source": "s1", "data_date": "x",
-                                                                   "crosscheck": {}},
-                                                     "ri_1yr_standard_no_upfront": {"value": None, "gap": "why"}}}}}
-                       for s in build.SERVICES}}
+    snap = {
+        "as_of": "2026-01-01",
+        "currency": "USD",
+        "regions": ["us-east-1"],
+        "sources": [{"id": "s1"}, {"id": "unused"}],
+        "prices": {
+            s: {
+                "us-east-1": {
+                    "t": {
+                        "d": {
+                            "on_demand": {"value": 1.0, "source": "s1", "data_date": "x", "crosscheck": {}},
+                            "ri_1yr_standard_no_upfront": {"value": None, "gap": "why"},
+                        }
+                    }
+                }
+            }
+            for s in build.SERVICES
+        },
+    }
     doc = build.build(snap, "snap.json", "0")
     cells = doc["prices"]["ec2"]["us-east-1"]["t"]["d"]
     assert cells["on_demand"] == {"value": 1.0, "source": "s1", "data_date": "x"}

@@ -1,4 +1,5 @@
 """`--pricing live`: Price List API refresh, tested with botocore's Stubber (moto has no pricing backend)."""
+
 import json
 
 import boto3
@@ -10,25 +11,47 @@ from analysis.pricing.catalog import PriceCatalog
 
 
 def product(instance_type, on_demand, reserved):
-    terms = {"OnDemand": {"A.JRTCKXETXF": {"priceDimensions": {"A.JRTCKXETXF.6YS6EN2CT7": {
-        "unit": "Hrs", "pricePerUnit": {"USD": str(on_demand)}}}}}, "Reserved": {}}
+    terms = {
+        "OnDemand": {
+            "A.JRTCKXETXF": {
+                "priceDimensions": {"A.JRTCKXETXF.6YS6EN2CT7": {"unit": "Hrs", "pricePerUnit": {"USD": str(on_demand)}}}
+            }
+        },
+        "Reserved": {},
+    }
     for i, (lease, option, cls, hourly, upfront) in enumerate(reserved):
         dims = {f"R{i}.h": {"unit": "Hrs", "pricePerUnit": {"USD": str(hourly)}}}
         if upfront:
             dims[f"R{i}.u"] = {"unit": "Quantity", "pricePerUnit": {"USD": str(upfront)}}
-        terms["Reserved"][f"R{i}"] = {"termAttributes": {"LeaseContractLength": lease, "PurchaseOption": option,
-                                                         "OfferingClass": cls}, "priceDimensions": dims}
-    return json.dumps({"product": {"attributes": {"instanceType": instance_type}}, "terms": terms,
-                       "publicationDate": "2026-11-01T00:00:00Z"})
+        terms["Reserved"][f"R{i}"] = {
+            "termAttributes": {"LeaseContractLength": lease, "PurchaseOption": option, "OfferingClass": cls},
+            "priceDimensions": dims,
+        }
+    return json.dumps(
+        {
+            "product": {"attributes": {"instanceType": instance_type}},
+            "terms": terms,
+            "publicationDate": "2026-11-01T00:00:00Z",
+        }
+    )
 
 
 def tiny_catalog():
-    cell = {"on_demand": {"value": 0.68, "data_date": "2026-07-20", "source": "snap"},
-            "ri_3yr_standard_all_upfront": {"value": None, "gap": "no source"}}
-    return PriceCatalog({"as_of": "2026-11-25", "sources": [{"id": "snap"}], "prices": {
-        "ec2": {"us-east-1": {"c5.4xlarge": {"linux_shared": cell}}},
-        "rds_postgresql": {"us-east-1": {"db.r6g.large": {"multi_az": {}}}},
-        "elasticache": {}}})
+    cell = {
+        "on_demand": {"value": 0.68, "data_date": "2026-07-20", "source": "snap"},
+        "ri_3yr_standard_all_upfront": {"value": None, "gap": "no source"},
+    }
+    return PriceCatalog(
+        {
+            "as_of": "2026-11-25",
+            "sources": [{"id": "snap"}],
+            "prices": {
+                "ec2": {"us-east-1": {"c5.4xlarge": {"linux_shared": cell}}},
+                "rds_postgresql": {"us-east-1": {"db.r6g.large": {"multi_az": {}}}},
+                "elasticache": {},
+            },
+        }
+    )
 
 
 @pytest.fixture
@@ -40,16 +63,39 @@ def client():
 
 def test_refresh_filters_on_product_attributes_and_reserved_terms_after(client):
     c, stub = client
-    ec2_params = {"ServiceCode": "AmazonEC2", "FormatVersion": "aws_v1", "MaxResults": 100,
-                  "Filters": live.QUERIES["ec2"][1]("c5.4xlarge", "us-east-1", "linux_shared")}
-    stub.add_response("get_products", {"PriceList": [product("c5.4xlarge", 0.7, [
-        ("3yr", "All Upfront", "standard", 0, 8760.0),
-        ("1yr", "No Upfront", "convertible", 0.5, 0),  # convertible: filtered out after the call
-    ])], "NextToken": "page2"}, ec2_params)
-    stub.add_response("get_products", {"PriceList": [product("c5.4xlarge", 0.7, [
-        ("1yr", "No Upfront", "standard", 0.43, 0)])]}, {**ec2_params, "NextToken": "page2"})
-    stub.add_response("get_products", {"PriceList": []},
-                      {"ServiceCode": "AmazonRDS", "FormatVersion": "aws_v1", "MaxResults": 100, "Filters": ANY})
+    ec2_params = {
+        "ServiceCode": "AmazonEC2",
+        "FormatVersion": "aws_v1",
+        "MaxResults": 100,
+        "Filters": live.QUERIES["ec2"][1]("c5.4xlarge", "us-east-1", "linux_shared"),
+    }
+    stub.add_response(
+        "get_products",
+        {
+            "PriceList": [
+                product(
+                    "c5.4xlarge",
+                    0.7,
+                    [
+                        ("3yr", "All Upfront", "standard", 0, 8760.0),
+                        ("1yr", "No Upfront", "convertible", 0.5, 0),  # convertible: filtered out after the call
+                    ],
+                )
+            ],
+            "NextToken": "page2",
+        },
+        ec2_params,
+    )
+    stub.add_response(
+        "get_products",
+        {"PriceList": [product("c5.4xlarge", 0.7, [("1yr", "No Upfront", "standard", 0.43, 0)])]},
+        {**ec2_params, "NextToken": "page2"},
+    )
+    stub.add_response(
+        "get_products",
+        {"PriceList": []},
+        {"ServiceCode": "AmazonRDS", "FormatVersion": "aws_v1", "MaxResults": 100, "Filters": ANY},
+    )
     fresh, notes = live.refresh(tiny_catalog(), c)
     stub.assert_no_pending_responses()
     cells = fresh.prices["ec2"]["us-east-1"]["c5.4xlarge"]["linux_shared"]

@@ -1,4 +1,5 @@
 """Report building blocks: records, CSV, totals, charts, plan preview, deterministic rendering."""
+
 import csv
 import io
 import json
@@ -11,17 +12,36 @@ from analysis.report.charts import downsample_max, utilisation_svg
 from analysis.report.plan import affected, preview, variable_readers
 from analysis.report.records import records, render_csv, totals
 
-META = dict(environment="staging", simulated=True, target="sim", regions=["us-east-1"], window_days=45,
-            window_start="2026-10-01", window_end="2026-11-15", confidence_threshold=0.1,
-            pricing_as_of="2026-11-25", collection=None)
+META = dict(
+    environment="staging",
+    simulated=True,
+    target="sim",
+    regions=["us-east-1"],
+    window_days=45,
+    window_start="2026-10-01",
+    window_end="2026-11-15",
+    confidence_threshold=0.1,
+    pricing_as_of="2026-11-25",
+    collection=None,
+)
 
 
 def rec(kind="rds", rid="db1", stack="data-us-east-1", status="emitted", now=100.0, new=40.0, r3=None):
     keys = {"instance_class": "data_instance_class"} if stack else {}
     res = Resource(kind, "us-east-1", rid, None, {}, {"instance_class": "db.r6g.2xlarge"}, stack, keys)
     change = Change("instance_class", "db.r6g.2xlarge", "db.r6g.large", keys.get("instance_class"))
-    return Recommendation(res, (change,), 0.8, status, "why", "low", {"cpu": {"p99": np.float64(12.34567)}},
-                          Cost(now, now * 0.7, r3), Cost(new, new * 0.7, r3), "blue-green")
+    return Recommendation(
+        res,
+        (change,),
+        0.8,
+        status,
+        "why",
+        "low",
+        {"cpu": {"p99": np.float64(12.34567)}},
+        Cost(now, now * 0.7, r3),
+        Cost(new, new * 0.7, r3),
+        "blue-green",
+    )
 
 
 def test_record_has_schema_fields_and_unmanaged_is_null():
@@ -62,13 +82,20 @@ def test_chart_draws_demand_and_both_capacity_lines():
     assert "no datapoints" in utilisation_svg("CPU", "%", np.array([]), np.array([]), 1.0, 1.0)
 
 
-STACK = {"resource": {
-    "aws_db_instance": {"primary": {"instance_class": "${var.data_instance_class}"},
-                        "replica": {"instance_class": "${var.data_replica_instance_class}"}},
-    "aws_lambda_function": {"orders": {"memory_size": '${var.serverless_memory_size["orders"]}'},
-                            "catalog": {"memory_size": '${lookup(var.serverless_memory_size, "catalog")}'},
-                            "reports": {"memory_size": '${local.memory_size["reports"]}'}},
-}, "locals": {"memory_size": '${merge({ "orders" = 1, "reports" = 1 }, var.serverless_memory_size)}'}}
+STACK = {
+    "resource": {
+        "aws_db_instance": {
+            "primary": {"instance_class": "${var.data_instance_class}"},
+            "replica": {"instance_class": "${var.data_replica_instance_class}"},
+        },
+        "aws_lambda_function": {
+            "orders": {"memory_size": '${var.serverless_memory_size["orders"]}'},
+            "catalog": {"memory_size": '${lookup(var.serverless_memory_size, "catalog")}'},
+            "reports": {"memory_size": '${local.memory_size["reports"]}'},
+        },
+    },
+    "locals": {"memory_size": '${merge({ "orders" = 1, "reports" = 1 }, var.serverless_memory_size)}'},
+}
 
 
 def test_plan_preview_finds_the_resources_reading_a_variable_and_map_key():
@@ -94,8 +121,7 @@ def test_render_is_deterministic_and_complete(tmp_path):
     first = render(recs, META, charts, preview(recs, tmp_path), "--- a\n+++ b\n")
     second = render(recs, META, charts, preview(recs, tmp_path), "--- a\n+++ b\n")
     assert first == second
-    assert set(first) == {"report.html", "report.md", "plan-preview.md", "recommendations.json",
-                          "recommendations.csv"}
+    assert set(first) == {"report.html", "report.md", "plan-preview.md", "recommendations.json", "recommendations.csv"}
     assert "Simulated account" in first["report.html"] and "<svg" in first["report.html"]
     assert "http://" not in first["report.html"].replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert json.loads(first["recommendations.json"])["schema_version"] == 1

@@ -1,4 +1,5 @@
 """`python -m analysis rollout` against moto: RDS Blue/Green end to end, resume, bad input."""
+
 import json
 
 import boto3
@@ -17,11 +18,17 @@ FAST = ["--poll-interval", "0", "--wait-timeout", "5"]
 
 @pytest.fixture
 def db_recommendation(make_recommendation, write_recommendations):
-    rec = make_recommendation("rds", PRIMARY, "data-us-east-1", [
-        ("instance_class", "data_instance_class", "db.r6g.2xlarge", "db.r6g.large"),
-        ("iops", "data_iops", 16000, 12000),
-        ("storage_throughput", "data_storage_throughput", 1000, 500),
-    ], rollout="blue-green")
+    rec = make_recommendation(
+        "rds",
+        PRIMARY,
+        "data-us-east-1",
+        [
+            ("instance_class", "data_instance_class", "db.r6g.2xlarge", "db.r6g.large"),
+            ("iops", "data_iops", 16000, 12000),
+            ("storage_throughput", "data_storage_throughput", 1000, 500),
+        ],
+        rollout="blue-green",
+    )
     write_recommendations([rec])
     return rec
 
@@ -44,8 +51,14 @@ def test_blue_green_full_path(project_root, rds_primary, db_recommendation, caps
     data_file.write_bytes(b'{"data_replica_count": 1}\n')
     assert main(["rollout", *FAST]) == 0
     out = capsys.readouterr().out
-    for step in ("CreateDBSnapshot", "CreateBlueGreenDeployment", "SwitchoverBlueGreenDeployment",
-                 "post-check ok", "DeleteBlueGreenDeployment", "done"):
+    for step in (
+        "CreateDBSnapshot",
+        "CreateBlueGreenDeployment",
+        "SwitchoverBlueGreenDeployment",
+        "post-check ok",
+        "DeleteBlueGreenDeployment",
+        "done",
+    ):
         assert step in out
     live = instances(rds)
     assert set(live) == {PRIMARY, f"{PRIMARY}-old1", REPLICA}  # no green left behind, blue kept
@@ -58,8 +71,12 @@ def test_blue_green_full_path(project_root, rds_primary, db_recommendation, caps
     snaps = rds.describe_db_snapshots(DBSnapshotIdentifier=state["snapshot_id"])["DBSnapshots"]
     assert snaps[0]["DBInstanceIdentifier"] == PRIMARY
     # tfvars updated so the next plan is a no-op; other keys kept; previous kept for guard
-    assert json.loads(data_file.read_text()) == {"data_instance_class": "db.r6g.large", "data_iops": 12000,
-                                                 "data_replica_count": 1, "data_storage_throughput": 500}
+    assert json.loads(data_file.read_text()) == {
+        "data_instance_class": "db.r6g.large",
+        "data_iops": 12000,
+        "data_replica_count": 1,
+        "data_storage_throughput": 500,
+    }
     assert tfvars_io.previous_path(data_file).read_bytes() == b'{"data_replica_count": 1}\n'
     # rerun: nothing to do, no second deployment
     assert main(["rollout", *FAST]) == 0
@@ -88,8 +105,9 @@ def _count_creates(monkeypatch):
 
 
 @pytest.mark.parametrize("lose_state", [False, True], ids=["state-file", "found-by-source-arn"])
-def test_interrupted_after_create_resumes_the_same_deployment(project_root, rds_primary, db_recommendation,
-                                                              monkeypatch, capsys, lose_state):
+def test_interrupted_after_create_resumes_the_same_deployment(
+    project_root, rds_primary, db_recommendation, monkeypatch, capsys, lose_state
+):
     rds = rds_primary()
     created = _count_creates(monkeypatch)
     _interrupt_once(monkeypatch, "drive")
@@ -110,8 +128,9 @@ def test_interrupted_after_create_resumes_the_same_deployment(project_root, rds_
     assert json.loads((project_root / DATA_TFVARS).read_text())["data_instance_class"] == "db.r6g.large"
 
 
-def test_interrupted_after_switchover_finishes_without_switching_again(project_root, rds_primary,
-                                                                        db_recommendation, monkeypatch, capsys):
+def test_interrupted_after_switchover_finishes_without_switching_again(
+    project_root, rds_primary, db_recommendation, monkeypatch, capsys
+):
     rds = rds_primary()
     _interrupt_once(monkeypatch, "post_check")
     assert main(["rollout", *FAST]) == 130
@@ -129,8 +148,9 @@ def test_interrupted_after_switchover_finishes_without_switching_again(project_r
 def test_foreign_deployment_is_not_adopted(project_root, rds_primary, db_recommendation, capsys):
     rds = rds_primary()
     arn = instances(rds)[PRIMARY]["DBInstanceArn"]
-    rds.create_blue_green_deployment(BlueGreenDeploymentName="someone-else", Source=arn,
-                                     TargetDBInstanceClass="db.r6g.xlarge")
+    rds.create_blue_green_deployment(
+        BlueGreenDeploymentName="someone-else", Source=arn, TargetDBInstanceClass="db.r6g.xlarge"
+    )
     assert main(["rollout", *FAST]) == 1
     assert "not started by this tool" in capsys.readouterr().err
     assert len(deployments(rds)) == 1 and not (project_root / DATA_TFVARS).exists()
@@ -158,18 +178,29 @@ def test_critical_path_tag_on_the_live_instance_blocks_rollout(project_root, rds
     _nothing_changed(rds, project_root)
 
 
-def test_live_settings_differing_from_the_recommendation_stop_the_rollout(project_root, rds_primary,
-                                                                          db_recommendation, capsys):
+def test_live_settings_differing_from_the_recommendation_stop_the_rollout(
+    project_root, rds_primary, db_recommendation, capsys
+):
     rds = rds_primary(instance_class="db.r6g.4xlarge")
     assert main(["rollout", *FAST]) == 1
     assert "re-run the analysis" in capsys.readouterr().err
     assert deployments(rds) == [] and rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"] == []
 
 
-def test_storage_shrink_is_refused_before_any_aws_call(project_root, make_recommendation, write_recommendations,
-                                                       capsys):
-    write_recommendations([make_recommendation("rds", PRIMARY, "data-us-east-1", [
-        ("allocated_storage", "data_allocated_storage", 1000, 800)], rollout="blue-green")])
+def test_storage_shrink_is_refused_before_any_aws_call(
+    project_root, make_recommendation, write_recommendations, capsys
+):
+    write_recommendations(
+        [
+            make_recommendation(
+                "rds",
+                PRIMARY,
+                "data-us-east-1",
+                [("allocated_storage", "data_allocated_storage", 1000, 800)],
+                rollout="blue-green",
+            )
+        ]
+    )
     for extra in ([], ["--dry-run"]):
         assert main(["rollout", "--endpoint-url", "http://127.0.0.1:9", *extra]) == 1
         err = capsys.readouterr().err
@@ -191,24 +222,53 @@ def test_missing_or_corrupt_recommendations(project_root, capsys):
     assert "corrupt recommendations JSON" in capsys.readouterr().err
 
 
-def test_dry_run_prints_every_change_with_its_method(project_root, make_recommendation, write_recommendations,
-                                                      capsys):
+def test_dry_run_prints_every_change_with_its_method(project_root, make_recommendation, write_recommendations, capsys):
     r = make_recommendation
-    write_recommendations([
-        r("rds", PRIMARY, "data-us-east-1", [("instance_class", "data_instance_class", "db.r6g.2xlarge",
-                                              "db.r6g.large")], rollout="blue-green"),
-        r("rds", REPLICA, "data-us-east-1", [("instance_class", "data_replica_instance_class", "db.r6g.2xlarge",
-                                              "db.r6g.xlarge")]),
-        r("asg", "rightsize-staging-compute-asg", "compute-us-east-1",
-          [("instance_type", "compute_instance_type", "c5.4xlarge", "c6i.2xlarge")], rollout="rolling-instance-refresh"),
-        r("lambda", "rightsize-staging-serverless-orders", "serverless-us-east-1",
-          [("memory_size", "serverless_memory_size.orders", 3008, 1024)], rollout="alias-shift"),
-        r("elasticache", "rightsize-staging-cache-cluster", "cache-us-east-1",
-          [("node_type", "cache_node_type", "cache.r6g.2xlarge", "cache.r6g.xlarge")]),
-        r("lambda", "rightsize-staging-serverless-reports", "serverless-us-east-1",
-          [("memory_size", "serverless_memory_size.reports", 3008, 1024)], status="excluded"),
-        r("asg", "legacy-asg", None, [("instance_type", None, "m5.xlarge", "m6i.large")]),
-    ])
+    write_recommendations(
+        [
+            r(
+                "rds",
+                PRIMARY,
+                "data-us-east-1",
+                [("instance_class", "data_instance_class", "db.r6g.2xlarge", "db.r6g.large")],
+                rollout="blue-green",
+            ),
+            r(
+                "rds",
+                REPLICA,
+                "data-us-east-1",
+                [("instance_class", "data_replica_instance_class", "db.r6g.2xlarge", "db.r6g.xlarge")],
+            ),
+            r(
+                "asg",
+                "rightsize-staging-compute-asg",
+                "compute-us-east-1",
+                [("instance_type", "compute_instance_type", "c5.4xlarge", "c6i.2xlarge")],
+                rollout="rolling-instance-refresh",
+            ),
+            r(
+                "lambda",
+                "rightsize-staging-serverless-orders",
+                "serverless-us-east-1",
+                [("memory_size", "serverless_memory_size.orders", 3008, 1024)],
+                rollout="alias-shift",
+            ),
+            r(
+                "elasticache",
+                "rightsize-staging-cache-cluster",
+                "cache-us-east-1",
+                [("node_type", "cache_node_type", "cache.r6g.2xlarge", "cache.r6g.xlarge")],
+            ),
+            r(
+                "lambda",
+                "rightsize-staging-serverless-reports",
+                "serverless-us-east-1",
+                [("memory_size", "serverless_memory_size.reports", 3008, 1024)],
+                status="excluded",
+            ),
+            r("asg", "legacy-asg", None, [("instance_type", None, "m5.xlarge", "m6i.large")]),
+        ]
+    )
     assert main(["rollout", "--dry-run", "--endpoint-url", "http://127.0.0.1:9"]) == 0
     out = capsys.readouterr().out
     assert "5 change(s), 2 skipped (dry run: nothing changed)" in out
@@ -223,19 +283,36 @@ def test_dry_run_prints_every_change_with_its_method(project_root, make_recommen
 
 
 def test_excluded_resource_cannot_be_picked(project_root, make_recommendation, write_recommendations, capsys):
-    write_recommendations([make_recommendation("lambda", "rightsize-staging-serverless-reports", "serverless-us-east-1",
-                                               [("memory_size", "serverless_memory_size.reports", 3008, 1024)],
-                                               status="excluded")])
+    write_recommendations(
+        [
+            make_recommendation(
+                "lambda",
+                "rightsize-staging-serverless-reports",
+                "serverless-us-east-1",
+                [("memory_size", "serverless_memory_size.reports", 3008, 1024)],
+                status="excluded",
+            )
+        ]
+    )
     assert main(["rollout", "--resource", "rightsize-staging-serverless-reports"]) == 2
     assert "CriticalPath" in capsys.readouterr().err
     assert not list((project_root / "tfvars" / "staging").iterdir())
 
 
-def test_non_database_change_writes_tfvars_and_says_how_it_ships(project_root, make_recommendation,
-                                                                 write_recommendations, capsys):
-    write_recommendations([make_recommendation(
-        "asg", "rightsize-staging-compute-asg", "compute-us-east-1",
-        [("instance_type", "compute_instance_type", "c5.4xlarge", "c6i.2xlarge")], rollout="rolling-instance-refresh")])
+def test_non_database_change_writes_tfvars_and_says_how_it_ships(
+    project_root, make_recommendation, write_recommendations, capsys
+):
+    write_recommendations(
+        [
+            make_recommendation(
+                "asg",
+                "rightsize-staging-compute-asg",
+                "compute-us-east-1",
+                [("instance_type", "compute_instance_type", "c5.4xlarge", "c6i.2xlarge")],
+                rollout="rolling-instance-refresh",
+            )
+        ]
+    )
     assert main(["rollout", "--endpoint-url", "http://127.0.0.1:9"]) == 0
     out = capsys.readouterr().out
     path = project_root / "tfvars" / "staging" / "compute-us-east-1.auto.tfvars.json"
@@ -248,20 +325,46 @@ def test_replica_lag_gate(mocked_aws):
     import datetime as dt
 
     cw = boto3.client("cloudwatch", region_name="us-east-1")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     def lag(db, value):
-        cw.put_metric_data(Namespace="AWS/RDS", MetricData=[{
-            "MetricName": "ReplicaLag", "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": db}],
-            "Value": value, "Timestamp": now}])
+        cw.put_metric_data(
+            Namespace="AWS/RDS",
+            MetricData=[
+                {
+                    "MetricName": "ReplicaLag",
+                    "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": db}],
+                    "Value": value,
+                    "Timestamp": now,
+                }
+            ],
+        )
 
-    plan = Plan({"resource_id": PRIMARY, "region": "us-east-1", "stack": "data-us-east-1", "kind": "rds",
-                 "tfvars_file": DATA_TFVARS, "changes": []}, "blue-green", ())
+    plan = Plan(
+        {
+            "resource_id": PRIMARY,
+            "region": "us-east-1",
+            "stack": "data-us-east-1",
+            "kind": "rds",
+            "tfvars_file": DATA_TFVARS,
+            "changes": [],
+        },
+        "blue-green",
+        (),
+    )
     lines = []
     ticks = iter(range(1000))
-    r = BlueGreenRollout(plan, rds=None, cloudwatch=cw, state=State(None), root=None,
-                         settings=Settings(poll_interval=0, lag_timeout=3, max_replica_lag=10),
-                         log=lines.append, sleep=lambda s: None, clock=lambda: next(ticks))
+    r = BlueGreenRollout(
+        plan,
+        rds=None,
+        cloudwatch=cw,
+        state=State(None),
+        root=None,
+        settings=Settings(poll_interval=0, lag_timeout=3, max_replica_lag=10),
+        log=lines.append,
+        sleep=lambda s: None,
+        clock=lambda: next(ticks),
+    )
     r.state.save = lambda **kw: None
     lag("green-low", 2.0)
     r.wait_replica_lag("green-low")
@@ -276,8 +379,9 @@ def test_replica_lag_gate(mocked_aws):
         r.wait_replica_lag("green-none")
 
 
-def test_cli_rollout_and_guard_through_an_endpoint_url(project_root, aws_credentials, make_recommendation,
-                                                        write_recommendations):
+def test_cli_rollout_and_guard_through_an_endpoint_url(
+    project_root, aws_credentials, make_recommendation, write_recommendations
+):
     """The real command in a child process, against the moto server: every client honours --endpoint-url."""
     import os
     import subprocess
@@ -287,37 +391,74 @@ def test_cli_rollout_and_guard_through_an_endpoint_url(project_root, aws_credent
     from analysis.sim.motoserver import running
 
     repo = Path(__file__).resolve().parents[2]
-    write_recommendations([make_recommendation("rds", PRIMARY, "data-us-east-1", [
-        ("instance_class", "data_instance_class", "db.r6g.2xlarge", "db.r6g.large")], rollout="blue-green")])
+    write_recommendations(
+        [
+            make_recommendation(
+                "rds",
+                PRIMARY,
+                "data-us-east-1",
+                [("instance_class", "data_instance_class", "db.r6g.2xlarge", "db.r6g.large")],
+                rollout="blue-green",
+            )
+        ]
+    )
     env = {**os.environ, "PYTHONPATH": str(repo)}
     with running() as url:
         rds = boto3.client("rds", region_name="us-east-1", endpoint_url=url)
-        rds.create_db_instance(DBInstanceIdentifier=PRIMARY, DBInstanceClass="db.r6g.2xlarge", Engine="postgres",
-                               AllocatedStorage=1000, StorageType="gp3", Iops=12000, MasterUsername="app",
-                               MasterUserPassword="not-a-real-secret-1", BackupRetentionPeriod=7)
+        rds.create_db_instance(
+            DBInstanceIdentifier=PRIMARY,
+            DBInstanceClass="db.r6g.2xlarge",
+            Engine="postgres",
+            AllocatedStorage=1000,
+            StorageType="gp3",
+            Iops=12000,
+            MasterUsername="app",
+            MasterUserPassword="not-a-real-secret-1",
+            BackupRetentionPeriod=7,
+        )
         rds.create_db_instance_read_replica(DBInstanceIdentifier=REPLICA, SourceDBInstanceIdentifier=PRIMARY)
-        done = subprocess.run([sys.executable, "-m", "analysis", "rollout", "--endpoint-url", url,
-                               "--poll-interval", "0"], cwd=project_root, env=env, capture_output=True, text=True,
-                              timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "analysis", "rollout", "--endpoint-url", url, "--poll-interval", "0"],
+            cwd=project_root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         assert instances(rds)[PRIMARY]["DBInstanceClass"] == "db.r6g.large"
         cw = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=url)
         from analysis.rollout import alarms
-        cw.put_metric_alarm(**alarms.definition("staging", "compute", "compute-us-east-1", "asg",
-                                                {"LoadBalancer": "net/rightsize-staging-nlb/1"}))
+
+        cw.put_metric_alarm(
+            **alarms.definition(
+                "staging", "compute", "compute-us-east-1", "asg", {"LoadBalancer": "net/rightsize-staging-nlb/1"}
+            )
+        )
         cw.set_alarm_state(AlarmName="rightsize-staging-compute-conn-errors", StateValue="ALARM", StateReason="test")
-        guarded = subprocess.run([sys.executable, "-m", "analysis", "guard", "--window", "0"], cwd=project_root,
-                                 env={**env, "AWS_ENDPOINT_URL": url}, capture_output=True, text=True, timeout=120)
+        guarded = subprocess.run(
+            [sys.executable, "-m", "analysis", "guard", "--window", "0"],
+            cwd=project_root,
+            env={**env, "AWS_ENDPOINT_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert guarded.returncode == 3, guarded.stderr
         assert not (project_root / DATA_TFVARS).exists()  # created by the rollout, deleted by the rollback
 
 
 def test_plan_follows_the_method_the_sizing_decided(make_recommendation):
-    from analysis.cli import AnalysisError
+    from analysis.errors import AnalysisError
     from analysis.rollout.plan import plan_record
 
-    nat = make_recommendation("nat", "vpc-1", "network-us-east-1",
-                              [("nat_gateway_count", "network_nat_gateway_count", 3, 1)], rollout="replacement")
+    nat = make_recommendation(
+        "nat",
+        "vpc-1",
+        "network-us-east-1",
+        [("nat_gateway_count", "network_nat_gateway_count", 3, 1)],
+        rollout="replacement",
+    )
     plan = plan_record(nat, "staging", 900)
     assert plan.method == "replacement" and "destroyed and created" in plan.steps[1]
     with pytest.raises(AnalysisError, match="unknown rollout method"):

@@ -6,6 +6,7 @@ size of the cheapest safe size, and its confidence falls with shorter or gappier
 oracle independent of the engine's search); "one size" is one step in a family, which doubles
 the price in every family of the catalog, so within one size = at most 2x the oracle's price.
 """
+
 import math
 
 import numpy as np
@@ -14,20 +15,25 @@ import pytest
 from analysis.kinds.rds.pricing import instance_hourly
 from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import get
+from analysis.sim.workload import TRACES
 from analysis.sizing import rules
 from analysis.workload import DemandModel, generate, load_trace, regular, true_demand
-from analysis.sim.workload import TRACES
 
 END = 1_760_054_400
 START = END - 45 * 86400
 NAB = TRACES  # the real NAB CloudWatch traces shipped with the simulated account
 
 RDS_SCENARIOS = {
-    "steady": DemandModel({"cpu": 1.5, "memory": 7, "connections": 150, "iops": 2000, "throughput": 30}, shape="steady"),
+    "steady": DemandModel(
+        {"cpu": 1.5, "memory": 7, "connections": 150, "iops": 2000, "throughput": 30}, shape="steady"
+    ),
     "diurnal": DemandModel({"cpu": 3.0, "memory": 10, "connections": 300, "iops": 2500, "throughput": 50}),
-    "weekly": DemandModel({"cpu": 2.5, "memory": 12, "connections": 200, "iops": 1500, "throughput": 40}, shape="weekly"),
-    "rare_spikes": DemandModel({"cpu": 5.0, "memory": 8, "connections": 100, "iops": 3000, "throughput": 60},
-                               shape="spikes", spikes_per_week=1),
+    "weekly": DemandModel(
+        {"cpu": 2.5, "memory": 12, "connections": 200, "iops": 1500, "throughput": 40}, shape="weekly"
+    ),
+    "rare_spikes": DemandModel(
+        {"cpu": 5.0, "memory": 8, "connections": 100, "iops": 3000, "throughput": 60}, shape="spikes", spikes_per_week=1
+    ),
     "iops_bound": DemandModel({"cpu": 0.8, "memory": 6, "connections": 80, "iops": 9000, "throughput": 150}),
 }
 ASG_SCENARIOS = {
@@ -37,8 +43,9 @@ ASG_SCENARIOS = {
     "rare_spikes": DemandModel({"cpu": 20, "network": 2.0}, shape="spikes"),
 }
 CACHE_SCENARIOS = {
-    "memory_bound": DemandModel({"memory": 70, "engine_cpu": 40, "network": 0.5, "connections": 200},
-                                shapes={"memory": "steady"}),
+    "memory_bound": DemandModel(
+        {"memory": 70, "engine_cpu": 40, "network": 0.5, "connections": 200}, shapes={"memory": "steady"}
+    ),
     "cpu_bound": DemandModel({"memory": 10, "engine_cpu": 420, "network": 1.0, "connections": 800}),
 }
 DEFECTS = {"short_history": {"history_days": 7}, "gaps": {"gap_fraction": 0.35}}
@@ -49,11 +56,14 @@ def with_defect(model, **kw):
 
 
 def need(values, policy):
-    return max(values.max() * (1 + policy.peak_headroom),
-               np.percentile(values, policy.percentile, method="higher") * (1 + policy.headroom))
+    return max(
+        values.max() * (1 + policy.peak_headroom),
+        np.percentile(values, policy.percentile, method="higher") * (1 + policy.headroom),
+    )
 
 
 # --- oracles: cheapest safe configuration from the true demand ------------------------------------
+
 
 def rds_oracle(ctx, resource, truth):
     best = math.inf
@@ -61,8 +71,13 @@ def rds_oracle(ctx, resource, truth):
         od = instance_hourly(ctx.prices, resource.region, resource.config, name)["on_demand"].value
         if spec["burstable"] or od is None:
             continue
-        cap = {"cpu": spec["vcpu"], "memory": spec["memory_gib"], "connections": spec["max_connections"],
-               "iops": spec["ebs_iops"], "throughput": spec["ebs_mbps"]}
+        cap = {
+            "cpu": spec["vcpu"],
+            "memory": spec["memory_gib"],
+            "connections": spec["max_connections"],
+            "iops": spec["ebs_iops"],
+            "throughput": spec["ebs_mbps"],
+        }
         if all(cap[d] >= need(v, ctx.policy.of(d)) for d, v in truth.items()):
             best = min(best, od * HOURS_PER_MONTH)
     return best
@@ -74,8 +89,11 @@ def asg_oracle(ctx, resource, truth):
         od = ctx.prices.term_price("ec2", resource.region, name, "linux_shared", "on_demand").value
         if spec["burstable"] or od is None or spec["architecture"] != "x86_64" or spec["memory_gib"] / spec["vcpu"] < 2:
             continue
-        n = max(2, math.ceil(need(truth["cpu"], ctx.policy.of("cpu")) / spec["vcpu"]),
-                math.ceil(need(truth["network"], ctx.policy.of("network")) / spec["network_gbps"]))
+        n = max(
+            2,
+            math.ceil(need(truth["cpu"], ctx.policy.of("cpu")) / spec["vcpu"]),
+            math.ceil(need(truth["network"], ctx.policy.of("network")) / spec["network_gbps"]),
+        )
         best = min(best, n * od * HOURS_PER_MONTH)
     return best
 
@@ -87,9 +105,11 @@ def cache_oracle(ctx, resource, truth):
         if spec["burstable"] or od is None or spec["data_tiering"]:
             continue
         for shards in range(1, 13):
-            ok = (shards * rules.cache_usable_gib(spec["memory_gib"]) >= need(truth["memory"], ctx.policy.of("memory"))
-                  and shards * 100 >= need(truth["engine_cpu"], ctx.policy.of("engine_cpu"))
-                  and shards * spec["network_gbps"] >= need(truth["network"], ctx.policy.of("network")))
+            ok = (
+                shards * rules.cache_usable_gib(spec["memory_gib"]) >= need(truth["memory"], ctx.policy.of("memory"))
+                and shards * 100 >= need(truth["engine_cpu"], ctx.policy.of("engine_cpu"))
+                and shards * spec["network_gbps"] >= need(truth["network"], ctx.policy.of("network"))
+            )
             if ok:
                 best = min(best, shards * 2 * od * HOURS_PER_MONTH)  # one replica per shard (Multi-AZ)
     return best
@@ -106,15 +126,23 @@ def check_safe(kind, ctx, rec, truth, strict=True):
     factor = lambda d: (1 + ctx.policy.of(d).peak_headroom) if strict else 1.0  # noqa: E731
     if kind == "rds":
         spec = ctx.specs.get("rds", new["instance_class"])
-        cap = {"cpu": spec["vcpu"], "memory": spec["memory_gib"], "connections": spec["max_connections"],
-               "iops": min(spec["ebs_iops"], new["iops"]), "throughput": spec["ebs_mbps"]}
+        cap = {
+            "cpu": spec["vcpu"],
+            "memory": spec["memory_gib"],
+            "connections": spec["max_connections"],
+            "iops": min(spec["ebs_iops"], new["iops"]),
+            "throughput": spec["ebs_mbps"],
+        }
     elif kind == "asg":
         spec = ctx.specs.get("ec2", new["instance_type"])
         cap = {"cpu": new["desired_capacity"] * spec["vcpu"], "network": new["desired_capacity"] * spec["network_gbps"]}
     else:
         spec = ctx.specs.get("elasticache", new["node_type"])
-        cap = {"memory": new["num_shards"] * rules.cache_usable_gib(spec["memory_gib"]),
-               "engine_cpu": new["num_shards"] * 100.0, "network": new["num_shards"] * spec["network_gbps"]}
+        cap = {
+            "memory": new["num_shards"] * rules.cache_usable_gib(spec["memory_gib"]),
+            "engine_cpu": new["num_shards"] * 100.0,
+            "network": new["num_shards"] * spec["network_gbps"],
+        }
         assert new["replicas_per_shard"] >= 1
     for dim, c in cap.items():
         if dim in truth:
@@ -122,8 +150,11 @@ def check_safe(kind, ctx, rec, truth, strict=True):
             assert c >= peak * factor(dim) * (1 - 1e-9), (dim, c, peak)
 
 
-CASES = ([("rds", n, m) for n, m in RDS_SCENARIOS.items()] + [("asg", n, m) for n, m in ASG_SCENARIOS.items()]
-         + [("elasticache", n, m) for n, m in CACHE_SCENARIOS.items()])
+CASES = (
+    [("rds", n, m) for n, m in RDS_SCENARIOS.items()]
+    + [("asg", n, m) for n, m in ASG_SCENARIOS.items()]
+    + [("elasticache", n, m) for n, m in CACHE_SCENARIOS.items()]
+)
 ORACLES = {"rds": rds_oracle, "asg": asg_oracle, "elasticache": cache_oracle}
 
 
@@ -144,11 +175,15 @@ def test_synthetic_scenario(kind, name, model, sizing_resource, sizing_ctx):
 
 def test_more_history_more_confidence(sizing_resource, sizing_ctx):
     r, ctx, model = sizing_resource("rds"), sizing_ctx(), RDS_SCENARIOS["diurnal"]
-    conf = [get("rds").size(r, generate(r, with_defect(model, history_days=d), START, END, 3), ctx).confidence
-            for d in (3, 10, 30, 45)]
+    conf = [
+        get("rds").size(r, generate(r, with_defect(model, history_days=d), START, END, 3), ctx).confidence
+        for d in (3, 10, 30, 45)
+    ]
     assert conf == sorted(conf) and conf[0] < conf[-1]
-    gaps = [get("rds").size(r, generate(r, with_defect(model, gap_fraction=g), START, END, 3), ctx).confidence
-            for g in (0.5, 0.2, 0.0)]
+    gaps = [
+        get("rds").size(r, generate(r, with_defect(model, gap_fraction=g), START, END, 3), ctx).confidence
+        for g in (0.5, 0.2, 0.0)
+    ]
     assert gaps == sorted(gaps) and gaps[0] < gaps[-1]
 
 
@@ -178,7 +213,10 @@ NAB_TRACES = {  # file -> (kind, dimension, scale from the trace's unit to the d
     "grok_asg_anomaly": ("asg", "cpu", 32 / 100),
     "ec2_network_in_257a54": ("asg", "network", 8 / 300 / 1e9 * 2),  # bytes per 5 min on 2 instances -> Gbps
 }
-OTHER_DIMS = {"rds": {"memory": 6, "connections": 60, "iops": 1200, "throughput": 20}, "asg": {"cpu": 2, "network": 0.1}}
+OTHER_DIMS = {
+    "rds": {"memory": 6, "connections": 60, "iops": 1200, "throughput": 20},
+    "asg": {"cpu": 2, "network": 0.1},
+}
 
 
 @pytest.mark.parametrize("trace", sorted(NAB_TRACES))

@@ -1,4 +1,5 @@
 """The simulated account's moto server answers the Lambda APIs moto itself lacks."""
+
 import io
 import zipfile
 
@@ -17,8 +18,14 @@ def lam():
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
             z.writestr("h.py", "def h(event, context):\n    return 1\n")
-        client.create_function(FunctionName="f", Runtime="python3.12", Role=role, Handler="h.h",
-                               Code={"ZipFile": buf.getvalue()}, MemorySize=3008)
+        client.create_function(
+            FunctionName="f",
+            Runtime="python3.12",
+            Role=role,
+            Handler="h.h",
+            Code={"ZipFile": buf.getvalue()},
+            MemorySize=3008,
+        )
         version = client.publish_version(FunctionName="f")["Version"]
         client.create_alias(FunctionName="f", Name="live", FunctionVersion=version)
         client.put_function_concurrency(FunctionName="f", ReservedConcurrentExecutions=100)

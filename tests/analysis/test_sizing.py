@@ -1,12 +1,13 @@
 """Sizing decisions per kind, status/threshold/exclusion, and the pure AWS rule functions."""
+
 import numpy as np
 import pytest
 
 from analysis.model import MetricQuery, Series
 from analysis.registry import get
+from analysis.report.records import records, totals
 from analysis.sizing import rules
 from analysis.sizing.confidence import confidence
-from analysis.report.records import records, totals
 from analysis.sizing.engine import analyse
 from analysis.sizing.policy import DimensionPolicy, Options, Policy, Window
 from analysis.sizing.search import Candidate, cheapest
@@ -19,8 +20,9 @@ START = END - 45 * 86400
 STAGING_MODELS = {  # a typical over-provisioned staging workload
     "rds": DemandModel({"cpu": 1.2, "memory": 9, "connections": 120, "iops": 2500, "throughput": 40}),
     "rds_replica": DemandModel({"cpu": 0.3, "memory": 6, "connections": 0, "iops": 800, "throughput": 10}),
-    "elasticache": DemandModel({"memory": 30, "engine_cpu": 60, "network": 0.6, "connections": 300},
-                               shapes={"memory": "steady"}),
+    "elasticache": DemandModel(
+        {"memory": 30, "engine_cpu": 60, "network": 0.6, "connections": 300}, shapes={"memory": "steady"}
+    ),
     "asg": DemandModel({"cpu": 5, "network": 0.3}),
     "lambda": DemandModel({"concurrency": 12, "memory": 400}, params={"duration_ms": 150}),
     "nat": DemandModel({"bandwidth": 0.002, "connections": 800}),
@@ -37,11 +39,12 @@ def changes(rec):
 
 # --- rules --------------------------------------------------------------------------------------
 
+
 def test_gp3_floor_and_limits():
     assert rules.gp3_iops(1000, 2500) == 12000  # 10,000 at 1000 GB is rejected by the API
     assert rules.gp3_iops(1000, 12001) == 13000
-    assert rules.gp3_iops(1000, 10 ** 6) == 50000  # at most 50 IOPS per GiB
-    assert rules.gp3_iops(2000, 10 ** 6) == 64000
+    assert rules.gp3_iops(1000, 10**6) == 50000  # at most 50 IOPS per GiB
+    assert rules.gp3_iops(2000, 10**6) == 64000
     assert rules.gp3_iops(1000, 0, needed_mibps=3500) == 14000  # throughput <= 0.25 MiB/s per IOPS
     assert rules.gp3_throughput(1000, 3500, 12000) == 3000
     assert rules.gp3_iops(200, 50000) is None  # below 400 GiB not settable
@@ -61,12 +64,13 @@ def test_cache_rules():
 
 
 def test_lambda_and_nat_rules():
-    assert rules.lambda_memory(1) == 128 and rules.lambda_memory(10 ** 6) == 10240 and rules.lambda_memory(401) == 448
+    assert rules.lambda_memory(1) == 128 and rules.lambda_memory(10**6) == 10240 and rules.lambda_memory(401) == 448
     assert rules.provisioned_within_reserved(50, 10) == 10 and rules.provisioned_within_reserved(5, None) == 5
     assert rules.nat_cross_az_share(1, 2) == 0.5 and rules.nat_cross_az_share(2, 2) == 0.0
 
 
 # --- shared machinery ---------------------------------------------------------------------------
+
 
 def test_demand_target_is_percentile_plus_headroom_and_peak_guard():
     values = np.r_[np.ones(999), 10.0]
@@ -91,7 +95,7 @@ def test_confidence_falls_with_coverage_samples_variability_and_margin():
     w = Window(START, END)
     pol = DimensionPolicy()
     full = demand("cpu", "vCPU", ts, np.full(len(ts), 1.0), pol)
-    short = demand("cpu", "vCPU", ts[-7 * 288:], np.full(7 * 288, 1.0), pol)
+    short = demand("cpu", "vCPU", ts[-7 * 288 :], np.full(7 * 288, 1.0), pol)
     noisy = demand("cpu", "vCPU", ts, np.random.default_rng(0).uniform(0.1, 1.0, len(ts)), pol)
     c_full, parts = confidence([full], {"cpu": 4.0}, w)
     assert parts["coverage"] == 1.0 and c_full > 0.9
@@ -102,6 +106,7 @@ def test_confidence_falls_with_coverage_samples_variability_and_margin():
 
 
 # --- per kind -----------------------------------------------------------------------------------
+
 
 def test_rds_downsizes_and_lifts_iops_to_the_gp3_floor(sizing_resource, sizing_ctx):
     r = sizing_resource("rds", iops=10000)
@@ -124,14 +129,18 @@ def test_rds_iops_bound_database_keeps_a_class_with_enough_ebs_iops(sizing_resou
 
 def test_idle_replica_behind_multi_az_primary_is_removed(sizing_resource, sizing_ctx):
     primary, replica = sizing_resource("rds"), sizing_resource("rds_replica")
-    series = list(generate(primary, STAGING_MODELS["rds"], START, END, 1).values()) + \
-        list(generate(replica, STAGING_MODELS["rds_replica"], START, END, 2).values())
+    series = list(generate(primary, STAGING_MODELS["rds"], START, END, 1).values()) + list(
+        generate(replica, STAGING_MODELS["rds_replica"], START, END, 2).values()
+    )
     recs = {r.resource.resource_id: r for r in analyse([replica, primary], series, sizing_ctx())}
     rec = recs["rightsize-staging-data-replica"]
-    assert [(c.field, c.current, c.proposed, c.tfvars_key) for c in rec.changes] == [("count", 1, 0, "data_replica_count")]
+    assert [(c.field, c.current, c.proposed, c.tfvars_key) for c in rec.changes] == [
+        ("count", 1, 0, "data_replica_count")
+    ]
     assert rec.cost_proposed.on_demand == 0.0
-    busy = size(replica, DemandModel({"cpu": 0.3, "memory": 6, "connections": 40, "iops": 800, "throughput": 10}),
-                sizing_ctx())
+    busy = size(
+        replica, DemandModel({"cpu": 0.3, "memory": 6, "connections": 40, "iops": 800, "throughput": 10}), sizing_ctx()
+    )
     assert "count" not in changes(busy) and "serves reads" in busy.reason
 
 
@@ -191,8 +200,9 @@ def test_asg_keeps_architecture_unless_allowed(sizing_resource, sizing_ctx):
     assert rec.rollout == "rolling-instance-refresh"
     assert new["min_size"] == new["desired_capacity"] <= new["max_size"]
     assert new["desired_capacity"] * specs.get("ec2", new["instance_type"])["vcpu"] >= 5 * 1.1
-    switched = size(sizing_resource("asg"), STAGING_MODELS["asg"],
-                    sizing_ctx(options=Options(allow_architecture_switch=True)))
+    switched = size(
+        sizing_resource("asg"), STAGING_MODELS["asg"], sizing_ctx(options=Options(allow_architecture_switch=True))
+    )
     assert switched.cost_proposed.on_demand <= rec.cost_proposed.on_demand
 
 
@@ -239,11 +249,15 @@ def test_nat_consolidates_in_staging_and_spells_out_the_trade_off(sizing_resourc
 
 def test_staging_baseline_every_tier_priced_and_totalled(sizing_resource, sizing_ctx):
     resources = [sizing_resource(n) for n in STAGING_MODELS]
-    series = [s for i, r in enumerate(resources)
-              for s in generate(r, STAGING_MODELS[list(STAGING_MODELS)[i]], START, END, i).values()]
+    series = [
+        s
+        for i, r in enumerate(resources)
+        for s in generate(r, STAGING_MODELS[list(STAGING_MODELS)[i]], START, END, i).values()
+    ]
     recs = analyse(resources, series, sizing_ctx())
     assert [(r.resource.region, r.resource.kind, r.resource.resource_id) for r in recs] == sorted(
-        (r.region, r.kind, r.resource_id) for r in resources)
+        (r.region, r.kind, r.resource_id) for r in resources
+    )
     assert {r.resource.kind for r in recs if r.status == "emitted"} == {"rds", "elasticache", "asg", "lambda", "nat"}
     rows = {row["tier"]: row for row in totals(records(recs, "staging"))}
     assert set(rows) == {"network", "data", "cache", "compute", "serverless", "total"}

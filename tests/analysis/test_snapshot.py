@@ -1,31 +1,41 @@
 """Parquet snapshot: real CloudWatch traces (NAB) written, read back, gaps preserved, deterministic."""
+
 import csv
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.cli import AnalysisError
 from analysis.collect import coverage, resource_coverage
+from analysis.errors import AnalysisError
 from analysis.model import MetricQuery, Series
+from analysis.sim.workload import TRACES
 from analysis.sources import open_source
 from analysis.sources.snapshot import SnapshotSource, write_snapshot
-from analysis.sim.workload import TRACES
 
 NAB = TRACES  # the real NAB CloudWatch traces shipped with the simulated account
 DAY = 86_400
 TRACES = {  # file -> (query, gaps counted in the CSV)
-    "rds_cpu_utilization_cc0c53.csv": (MetricQuery.of("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": "cc0c53"}, "Average"), 1),
-    "ec2_cpu_utilization_825cc2.csv": (MetricQuery.of("AWS/EC2", "CPUUtilization", {"AutoScalingGroupName": "825cc2"}, "Average"), 2),
-    "elb_request_count_8c0756.csv": (MetricQuery.of("AWS/NetworkELB", "NewFlowCount", {"LoadBalancer": "net/8c0756/1"}, "Sum"), 8),
+    "rds_cpu_utilization_cc0c53.csv": (
+        MetricQuery.of("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": "cc0c53"}, "Average"),
+        1,
+    ),
+    "ec2_cpu_utilization_825cc2.csv": (
+        MetricQuery.of("AWS/EC2", "CPUUtilization", {"AutoScalingGroupName": "825cc2"}, "Average"),
+        2,
+    ),
+    "elb_request_count_8c0756.csv": (
+        MetricQuery.of("AWS/NetworkELB", "NewFlowCount", {"LoadBalancer": "net/8c0756/1"}, "Sum"),
+        8,
+    ),
 }
 
 
 def read_trace(name, query, region="us-east-1"):
     rows = list(csv.DictReader((NAB / name).open()))
-    ts = np.array([int(datetime.fromisoformat(r["timestamp"]).replace(tzinfo=timezone.utc).timestamp()) for r in rows])
+    ts = np.array([int(datetime.fromisoformat(r["timestamp"]).replace(tzinfo=UTC).timestamp()) for r in rows])
     return Series(region, query, ts, np.array([float(r["value"]) for r in rows]))
 
 
@@ -45,7 +55,7 @@ def test_traces_round_trip_with_their_gaps(traces, tmp_path):
     rows = write_snapshot(path, traces)
     assert rows == sum(len(s.timestamps) for s in traces)
     src = open_source(path)
-    for s, (name, (q, gaps)) in zip(traces, TRACES.items()):
+    for s, (_name, (q, gaps)) in zip(traces, TRACES.items()):
         start, end = window_of(s)
         got = src.fetch("us-east-1", [q], start, end)[q]
         assert np.array_equal(got.timestamps, s.timestamps) and np.array_equal(got.values, s.values)
@@ -62,15 +72,32 @@ def test_schema_and_row_order_are_the_documented_contract(traces, tmp_path):
     path = tmp_path / "nab.parquet"
     write_snapshot(path, traces, metadata={"window_start": 1})
     table = pq.read_table(path)
-    assert table.column_names == ["region", "namespace", "metric_name", "dimensions", "stat", "period", "timestamp", "value"]
+    assert table.column_names == [
+        "region",
+        "namespace",
+        "metric_name",
+        "dimensions",
+        "stat",
+        "period",
+        "timestamp",
+        "value",
+    ]
     assert table.schema.field("timestamp").type == pa.timestamp("ms", tz="UTC")
-    assert all(table.schema.field(c).type == pa.string() for c in ("region", "namespace", "metric_name", "dimensions", "stat"))
+    assert all(
+        table.schema.field(c).type == pa.string() for c in ("region", "namespace", "metric_name", "dimensions", "stat")
+    )
     assert pq.read_metadata(path).metadata[b"window_start"] == b"1"
     assert table.schema.field("value").type == pa.float64() and table.schema.field("period").type == pa.int64()
     dims = table["dimensions"].to_pylist()
     assert dims[0] == '{"AutoScalingGroupName":"825cc2"}'  # sorted keys, compact separators
-    keys = list(zip(*(table[c].to_pylist() for c in ("region", "namespace", "metric_name", "dimensions", "stat",
-                                                      "period", "timestamp"))))
+    keys = list(
+        zip(
+            *(
+                table[c].to_pylist()
+                for c in ("region", "namespace", "metric_name", "dimensions", "stat", "period", "timestamp")
+            )
+        )
+    )
     assert keys == sorted(keys)
     assert SnapshotSource(path).series_keys()[0][1] == "AWS/EC2"
 
@@ -98,15 +125,23 @@ def test_missing_series_and_empty_series_read_as_empty(traces, tmp_path):
 def test_snapshot_written_by_another_tool_is_read(tmp_path):
     """Naive timestamps (UTC), microseconds, unsorted rows, dimensions with spaces and keys out of order."""
     path = tmp_path / "other.parquet"
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
-    table = pa.table({
-        "region": ["us-west-2"] * 3, "namespace": ["AWS/ElastiCache"] * 3, "metric_name": ["CPUUtilization"] * 3,
-        "dimensions": ['{"CacheNodeId": "0001", "CacheClusterId": "c-0001-001"}'] * 3, "stat": ["Maximum"] * 3,
-        "period": pa.array([300] * 3, pa.int32()),
-        "timestamp": pa.array([int((t0 + d) * 1e6) for d in (600, 0, 300)], pa.timestamp("us")),
-        "value": [3.0, 1.0, 2.0]})
+    t0 = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    table = pa.table(
+        {
+            "region": ["us-west-2"] * 3,
+            "namespace": ["AWS/ElastiCache"] * 3,
+            "metric_name": ["CPUUtilization"] * 3,
+            "dimensions": ['{"CacheNodeId": "0001", "CacheClusterId": "c-0001-001"}'] * 3,
+            "stat": ["Maximum"] * 3,
+            "period": pa.array([300] * 3, pa.int32()),
+            "timestamp": pa.array([int((t0 + d) * 1e6) for d in (600, 0, 300)], pa.timestamp("us")),
+            "value": [3.0, 1.0, 2.0],
+        }
+    )
     pq.write_table(table, path)
-    q = MetricQuery.of("AWS/ElastiCache", "CPUUtilization", {"CacheClusterId": "c-0001-001", "CacheNodeId": "0001"}, "Maximum")
+    q = MetricQuery.of(
+        "AWS/ElastiCache", "CPUUtilization", {"CacheClusterId": "c-0001-001", "CacheNodeId": "0001"}, "Maximum"
+    )
     got = open_source(path).fetch("us-west-2", [q], int(t0), int(t0) + 900)[q]
     assert list(got.timestamps - int(t0)) == [0, 300, 600] and list(got.values) == [1.0, 2.0, 3.0]
 
@@ -136,7 +171,6 @@ def test_failed_write_leaves_the_previous_snapshot(traces, tmp_path, monkeypatch
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["nab.parquet"]
 
 
-
 def test_other_commands_pick_snapshot_or_cloudwatch_from_their_flags(traces, tmp_path, monkeypatch):
     import argparse
 
@@ -147,8 +181,9 @@ def test_other_commands_pick_snapshot_or_cloudwatch_from_their_flags(traces, tmp
     parser = argparse.ArgumentParser()
     add_source_arguments(parser)
     write_snapshot(tmp_path / "m.parquet", traces)
-    assert isinstance(source_from_args(parser.parse_args(["--metrics-snapshot", str(tmp_path / "m.parquet")])),
-                      SnapshotSource)
+    assert isinstance(
+        source_from_args(parser.parse_args(["--metrics-snapshot", str(tmp_path / "m.parquet")])), SnapshotSource
+    )
     cw = source_from_args(parser.parse_args(["--profile", "p"]))
     assert isinstance(cw, CloudWatchSource) and cw.connector.endpoint_url == "http://127.0.0.1:9"
     assert cw.connector.profile == "p"

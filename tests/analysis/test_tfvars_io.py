@@ -1,4 +1,5 @@
 """tfvars_io: deterministic merge/render, atomic write, previous copy, byte-identical restore."""
+
 import json
 import os
 import sys
@@ -6,10 +7,10 @@ import types
 
 import pytest
 
-from analysis.fsutil import atomic_write
 from analysis import tfvars_io
+from analysis.errors import AnalysisError
+from analysis.fsutil import atomic_write
 from stacks.tfvars import override_path
-from analysis.cli import AnalysisError
 
 STACK = "serverless-us-east-1"
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from analysis.registry import get
-from analysis.workload import DemandModel, generate, load_trace, regular, true_demand
 from analysis.sim.workload import TRACES
+from analysis.workload import DemandModel, generate, load_trace, regular, true_demand
 
 END = 1_760_054_400
 START = END - 10 * 86400
@@ -81,8 +81,9 @@ def test_optional_metrics_exist_only_when_measured(sizing_resource):
     assert not [q for q in asg if q.metric_name == "mem_used_percent"]
     lam = generate(sizing_resource("lambda"), DemandModel({"concurrency": 5}), START, END, seed=1)
     assert not [q for q in lam if q.namespace == "LambdaInsights"]
-    no_pc = generate(sizing_resource("lambda", provisioned_concurrency=0), DemandModel({"concurrency": 5}),
-                     START, END, seed=1)
+    no_pc = generate(
+        sizing_resource("lambda", provisioned_concurrency=0), DemandModel({"concurrency": 5}), START, END, seed=1
+    )
     assert not [q for q in no_pc if q.metric_name.startswith("ProvisionedConcurrency")]
 
 
@@ -97,7 +98,8 @@ def test_nab_trace_loader_and_trace_shape(sizing_resource):
     grid = regular(ts, values)
     assert len(grid) >= len(ts)
     start = END - len(grid) * 300
-    model = DemandModel({"cpu": float(np.nanmax(grid)) * 8 / 100}, shape="steady", noise=0.0,
-                        traces={"cpu": grid * 8 / 100})
+    model = DemandModel(
+        {"cpu": float(np.nanmax(grid)) * 8 / 100}, shape="steady", noise=0.0, traces={"cpu": grid * 8 / 100}
+    )
     _, truth = true_demand(model, start, END)
     assert np.allclose(truth["cpu"][~np.isnan(truth["cpu"])], (grid * 8 / 100)[~np.isnan(grid)])

@@ -1,6 +1,7 @@
 """`make analyze` end to end on the simulated account:
 analyze -> apply -> synth again -> the stacks carry the new sizes -> a second analyze proposes
 nothing new; reports are deterministic and the HTML page renders in a real browser."""
+
 import json
 import os
 import shutil
@@ -16,14 +17,21 @@ REPORT_FILES = ("report.html", "report.md", "plan-preview.md", "recommendations.
 
 
 def synth(tfvars: Path, outdir: Path) -> Path:
-    subprocess.run([sys.executable, "main.py", "--tfvars", str(tfvars), "--outdir", str(outdir)],
-                   cwd=ROOT, env=ENV, check=True, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, "main.py", "--tfvars", str(tfvars), "--outdir", str(outdir)],
+        cwd=ROOT,
+        env=ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return outdir / "stacks"
 
 
 def analyze(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "analysis", "run", *args], cwd=ROOT, env=ENV,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", "run", *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -42,13 +50,25 @@ def loop(tmp_path_factory):
     shutil.copytree(ROOT / "tfvars", tfvars)
     before = {p.name: p.read_bytes() for p in (tfvars / "staging").glob("*.json")}
     stacks1 = synth(tfvars, work / "out1")
-    first = analyze("--stacks-dir", str(stacks1), "--tfvars-dir", str(tfvars), "--output", str(work / "rep1"), "--apply")
+    first = analyze(
+        "--stacks-dir", str(stacks1), "--tfvars-dir", str(tfvars), "--output", str(work / "rep1"), "--apply"
+    )
     applied = {p.name: p.read_bytes() for p in (tfvars / "staging").glob("*.json")}
     stacks2 = synth(tfvars, work / "out2")
-    second = analyze("--stacks-dir", str(stacks2), "--tfvars-dir", str(tfvars), "--output", str(work / "rep2"), "--apply")
+    second = analyze(
+        "--stacks-dir", str(stacks2), "--tfvars-dir", str(tfvars), "--output", str(work / "rep2"), "--apply"
+    )
     third = analyze("--stacks-dir", str(stacks2), "--tfvars-dir", str(tfvars), "--output", str(work / "rep3"))
-    return {"work": work, "tfvars": tfvars, "before": before, "applied": applied, "stacks2": stacks2,
-            "first": first, "second": second, "third": third}
+    return {
+        "work": work,
+        "tfvars": tfvars,
+        "before": before,
+        "applied": applied,
+        "stacks2": stacks2,
+        "first": first,
+        "second": second,
+        "third": third,
+    }
 
 
 def test_first_run_reports_every_tier_priced_and_a_tfvars_diff(loop):
@@ -113,7 +133,9 @@ def test_reports_are_byte_identical_for_the_same_inputs(loop):
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists(), reason="Debian chromium is not installed (.ci/run installs it)"
+)
 def test_html_report_renders_in_chromium_without_console_errors(loop):
     from playwright.sync_api import sync_playwright
 
@@ -121,13 +143,24 @@ def test_html_report_renders_in_chromium_without_console_errors(loop):
     shot = loop["work"] / "report.png"
     errors = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("request", lambda r: errors.append(f"network request {r.url}") if not r.url.startswith(("file:", "data:")) else None)
+        page.on(
+            "request",
+            lambda r: errors.append(f"network request {r.url}") if not r.url.startswith(("file:", "data:")) else None,
+        )
         page.goto(page_path.as_uri())
         assert page.locator("h1").inner_text().startswith("Right-sizing report")
         assert page.locator("svg polyline.demand").count() > 0
@@ -139,13 +172,17 @@ def test_html_report_renders_in_chromium_without_console_errors(loop):
 
 # --- bad input: one line, exit code, nothing written --------------------------------------------
 
-@pytest.mark.parametrize("args, message", [
-    (["--bogus"], "unrecognized arguments"),
-    (["--days", "0"], "--days must be"),
-    (["--confidence", "2"], "--confidence must be"),
-    (["--regions", "mars-1"], "unknown region"),
-    (["--target", "gcp"], "invalid choice"),
-])
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--bogus"], "unrecognized arguments"),
+        (["--days", "0"], "--days must be"),
+        (["--confidence", "2"], "--confidence must be"),
+        (["--regions", "mars-1"], "unknown region"),
+        (["--target", "gcp"], "invalid choice"),
+    ],
+)
 def test_bad_flags_exit_2_with_one_line(args, message, tmp_path):
     proc = analyze(*args, "--output", str(tmp_path / "out"), check=False)
     assert proc.returncode == 2
@@ -167,8 +204,16 @@ def test_corrupt_tfvars_is_reported_and_not_overwritten(loop, tmp_path):
     bad = tfvars / "staging" / "compute-us-east-1.auto.tfvars.json"
     bad.write_text('{"compute_instance_type": ')
     stacks = loop["work"] / "out1" / "stacks"
-    proc = analyze("--stacks-dir", str(stacks), "--tfvars-dir", str(tfvars), "--output", str(tmp_path / "rep"),
-                   "--apply", check=False)
+    proc = analyze(
+        "--stacks-dir",
+        str(stacks),
+        "--tfvars-dir",
+        str(tfvars),
+        "--output",
+        str(tmp_path / "rep"),
+        "--apply",
+        check=False,
+    )
     assert proc.returncode == 1
     assert "compute-us-east-1.auto.tfvars.json" in proc.stderr and len(proc.stderr.strip().splitlines()[-1]) < 300
     assert bad.read_text() == '{"compute_instance_type": '
@@ -185,11 +230,31 @@ def test_aws_target_through_an_aws_compatible_endpoint(loop, tmp_path, monkeypat
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with running() as url:
         populate(Connector(endpoint_url=url), loop["work"] / "out1" / "stacks", ["us-east-1"])
-        proc = subprocess.run([sys.executable, "-m", "analysis", "run", "--target", "aws", "--endpoint-url", url,
-                               "--regions", "us-east-1", "--days", "2", "--stacks-dir", str(loop["work"] / "out1" / "stacks"),
-                               "--output", str(tmp_path / "rep")], cwd=ROOT, env={**ENV, "AWS_ACCESS_KEY_ID": "testing",
-                                                                             "AWS_SECRET_ACCESS_KEY": "testing"},
-                              capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "analysis",
+                "run",
+                "--target",
+                "aws",
+                "--endpoint-url",
+                url,
+                "--regions",
+                "us-east-1",
+                "--days",
+                "2",
+                "--stacks-dir",
+                str(loop["work"] / "out1" / "stacks"),
+                "--output",
+                str(tmp_path / "rep"),
+            ],
+            cwd=ROOT,
+            env={**ENV, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert proc.returncode == 0, proc.stderr
     assert "SIMULATED" not in proc.stderr and "GetMetricData:" in proc.stderr
     doc = json.loads((tmp_path / "rep" / "recommendations.json").read_text())
@@ -221,11 +286,23 @@ def test_load_test_flag_drives_traffic_before_the_analysis(loop, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"compute-us-east-1": {"compute_nlb_dns_name": "127.0.0.1",
-                                                         "compute_app_port": server.server_address[1]}}))
+    outputs.write_text(
+        json.dumps(
+            {"compute-us-east-1": {"compute_nlb_dns_name": "127.0.0.1", "compute_app_port": server.server_address[1]}}
+        )
+    )
     try:
-        proc = analyze("--load-test", "--outputs", str(outputs), "--load-test-duration", "3s",
-                       "--stacks-dir", str(loop["work"] / "out1" / "stacks"), "--output", str(tmp_path / "rep"))
+        proc = analyze(
+            "--load-test",
+            "--outputs",
+            str(outputs),
+            "--load-test-duration",
+            "3s",
+            "--stacks-dir",
+            str(loop["work"] / "out1" / "stacks"),
+            "--output",
+            str(tmp_path / "rep"),
+        )
     finally:
         server.shutdown()
     assert hits, "the load test sent no request"
@@ -242,9 +319,18 @@ def test_load_test_flag_needs_outputs(tmp_path):
 def test_offline_reanalysis_from_a_saved_inventory_and_snapshot(loop, tmp_path):
     """--target aws --metrics-snapshot S --inventory I: no discovery, no AWS call, same answer."""
     rep1 = loop["work"] / "rep1"
-    proc = analyze("--target", "aws", "--metrics-snapshot", str(rep1 / "sim-metrics.parquet"),
-                   "--inventory", str(rep1 / "sim-metrics.inventory.json"), "--output", str(tmp_path / "rep"),
-                   "--tfvars-dir", str(tmp_path / "tfvars"))
+    proc = analyze(
+        "--target",
+        "aws",
+        "--metrics-snapshot",
+        str(rep1 / "sim-metrics.parquet"),
+        "--inventory",
+        str(rep1 / "sim-metrics.inventory.json"),
+        "--output",
+        str(tmp_path / "rep"),
+        "--tfvars-dir",
+        str(tmp_path / "tfvars"),
+    )
     assert "saved, not rediscovered" in proc.stderr
     before = json.loads((rep1 / "recommendations.json").read_text())["recommendations"]
     after = json.loads((tmp_path / "rep" / "recommendations.json").read_text())["recommendations"]

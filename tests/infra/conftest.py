@@ -1,5 +1,6 @@
 """One synth per pytest session: `main.py` into a temp dir, with a temp tfvars root that
 overrides some us-west-2 stacks (us-east-1 keeps every default). Tests read the JSON."""
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,16 @@ REGIONS = ("us-east-1", "us-west-2")
 
 # What the override run changes (us-west-2 only).
 OVERRIDES = {
-    "data-us-west-2": {"data_instance_class": "db.r6g.xlarge", "data_replica_count": 0,
-                       "data_critical_path": ["primary"]},
+    "data-us-west-2": {
+        "data_instance_class": "db.r6g.xlarge",
+        "data_replica_count": 0,
+        "data_critical_path": ["primary"],
+    },
     "compute-us-west-2": {"compute_instance_type": "c6i.2xlarge", "compute_desired_capacity": 4},
-    "serverless-us-west-2": {"serverless_memory_size": {"orders": 1024},
-                             "serverless_provisioned_concurrency": {"reports": 0}},
+    "serverless-us-west-2": {
+        "serverless_memory_size": {"orders": 1024},
+        "serverless_provisioned_concurrency": {"reports": 0},
+    },
     # fewer shards, nodes and NAT gateways: the rollback alarms follow the variables
     "cache-us-west-2": {"cache_num_shards": 3, "cache_replicas_per_shard": 1},
     "network-us-west-2": {"network_nat_gateway_count": 2},
@@ -29,8 +35,9 @@ OVERRIDES = {
 
 def run_main(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 class Synth:
@@ -61,7 +68,15 @@ def synth(tmp_path_factory) -> Synth:
     for stack, values in OVERRIDES.items():
         (tfvars_root / ENVIRONMENT / f"{stack}.auto.tfvars.json").write_text(json.dumps(values, indent=2))
     outdir = base / "cdktf.out"
-    proc = run_main("--environment", ENVIRONMENT, "--regions", ",".join(REGIONS), "--outdir", str(outdir),
-                    "--tfvars", str(tfvars_root))
+    proc = run_main(
+        "--environment",
+        ENVIRONMENT,
+        "--regions",
+        ",".join(REGIONS),
+        "--outdir",
+        str(outdir),
+        "--tfvars",
+        str(tfvars_root),
+    )
     assert proc.returncode == 0, proc.stderr
     return Synth(outdir, tfvars_root)

@@ -1,6 +1,7 @@
 """Rollback alarms: the synthesized aws_cloudwatch_metric_alarm resources, read back as PutMetricAlarm
 parameters, equal what the guard side (analysis.rollout.alarms.definition) expects, so the two sides
 cannot drift. One synth per session (conftest); the us-west-2 run overrides shard/node/NAT counts."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,17 @@ from .conftest import ENVIRONMENT, REGIONS, ROOT
 pytestmark = pytest.mark.synth
 RTYPE = "aws_cloudwatch_metric_alarm"
 # Every argument a rollback alarm sets: no actions (guard polls), nothing the contract does not define.
-ARGUMENTS = {"alarm_name", "alarm_description", "metric_query", "threshold", "comparison_operator",
-             "evaluation_periods", "datapoints_to_alarm", "treat_missing_data", "tags"}
+ARGUMENTS = {
+    "alarm_name",
+    "alarm_description",
+    "metric_query",
+    "threshold",
+    "comparison_operator",
+    "evaluation_periods",
+    "datapoints_to_alarm",
+    "treat_missing_data",
+    "tags",
+}
 
 
 # --------------------------------------------------------------------------- reading the synth back
@@ -28,29 +38,56 @@ def api_query(block: dict) -> dict:
     """A synthesized metric_query block as a PutMetricAlarm MetricDataQuery."""
     if "expression" in block:
         assert set(block) == {"id", "expression", "label", "return_data"}, block
-        return {"Id": block["id"], "Label": block["label"], "ReturnData": block["return_data"],
-                "Expression": block["expression"]}
+        return {
+            "Id": block["id"],
+            "Label": block["label"],
+            "ReturnData": block["return_data"],
+            "Expression": block["expression"],
+        }
     m = block["metric"]
     assert set(block) == {"id", "metric", "return_data"} and set(m) == {
-        "namespace", "metric_name", "dimensions", "period", "stat"}, block
-    return {"Id": block["id"], "ReturnData": block["return_data"], "MetricStat": {
-        "Metric": {"Namespace": m["namespace"], "MetricName": m["metric_name"],
-                   "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(m["dimensions"].items())]},
-        "Period": m["period"], "Stat": m["stat"]}}
+        "namespace",
+        "metric_name",
+        "dimensions",
+        "period",
+        "stat",
+    }, block
+    return {
+        "Id": block["id"],
+        "ReturnData": block["return_data"],
+        "MetricStat": {
+            "Metric": {
+                "Namespace": m["namespace"],
+                "MetricName": m["metric_name"],
+                "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(m["dimensions"].items())],
+            },
+            "Period": m["period"],
+            "Stat": m["stat"],
+        },
+    }
 
 
 def api_alarm(res: dict, blocks: list[dict]) -> dict:
-    return {"AlarmName": res["alarm_name"], "AlarmDescription": res["alarm_description"],
-            "Metrics": [api_query(b) for b in blocks], "Threshold": res["threshold"],
-            "ComparisonOperator": res["comparison_operator"], "EvaluationPeriods": res["evaluation_periods"],
-            "DatapointsToAlarm": res["datapoints_to_alarm"], "TreatMissingData": res["treat_missing_data"],
-            "Tags": [{"Key": k, "Value": v} for k, v in res["tags"].items()]}
+    return {
+        "AlarmName": res["alarm_name"],
+        "AlarmDescription": res["alarm_description"],
+        "Metrics": [api_query(b) for b in blocks],
+        "Threshold": res["threshold"],
+        "ComparisonOperator": res["comparison_operator"],
+        "EvaluationPeriods": res["evaluation_periods"],
+        "DatapointsToAlarm": res["datapoints_to_alarm"],
+        "TreatMissingData": res["treat_missing_data"],
+        "Tags": [{"Key": k, "Value": v} for k, v in res["tags"].items()],
+    }
 
 
 def normal(params: dict) -> dict:
     """Order-free form: Terraform keeps metric_query blocks as a set and tags as a map."""
-    return {**params, "Metrics": sorted(params["Metrics"], key=lambda q: q["Id"]),
-            "Tags": {t["Key"]: t["Value"] for t in params["Tags"]}}
+    return {
+        **params,
+        "Metrics": sorted(params["Metrics"], key=lambda q: q["Id"]),
+        "Tags": {t["Key"]: t["Value"] for t in params["Tags"]},
+    }
 
 
 def arguments(res: dict, *meta: str) -> None:
@@ -68,7 +105,7 @@ def synthesized(synth, tier: str, region: str) -> dict[str, dict]:
     found = synth.resources(stack, RTYPE)
     if tier != "cache":
         out = {}
-        for rid, res in found.items():
+        for _rid, res in found.items():
             arguments(res, *({"count"} if tier == "network" else set()))
             out[res["alarm_name"]] = api_alarm(res, res["metric_query"])
         return out
@@ -82,9 +119,13 @@ def synthesized(synth, tier: str, region: str) -> dict[str, dict]:
     assert dynamic["for_each"] == f"${{local.conn_errors_queries[{nodes}]}}"
     dims = "metric_query.value.metric.dimensions"
     assert dynamic["content"] == {
-        "id": "${metric_query.value.id}", "return_data": "${metric_query.value.return_data}", "metric": {
+        "id": "${metric_query.value.id}",
+        "return_data": "${metric_query.value.return_data}",
+        "metric": {
             **{f: f"${{metric_query.value.metric.{f}}}" for f in ("namespace", "metric_name", "period", "stat")},
-            "dimensions": f'${{zipmap(keys({dims}), [for v in values({dims}) : replace(v, "{{key}}", each.key)])}}'}}
+            "dimensions": f'${{zipmap(keys({dims}), [for v in values({dims}) : replace(v, "{{key}}", each.key)])}}',
+        },
+    }
     [pct] = res["metric_query"]
     assert pct["expression"] == f"${{local.conn_errors_expression[{nodes}]}}"
     locals_ = synth.stack(stack)["locals"]
@@ -92,9 +133,16 @@ def synthesized(synth, tier: str, region: str) -> dict[str, dict]:
     out = {}
     for i in range(default(synth, stack, "cache_num_shards")):
         shard = f"{i + 1:04d}"
-        blocks = [{**q, "metric": {**q["metric"], "dimensions": {
-            k: v.replace("{key}", shard) for k, v in q["metric"]["dimensions"].items()}}}
-            for q in locals_["conn_errors_queries"][str(n)]]
+        blocks = [
+            {
+                **q,
+                "metric": {
+                    **q["metric"],
+                    "dimensions": {k: v.replace("{key}", shard) for k, v in q["metric"]["dimensions"].items()},
+                },
+            }
+            for q in locals_["conn_errors_queries"][str(n)]
+        ]
         blocks.append({**pct, "expression": locals_["conn_errors_expression"][str(n)]})
         named = {**res, "alarm_name": res["alarm_name"].replace("${each.key}", shard)}
         out[named["alarm_name"]] = api_alarm(named, blocks)
@@ -111,18 +159,39 @@ def expected(synth, tier: str, region: str) -> list[dict]:
     if tier == "compute":
         return [d("nlb", {"LoadBalancer": "${aws_lb.nlb.arn_suffix}"})]
     if tier == "serverless":
-        return [d(fn, {"FunctionName": f"${{aws_lambda_function.{fn}.function_name}}",
-                       "Resource": f"${{aws_lambda_function.{fn}.function_name}}:${{aws_lambda_alias.{fn}_live.name}}"}, fn)
-                for fn in FUNCTIONS]
+        return [
+            d(
+                fn,
+                {
+                    "FunctionName": f"${{aws_lambda_function.{fn}.function_name}}",
+                    "Resource": f"${{aws_lambda_function.{fn}.function_name}}:${{aws_lambda_alias.{fn}_live.name}}",
+                },
+                fn,
+            )
+            for fn in FUNCTIONS
+        ]
     if tier == "network":  # one per NAT gateway (count), named by the AZ of its public subnet
-        return [d("nat", {"NatGatewayId": "${aws_nat_gateway.nat[count.index].id}"},
-                  "${aws_subnet.public[count.index].availability_zone}")]
+        return [
+            d(
+                "nat",
+                {"NatGatewayId": "${aws_nat_gateway.nat[count.index].id}"},
+                "${aws_subnet.public[count.index].availability_zone}",
+            )
+        ]
     if tier == "cache":
         group = "${aws_elasticache_replication_group.cluster.id}"
         nodes = default(synth, stack, "cache_replicas_per_shard") + 1
-        return [d("cluster", [{"CacheClusterId": f"{group}-{shard:04d}-{node:03d}", "CacheNodeId": "0001"}
-                              for node in range(1, nodes + 1)], f"{shard:04d}")
-                for shard in range(1, default(synth, stack, "cache_num_shards") + 1)]
+        return [
+            d(
+                "cluster",
+                [
+                    {"CacheClusterId": f"{group}-{shard:04d}-{node:03d}", "CacheNodeId": "0001"}
+                    for node in range(1, nodes + 1)
+                ],
+                f"{shard:04d}",
+            )
+            for shard in range(1, default(synth, stack, "cache_num_shards") + 1)
+        ]
     return []
 
 
@@ -179,8 +248,11 @@ TOKEN = re.compile(r"\$\{[^{}]*\}")
 def test_synthesized_alarms_are_valid_put_metric_alarm_input(synth, tier):
     """With the Terraform references replaced by sample values, botocore accepts every alarm as
     PutMetricAlarm input (types, nesting, required members)."""
-    shape = boto3.client("cloudwatch", region_name="us-east-1").meta.service_model.operation_model(
-        "PutMetricAlarm").input_shape
+    shape = (
+        boto3.client("cloudwatch", region_name="us-east-1")
+        .meta.service_model.operation_model("PutMetricAlarm")
+        .input_shape
+    )
     for params in synthesized(synth, tier, "us-east-1").values():
         concrete = sample_values(params)
         validate_parameters(concrete, shape)
@@ -200,8 +272,10 @@ def sample_values(value):
 def test_one_contract_and_it_is_pure():
     """analysis.rollout.alarms re-exports the stacks' contract (one source), and neither imports cdktf."""
     assert alarms.definition is alarms_contract.definition and alarms.SPECS is alarms_contract.SPECS
-    code = ("import sys; import stacks.alarms_contract, analysis.rollout.alarms; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'constructs', 'jsii', 'modules')]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys; import stacks.alarms_contract, analysis.rollout.alarms; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'constructs', 'jsii', 'modules')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr

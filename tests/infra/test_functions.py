@@ -1,5 +1,6 @@
 """The Lambda code against real local servers: PostgreSQL (SCRAM password auth, TLS) and
 Redis (AUTH). Skipped when the servers are not installed (.ci/run installs them)."""
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,22 @@ def postgres():
         shutil.chown(pwfile, "postgres")
     run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True)  # noqa: E731
     run(initdb, "-D", str(data), "-U", "app", "--auth=scram-sha-256", f"--pwfile={pwfile}")
-    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-        "-keyout", str(data / "server.key"), "-out", str(data / "server.crt"))
+    run(
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        str(data / "server.key"),
+        "-out",
+        str(data / "server.crt"),
+    )
     os.chmod(data / "server.key", 0o600)
     conf = f"listen_addresses = '127.0.0.1'\nport = {port}\nssl = on\nunix_socket_directories = '{base}'\n"
     with open(data / "postgresql.conf", "a") as fh:
@@ -85,8 +100,22 @@ def redis_server():
     if not shutil.which("redis-server"):
         pytest.skip("redis-server not installed")
     port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--requirepass", PASSWORD,
-                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            PASSWORD,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
         wait_port(port)
         yield port
@@ -103,13 +132,23 @@ def handlers(monkeypatch, postgres, redis_server):
 
     secrets = {"arn:db": json.dumps({"username": "app", "password": PASSWORD}), "arn:cache": PASSWORD}
     monkeypatch.setattr(config, "secret", secrets.__getitem__)
-    for key, value in {"DB_HOST": "127.0.0.1", "DB_PORT": str(postgres), "DB_NAME": "postgres",
-                       "DB_SECRET_ARN": "arn:db", "CACHE_HOST": "127.0.0.1", "CACHE_PORT": str(redis_server),
-                       "CACHE_SECRET_ARN": "arn:cache", "CACHE_TLS": "false"}.items():
+    for key, value in {
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(postgres),
+        "DB_NAME": "postgres",
+        "DB_SECRET_ARN": "arn:db",
+        "CACHE_HOST": "127.0.0.1",
+        "CACHE_PORT": str(redis_server),
+        "CACHE_SECRET_ARN": "arn:cache",
+        "CACHE_TLS": "false",
+    }.items():
         monkeypatch.setenv(key, value)
     import importlib
-    return {fn: importlib.import_module(f"{fn}.handler").handler
-            for fn in ("orders", "catalog", "reports", "sessions", "ratelimit")}
+
+    return {
+        fn: importlib.import_module(f"{fn}.handler").handler
+        for fn in ("orders", "catalog", "reports", "sessions", "ratelimit")
+    }
 
 
 def test_postgres_functions(handlers):
@@ -138,6 +177,7 @@ def test_postgres_rejects_a_wrong_password(postgres):
     sys.path.insert(0, str(FUNCTIONS_DIR))
     try:
         from lib import pg
+
         with pytest.raises(pg.PgError, match="28P01"):
             pg.Connection("127.0.0.1", postgres, "app", "wrong", "postgres")
     finally:

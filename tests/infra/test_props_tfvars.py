@@ -1,4 +1,5 @@
 """Props dataclasses and tfvars validation: pure, fast, and free of cdktf."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,9 +18,11 @@ from .conftest import ROOT, run_main
 
 
 def test_pure_modules_never_import_cdktf():
-    code = ("import sys; import stacks, stacks.props, stacks.rules, stacks.tfvars, stacks.bench; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'constructs', 'jsii', 'cdktf_cdktf_provider_aws')]; "
-            "assert not bad, bad")
+    code = (
+        "import sys; import stacks, stacks.props, stacks.rules, stacks.tfvars, stacks.bench; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'constructs', 'jsii', 'cdktf_cdktf_provider_aws')]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
@@ -53,7 +56,11 @@ def test_staging_baseline_defaults():
     assert data.data_multi_az and data.data_replica_count == 1 and data.data_backup_retention_period > 0
     assert not data.data_deletion_protection and data.data_skip_final_snapshot
     cache = build_props("cache", "staging")
-    assert (cache.cache_node_type, cache.cache_num_shards, cache.cache_replicas_per_shard) == ("cache.r6g.2xlarge", 6, 2)
+    assert (cache.cache_node_type, cache.cache_num_shards, cache.cache_replicas_per_shard) == (
+        "cache.r6g.2xlarge",
+        6,
+        2,
+    )
     assert build_props("compute", "staging").compute_instance_type == "c5.4xlarge"
     sls = build_props("serverless", "staging")
     assert sls.serverless_memory_size == {f: 3008 for f in FUNCTIONS}
@@ -68,34 +75,50 @@ def test_deletion_protection_is_per_environment():
     assert prod.data_deletion_protection and not prod.data_skip_final_snapshot
 
 
-@pytest.mark.parametrize("tier, data, key, rule", [
-    ("data", {"data_colour": "blue"}, "data_colour", "not a variable of the data stack"),
-    ("data", {"network_az_count": 3}, "network_az_count", "not a variable of the data stack"),
-    ("data", {"data_iops": "12000"}, "data_iops", "expected number, got string"),
-    ("data", {"data_multi_az": "yes"}, "data_multi_az", "expected bool"),
-    ("data", {"data_replica_count": 1.5}, "data_replica_count", "whole number"),
-    ("data", {"data_instance_class": None}, "data_instance_class", "must not be null"),
-    ("data", {"data_iops": 10000}, "data_iops", "12000..64000"),
-    ("data", {"data_allocated_storage": 200}, "data_iops", "cannot set IOPS"),
-    ("data", {"data_allocated_storage": 10}, "data_allocated_storage", "20..65536"),
-    ("data", {"data_instance_class": "r6g.large"}, "data_instance_class", "must match"),
-    ("data", {"data_storage_throughput": 5000}, "data_storage_throughput", "500..4000"),
-    ("data", {"data_backup_retention_period": 0}, "data_backup_retention_period", "1..35"),
-    ("data", {"data_critical_path": ["writer"]}, "data_critical_path", "unknown role"),
-    ("cache", {"cache_replicas_per_shard": 0}, "cache_replicas_per_shard", "Multi-AZ needs at least 1"),
-    ("cache", {"cache_replicas_per_shard": 6}, "cache_replicas_per_shard", "0..5"),
-    ("network", {"network_nat_gateway_count": 4}, "network_nat_gateway_count", "1..az_count"),
-    ("compute", {"compute_desired_capacity": 20}, "compute_desired_capacity", "min <= desired <= max"),
-    ("compute", {"compute_architecture": "sparc"}, "compute_architecture", "one of"),
-    ("serverless", {"serverless_provisioned_concurrency": {"orders": 150}},
-     "serverless_provisioned_concurrency.orders", "must be <= reserved concurrency (100)"),
-    ("serverless", {"serverless_memory_size": {"billing": 512}}, "serverless_memory_size", "unknown function"),
-    ("serverless", {"serverless_memory_size": {"orders": 64}}, "serverless_memory_size", "128..10240"),
-    ("serverless", {"serverless_timeout": {"orders": 901}}, "serverless_timeout", "1..900"),
-    ("serverless", {"serverless_memory_size": {"orders": "big"}}, "serverless_memory_size", "expected a whole number"),
-    ("serverless", {"serverless_reserved_concurrency": {"orders": 500, "catalog": 400}},
-     "serverless_reserved_concurrency", "100 must stay unreserved"),
-])
+@pytest.mark.parametrize(
+    "tier, data, key, rule",
+    [
+        ("data", {"data_colour": "blue"}, "data_colour", "not a variable of the data stack"),
+        ("data", {"network_az_count": 3}, "network_az_count", "not a variable of the data stack"),
+        ("data", {"data_iops": "12000"}, "data_iops", "expected number, got string"),
+        ("data", {"data_multi_az": "yes"}, "data_multi_az", "expected bool"),
+        ("data", {"data_replica_count": 1.5}, "data_replica_count", "whole number"),
+        ("data", {"data_instance_class": None}, "data_instance_class", "must not be null"),
+        ("data", {"data_iops": 10000}, "data_iops", "12000..64000"),
+        ("data", {"data_allocated_storage": 200}, "data_iops", "cannot set IOPS"),
+        ("data", {"data_allocated_storage": 10}, "data_allocated_storage", "20..65536"),
+        ("data", {"data_instance_class": "r6g.large"}, "data_instance_class", "must match"),
+        ("data", {"data_storage_throughput": 5000}, "data_storage_throughput", "500..4000"),
+        ("data", {"data_backup_retention_period": 0}, "data_backup_retention_period", "1..35"),
+        ("data", {"data_critical_path": ["writer"]}, "data_critical_path", "unknown role"),
+        ("cache", {"cache_replicas_per_shard": 0}, "cache_replicas_per_shard", "Multi-AZ needs at least 1"),
+        ("cache", {"cache_replicas_per_shard": 6}, "cache_replicas_per_shard", "0..5"),
+        ("network", {"network_nat_gateway_count": 4}, "network_nat_gateway_count", "1..az_count"),
+        ("compute", {"compute_desired_capacity": 20}, "compute_desired_capacity", "min <= desired <= max"),
+        ("compute", {"compute_architecture": "sparc"}, "compute_architecture", "one of"),
+        (
+            "serverless",
+            {"serverless_provisioned_concurrency": {"orders": 150}},
+            "serverless_provisioned_concurrency.orders",
+            "must be <= reserved concurrency (100)",
+        ),
+        ("serverless", {"serverless_memory_size": {"billing": 512}}, "serverless_memory_size", "unknown function"),
+        ("serverless", {"serverless_memory_size": {"orders": 64}}, "serverless_memory_size", "128..10240"),
+        ("serverless", {"serverless_timeout": {"orders": 901}}, "serverless_timeout", "1..900"),
+        (
+            "serverless",
+            {"serverless_memory_size": {"orders": "big"}},
+            "serverless_memory_size",
+            "expected a whole number",
+        ),
+        (
+            "serverless",
+            {"serverless_reserved_concurrency": {"orders": 500, "catalog": 400}},
+            "serverless_reserved_concurrency",
+            "100 must stay unreserved",
+        ),
+    ],
+)
 def test_invalid_override_is_one_line_naming_file_key_rule(tier, data, key, rule):
     source = f"tfvars/staging/{tier}-us-east-1.auto.tfvars.json"
     with pytest.raises(TfvarsError) as err:
@@ -108,9 +131,13 @@ def test_invalid_override_is_one_line_naming_file_key_rule(tier, data, key, rule
 
 def test_valid_overrides_are_normalised():
     assert validate("data", {"data_iops": 16000.0, "data_allocated_storage": 2000}) == {
-        "data_iops": 16000, "data_allocated_storage": 2000}
+        "data_iops": 16000,
+        "data_allocated_storage": 2000,
+    }
     assert validate("data", {"data_allocated_storage": 200, "data_iops": None, "data_storage_throughput": None})
-    assert validate("serverless", {"serverless_memory_size": {"orders": 1024}}) == {"serverless_memory_size": {"orders": 1024}}
+    assert validate("serverless", {"serverless_memory_size": {"orders": 1024}}) == {
+        "serverless_memory_size": {"orders": 1024}
+    }
 
 
 def test_load_overrides_reads_files(tmp_path):

@@ -1,4 +1,5 @@
 """AWS rules as pure functions (milliseconds)."""
+
 from stacks import rules
 
 

@@ -1,4 +1,5 @@
 """Assertions on the synthesized Terraform JSON (one synth per session, see conftest)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,9 +16,16 @@ from .conftest import ENVIRONMENT, OVERRIDES, REGIONS
 pytestmark = pytest.mark.synth
 EAST, WEST = "us-east-1", "us-west-2"
 UNTAGGABLE = {  # resource types without a `tags` argument
-    "aws_route", "aws_route_table_association", "aws_iam_role_policy", "aws_iam_role_policy_attachment",
-    "aws_kms_alias", "aws_secretsmanager_secret_version", "aws_lambda_alias", "aws_autoscaling_group",
-    "aws_lambda_provisioned_concurrency_config", "aws_default_security_group_rule",
+    "aws_route",
+    "aws_route_table_association",
+    "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_kms_alias",
+    "aws_secretsmanager_secret_version",
+    "aws_lambda_alias",
+    "aws_autoscaling_group",
+    "aws_lambda_provisioned_concurrency_config",
+    "aws_default_security_group_rule",
 }
 
 
@@ -41,8 +49,13 @@ def test_every_stack_has_the_contract(synth, tier, region):
     # provider region and default tags
     provider = stack["provider"]["aws"][0]
     assert provider["region"] == region
-    assert provider["default_tags"][0]["tags"] == {"Project": "rightsize", "Environment": ENVIRONMENT, "Tier": tier,
-                                                   "ManagedBy": "cdktf", "Stack": name}
+    assert provider["default_tags"][0]["tags"] == {
+        "Project": "rightsize",
+        "Environment": ENVIRONMENT,
+        "Tier": tier,
+        "ManagedBy": "cdktf",
+        "Stack": name,
+    }
     # every taggable resource carries the full tag contract
     for rtype, resources in stack["resource"].items():
         for rid, res in resources.items():
@@ -50,13 +63,18 @@ def test_every_stack_has_the_contract(synth, tier, region):
                 continue
             tags = res.get("tags")
             assert tags, f"{name}: {rtype}.{rid} has no tags"
-            assert {"Project", "Environment", "Tier", "ManagedBy", "CriticalPath", "Stack", "Role"} <= set(tags), (rtype, rid)
+            assert {"Project", "Environment", "Tier", "ManagedBy", "CriticalPath", "Stack", "Role"} <= set(tags), (
+                rtype,
+                rid,
+            )
             assert tags["Stack"] == name and tags["Tier"] == tier and tags["Environment"] == ENVIRONMENT
             if rtype == "aws_cloudwatch_metric_alarm":  # an alarm is never on the critical path (alarm contract)
                 assert tags["CriticalPath"] == "false", rid
                 continue
-            assert re.fullmatch(rf'\$\{{contains\(var\.{tier}_critical_path, "{tags["Role"]}"\) \? "true" : "false"\}}',
-                                tags["CriticalPath"])
+            assert re.fullmatch(
+                rf'\$\{{contains\(var\.{tier}_critical_path, "{tags["Role"]}"\) \? "true" : "false"\}}',
+                tags["CriticalPath"],
+            )
     # no secret in any output
     for out_name, out in stack["output"].items():
         assert "password" not in json.dumps(out.get("value")).lower(), out_name
@@ -64,8 +82,14 @@ def test_every_stack_has_the_contract(synth, tier, region):
 
 OUTPUTS = {
     "network": {"network_vpc_id", "network_private_subnet_ids", "network_public_subnet_ids", "network_nat_gateway_ids"},
-    "data": {"data_writer_endpoint", "data_reader_endpoint", "data_port", "data_database_name", "data_username",
-             "data_secret_arn"},
+    "data": {
+        "data_writer_endpoint",
+        "data_reader_endpoint",
+        "data_port",
+        "data_database_name",
+        "data_username",
+        "data_secret_arn",
+    },
     "cache": {"cache_configuration_endpoint", "cache_port", "cache_auth_secret_arn"},
     "compute": {"compute_nlb_dns_name", "compute_app_port", "compute_asg_name"},
     "serverless": {"serverless_function_names", "serverless_function_aliases"},
@@ -105,7 +129,10 @@ def test_network(synth):
     flow = synth.resource(s, "aws_flow_log", "flow_log")
     assert flow["traffic_type"] == "ALL" and "aws_cloudwatch_log_group.flow_log_group" in flow["log_destination"]
     group = synth.resource(s, "aws_cloudwatch_log_group", "flow_log_group")
-    assert group["kms_key_id"] == "${aws_kms_key.kms.arn}" and "network_flow_log_retention_days" in group["retention_in_days"]
+    assert (
+        group["kms_key_id"] == "${aws_kms_key.kms.arn}"
+        and "network_flow_log_retention_days" in group["retention_in_days"]
+    )
     assert synth.resource(s, "aws_kms_key", "kms")["enable_key_rotation"] is True
     assert "ingress" not in synth.resource(s, "aws_default_security_group", "default_sg")  # deny all
 
@@ -153,8 +180,14 @@ def test_cache_cluster(synth):
     s = f"cache-{EAST}"
     v = {name: synth.variable(s, name)["default"] for name in synth.stack(s)["variable"]}
     assert (v["cache_node_type"], v["cache_num_shards"], v["cache_replicas_per_shard"], v["cache_multi_az"]) == (
-        "cache.r6g.2xlarge", 6, 2, True)
-    assert any("cache_multi_az" in val["condition"] for val in synth.variable(s, "cache_replicas_per_shard")["validation"])
+        "cache.r6g.2xlarge",
+        6,
+        2,
+        True,
+    )
+    assert any(
+        "cache_multi_az" in val["condition"] for val in synth.variable(s, "cache_replicas_per_shard")["validation"]
+    )
     rg = synth.resource(s, "aws_elasticache_replication_group", "cluster")
     assert rg["cluster_mode"] == "enabled" and rg["automatic_failover_enabled"] is True
     assert rg["num_node_groups"] == "${var.cache_num_shards}"
@@ -243,6 +276,7 @@ def test_serverless_functions(synth):
 
 def test_function_code_is_packaged(synth):
     import zipfile
+
     s = f"serverless-{EAST}"
     f = synth.resource(s, "aws_lambda_function", "orders")
     names = zipfile.ZipFile(synth.outdir / "stacks" / s / f["filename"]).namelist()

@@ -1,5 +1,4 @@
 import pytest
-
 from loadtest_servers import HttpServer, MotoServer, PostgresServer, RedisServer
 
 

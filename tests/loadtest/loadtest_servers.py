@@ -1,6 +1,7 @@
 """Real local servers for the load-test tests: PostgreSQL and Redis from the Debian packages,
 an HTTP server in a thread, and moto's server for Lambda. All on 127.0.0.1, free ports, temp
 dirs; PostgreSQL runs as an unprivileged user when the tests run as root (CI does)."""
+
 from __future__ import annotations
 
 import glob
@@ -63,9 +64,12 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, what: str 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
+
 def postgres_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3])
-                   if Path(p).parts[-3].isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     if found:
         return Path(found[-1]).parent
     which = shutil.which("initdb")
@@ -104,12 +108,26 @@ class PostgresServer:
         pwfile.write_text(self.password + "\n")
         if self.run_as:
             os.chown(pwfile, self.run_as.pw_uid, self.run_as.pw_gid)
-        self._pg("initdb", "-D", str(self.data), "-U", self.user, f"--pwfile={pwfile}", "-A", "scram-sha-256",
-                 "-E", "UTF8", "--no-locale", "--no-sync")
+        self._pg(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            f"--pwfile={pwfile}",
+            "-A",
+            "scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         with (self.data / "postgresql.conf").open("a") as f:
-            f.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = ''\n"
-                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 100\n"
-                    "shared_buffers = 32MB\n")
+            f.write(
+                f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = ''\n"
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 100\n"
+                "shared_buffers = 32MB\n"
+            )
         self.start()
 
     def _pg(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -118,11 +136,14 @@ class PostgresServer:
             kw = dict(user=self.run_as.pw_uid, group=self.run_as.pw_gid, extra_groups=[])
         env = dict(os.environ, HOME=str(self.root), LC_ALL="C")
         env.pop("PGPASSWORD", None)
-        r = subprocess.run([str(self.bin / tool), *args], capture_output=True, text=True, env=env, cwd=self.root,
-                           timeout=120, **kw)
+        r = subprocess.run(
+            [str(self.bin / tool), *args], capture_output=True, text=True, env=env, cwd=self.root, timeout=120, **kw
+        )
         if check and r.returncode != 0:
-            raise RuntimeError(f"{tool} failed ({r.returncode}): {r.stdout}\n{r.stderr}\n"
-                               f"{self.log.read_text() if self.log.exists() else ''}")
+            raise RuntimeError(
+                f"{tool} failed ({r.returncode}): {r.stdout}\n{r.stderr}\n"
+                f"{self.log.read_text() if self.log.exists() else ''}"
+            )
         return r
 
     def start(self) -> None:
@@ -135,8 +156,16 @@ class PostgresServer:
     def connect(self):
         import psycopg
 
-        return psycopg.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                               dbname=self.dbname, connect_timeout=5, autocommit=True, sslmode="disable")
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.dbname,
+            connect_timeout=5,
+            autocommit=True,
+            sslmode="disable",
+        )
 
     def query(self, sql: str, params=()):
         with self.connect() as conn:
@@ -144,8 +173,13 @@ class PostgresServer:
             return cur.fetchall() if cur.description else []
 
     def outputs(self) -> dict:
-        return {"data_writer_endpoint": f"{self.host}:{self.port}", "data_reader_endpoint": self.host,
-                "data_port": self.port, "data_database_name": self.dbname, "data_username": self.user}
+        return {
+            "data_writer_endpoint": f"{self.host}:{self.port}",
+            "data_reader_endpoint": self.host,
+            "data_port": self.port,
+            "data_database_name": self.dbname,
+            "data_username": self.user,
+        }
 
     def close(self) -> None:
         self.stop()
@@ -153,6 +187,7 @@ class PostgresServer:
 
 
 # --- Redis ----------------------------------------------------------------------------------------
+
 
 def redis_bin() -> str | None:
     return shutil.which("redis-server") or (os.path.exists("/usr/bin/redis-server") and "/usr/bin/redis-server") or None
@@ -172,12 +207,36 @@ class RedisServer:
         self.port = free_cluster_port() if cluster else free_port()
         self.root = Path(root or tempfile.mkdtemp(prefix="loadtest-redis-"))
         self.root.mkdir(parents=True, exist_ok=True)
-        cmd = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-               "--dir", str(self.root), "--requirepass", self.password, "--daemonize", "no",
-               "--logfile", str(self.root / "redis.log")]
+        cmd = [
+            exe,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.root),
+            "--requirepass",
+            self.password,
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.root / "redis.log"),
+        ]
         if cluster:
-            cmd += ["--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{self.port}.conf",
-                    "--cluster-node-timeout", "5000", "--masterauth", self.password]
+            cmd += [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                f"nodes-{self.port}.conf",
+                "--cluster-node-timeout",
+                "5000",
+                "--masterauth",
+                self.password,
+            ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: self.client().ping(), 20, what="redis-server")
 
@@ -213,14 +272,31 @@ class RedisCluster:
         try:
             for i in range(nodes):
                 self.nodes.append(RedisServer(cluster=True, root=self.root / str(i)))
-            r = subprocess.run([cli, "-a", self.password, "--no-auth-warning", "--cluster", "create",
-                                *[f"127.0.0.1:{n.port}" for n in self.nodes], "--cluster-replicas", "0",
-                                "--cluster-yes"], capture_output=True, text=True, timeout=60)
+            r = subprocess.run(
+                [
+                    cli,
+                    "-a",
+                    self.password,
+                    "--no-auth-warning",
+                    "--cluster",
+                    "create",
+                    *[f"127.0.0.1:{n.port}" for n in self.nodes],
+                    "--cluster-replicas",
+                    "0",
+                    "--cluster-yes",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             if r.returncode != 0:
                 raise RuntimeError(f"redis-cli --cluster create failed: {r.stdout}{r.stderr}")
             for n in self.nodes:
-                wait_for(lambda n=n: b"cluster_state:ok" in n.client().execute_command("CLUSTER", "INFO"), 30,
-                         what="cluster_state:ok")
+                wait_for(
+                    lambda n=n: b"cluster_state:ok" in n.client().execute_command("CLUSTER", "INFO"),
+                    30,
+                    what="cluster_state:ok",
+                )
         except BaseException:
             self.close()
             raise
@@ -235,6 +311,7 @@ class RedisCluster:
 
 
 # --- HTTP ---------------------------------------------------------------------------------------
+
 
 class HttpServer:
     """ThreadingHTTPServer on 127.0.0.1 counting hits per path (200 with a small JSON body;
@@ -313,9 +390,11 @@ def write_outputs(path: Path, *, pg=None, redis=None, http=None, lambda_aliases=
     if http is not None:
         doc["compute-local"] = {**http.outputs(), "compute_asg_name": "asg-local", "sizing_keys": {}}
     if lambda_aliases is not None:
-        doc["serverless-local"] = {"serverless_function_aliases": lambda_aliases,
-                                   "serverless_function_names": {k: v.split(":")[6] for k, v in lambda_aliases.items()},
-                                   "sizing_keys": {}}
+        doc["serverless-local"] = {
+            "serverless_function_aliases": lambda_aliases,
+            "serverless_function_names": {k: v.split(":")[6] for k, v in lambda_aliases.items()},
+            "sizing_keys": {},
+        }
     for stack, outputs in (extra or {}).items():
         doc.setdefault(stack, {}).update(outputs)
     path.write_text(json.dumps(doc, indent=2))
@@ -323,6 +402,7 @@ def write_outputs(path: Path, *, pg=None, redis=None, http=None, lambda_aliases=
 
 
 # --- moto (AWS-compatible endpoint) --------------------------------------------------------------
+
 
 class MotoServer:
     """moto's server app on 127.0.0.1 in a thread, counting Lambda invoke requests per path.
@@ -369,8 +449,13 @@ class MotoServer:
     def client(self, service: str, region: str = "us-east-1"):
         import boto3
 
-        return boto3.client(service, region_name=region, endpoint_url=self.url, aws_access_key_id="testing",
-                            aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def create_aliases(self, shorts=("orders", "catalog"), region: str = "us-east-1") -> dict[str, str]:
         """Functions `rightsize-test-<short>` with a published version and alias `live`."""
@@ -378,7 +463,8 @@ class MotoServer:
         import zipfile
 
         role = self.client("iam", region).create_role(
-            RoleName=f"lt-role-{len(self.invokes)}-{time.time_ns()}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            RoleName=f"lt-role-{len(self.invokes)}-{time.time_ns()}", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
             z.writestr("index.py", "def handler(event, context):\n    return event\n")
@@ -386,8 +472,14 @@ class MotoServer:
         aliases = {}
         for short in shorts:
             name = f"rightsize-test-{short}"
-            lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
-                                Code={"ZipFile": buf.getvalue()}, Publish=False)
+            lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler="index.handler",
+                Code={"ZipFile": buf.getvalue()},
+                Publish=False,
+            )
             version = lam.publish_version(FunctionName=name)["Version"]
             aliases[short] = lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)["AliasArn"]
         return aliases

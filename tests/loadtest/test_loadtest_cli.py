@@ -1,4 +1,5 @@
 """`python -m loadtest`, `make load-test` and Locust's master/worker mode, end to end."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from loadtest_servers import free_port, write_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,9 +24,15 @@ def test_cli_run_prints_skips_and_summary(tmp_path, http_server):
     outputs = write_outputs(tmp_path / "outputs.json", http=http_server)
     out = tmp_path / "out"
     t0 = time.monotonic()
-    r = subprocess.run(loadtest_cmd("--outputs", str(outputs), "--duration", "3s", "--users", "2",
-                                    "--spawn-rate", "10", "--out", str(out)),
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        loadtest_cmd(
+            "--outputs", str(outputs), "--duration", "3s", "--users", "2", "--spawn-rate", "10", "--out", str(out)
+        ),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr + r.stdout
     assert time.monotonic() - t0 < 3 + 30
     lines = r.stdout.splitlines()
@@ -34,7 +40,7 @@ def test_cli_run_prints_skips_and_summary(tmp_path, http_server):
     assert "loadtest: postgres: skipped — no stack in the outputs has data_writer_endpoint" in lines
     assert "loadtest: redis: skipped — no stack in the outputs has cache_configuration_endpoint" in lines
     assert "loadtest: lambda: skipped — no stack in the outputs has serverless_function_aliases" in lines
-    assert "loadtest: http: 2 user(s) -> compute-local http://127.0.0.1:%d" % http_server.port in lines
+    assert f"loadtest: http: 2 user(s) -> compute-local http://127.0.0.1:{http_server.port}" in lines
     assert any(line.startswith("load test summary:") for line in lines)
     assert any(line.split()[:1] == ["http"] and "0.0%" in line for line in lines)  # the summary row
     assert "req/s" in r.stdout  # Locust's live stats table went to stdout too
@@ -44,49 +50,109 @@ def test_cli_run_prints_skips_and_summary(tmp_path, http_server):
 
 def test_cli_usage_errors_and_nothing_to_do(tmp_path):
     outputs = write_outputs(tmp_path / "outputs.json")  # network stack only
-    r = subprocess.run(loadtest_cmd("--outputs", str(outputs), "--mix", "mysql=1"), capture_output=True, text=True,
-                       cwd=ROOT, timeout=60)
+    r = subprocess.run(
+        loadtest_cmd("--outputs", str(outputs), "--mix", "mysql=1"),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert r.returncode == 2 and "unknown target 'mysql'" in r.stderr
-    r = subprocess.run(loadtest_cmd("--outputs", str(tmp_path / "nope.json")), capture_output=True, text=True,
-                       cwd=ROOT, timeout=60)
+    r = subprocess.run(
+        loadtest_cmd("--outputs", str(tmp_path / "nope.json")), capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert r.returncode == 2 and "outputs file not found" in r.stderr
-    r = subprocess.run(loadtest_cmd("--outputs", str(outputs), "--duration", "1s", "--out", str(tmp_path / "o")),
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)
+    r = subprocess.run(
+        loadtest_cmd("--outputs", str(outputs), "--duration", "1s", "--out", str(tmp_path / "o")),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert r.returncode == 1 and "no target to load" in r.stderr
     assert (tmp_path / "o" / "summary.json").is_file()
-    r = subprocess.run(loadtest_cmd("--outputs", str(outputs), "--dry-run"), capture_output=True, text=True,
-                       cwd=ROOT, timeout=60)
+    r = subprocess.run(
+        loadtest_cmd("--outputs", str(outputs), "--dry-run"), capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert r.returncode == 0 and r.stdout.count("skipped —") == 4
 
 
 def test_max_error_rate_exit_code(tmp_path, http_server):
     outputs = write_outputs(tmp_path / "outputs.json", http=http_server)
-    r = subprocess.run(loadtest_cmd("--outputs", str(outputs), "--duration", "2s", "--users", "1", "-q",
-                                    "--http-path", "/fail", "--max-error-rate", "0.5", "--out", str(tmp_path / "o")),
-                       capture_output=True, text=True, cwd=ROOT, timeout=120)
+    r = subprocess.run(
+        loadtest_cmd(
+            "--outputs",
+            str(outputs),
+            "--duration",
+            "2s",
+            "--users",
+            "1",
+            "-q",
+            "--http-path",
+            "/fail",
+            "--max-error-rate",
+            "0.5",
+            "--out",
+            str(tmp_path / "o"),
+        ),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert r.returncode == 1 and "error rate above 50.0% on: http" in r.stderr
     assert "HTTP 503" in r.stdout and "req/s" in r.stdout  # -q: only the summary table
 
 
 def test_make_target_wiring(tmp_path):
-    r = subprocess.run(["make", "-n", "load-test", "OUTPUTS=o.json", "DURATION=30s", "USERS=7", "SPAWN_RATE=3",
-                        "MIX=postgres=1,http=2", f"OUT={tmp_path}", "ENDPOINT_URL=http://127.0.0.1:5000",
-                        "LOADTEST_ARGS=--master --expect-workers 2"], capture_output=True, text=True, cwd=ROOT,
-                       timeout=60)
+    r = subprocess.run(
+        [
+            "make",
+            "-n",
+            "load-test",
+            "OUTPUTS=o.json",
+            "DURATION=30s",
+            "USERS=7",
+            "SPAWN_RATE=3",
+            "MIX=postgres=1,http=2",
+            f"OUT={tmp_path}",
+            "ENDPOINT_URL=http://127.0.0.1:5000",
+            "LOADTEST_ARGS=--master --expect-workers 2",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     cmd = " ".join(r.stdout.replace("\\\n", " ").split())
-    assert ("-m loadtest --outputs 'o.json' --duration '30s' --users '7' --spawn-rate '3' "
-            f"--out '{tmp_path}' --mix 'postgres=1,http=2' --endpoint-url 'http://127.0.0.1:5000' "
-            "--master --expect-workers 2") in cmd
+    assert (
+        "-m loadtest --outputs 'o.json' --duration '30s' --users '7' --spawn-rate '3' "
+        f"--out '{tmp_path}' --mix 'postgres=1,http=2' --endpoint-url 'http://127.0.0.1:5000' "
+        "--master --expect-workers 2"
+    ) in cmd
 
 
 def test_make_load_test_runs(tmp_path, http_server):
     if not (ROOT / ".venv" / ".installed").exists():
         pytest.skip("make install has not run (the target depends on it)")
     outputs = write_outputs(tmp_path / "outputs.json", http=http_server)
-    r = subprocess.run(["make", "--no-print-directory", "load-test", f"OUTPUTS={outputs}", "DURATION=2s", "USERS=1",
-                        f"OUT={tmp_path / 'out'}", "LOADTEST_ARGS=-q"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    r = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "load-test",
+            f"OUTPUTS={outputs}",
+            "DURATION=2s",
+            "USERS=1",
+            f"OUT={tmp_path / 'out'}",
+            "LOADTEST_ARGS=-q",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr + r.stdout
     assert "load test summary" in r.stdout and (tmp_path / "out" / "summary.csv").is_file()
 
@@ -98,14 +164,54 @@ def test_master_and_worker(tmp_path, redis_server, http_server, monkeypatch):
     port = free_port()
     env = dict(os.environ)
     master = subprocess.Popen(
-        loadtest_cmd("--outputs", str(outputs), "--duration", "4s", "--users", "4", "--spawn-rate", "20",
-                     "--out", str(tmp_path / "master"), "--master", "--expect-workers", "2", "-q", "--",
-                     "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
-    workers = [subprocess.Popen(
-        loadtest_cmd("--outputs", str(outputs), "--worker", "--master-host", "127.0.0.1", "--master-port", str(port),
-                     "--out", str(tmp_path / f"worker{i}")),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env) for i in range(2)]
+        loadtest_cmd(
+            "--outputs",
+            str(outputs),
+            "--duration",
+            "4s",
+            "--users",
+            "4",
+            "--spawn-rate",
+            "20",
+            "--out",
+            str(tmp_path / "master"),
+            "--master",
+            "--expect-workers",
+            "2",
+            "-q",
+            "--",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    workers = [
+        subprocess.Popen(
+            loadtest_cmd(
+                "--outputs",
+                str(outputs),
+                "--worker",
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                str(port),
+                "--out",
+                str(tmp_path / f"worker{i}"),
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+        for i in range(2)
+    ]
     try:
         out, _ = master.communicate(timeout=180)
         assert master.returncode == 0, out
@@ -137,9 +243,13 @@ def test_ctrl_c_stops_the_run_and_keeps_the_summary(tmp_path, http_server):
 
     outputs = write_outputs(tmp_path / "outputs.json", http=http_server)
     out = tmp_path / "out"
-    p = subprocess.Popen(loadtest_cmd("--outputs", str(outputs), "--duration", "60s", "--users", "2", "-q",
-                                      "--out", str(out)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, cwd=ROOT)
+    p = subprocess.Popen(
+        loadtest_cmd("--outputs", str(outputs), "--duration", "60s", "--users", "2", "-q", "--out", str(out)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         wait_for(lambda: http_server.total > 5, 60, what="http traffic")
         t0 = time.monotonic()

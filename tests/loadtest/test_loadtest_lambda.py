@@ -6,6 +6,7 @@
 - moto's default (Docker) backend answers 500: the error path, counted, never fatal;
 - an unreachable endpoint is counted too, and a missing library / missing output is skipped.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -18,16 +19,14 @@ from pathlib import Path
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
+from loadtest_servers import free_port, write_outputs
 
 import loadtest
 from loadtest import plan as plan_mod
 from loadtest.targets import LambdaClient, TargetFailure, function_payload, lambda_client
 
-from loadtest_servers import free_port, write_outputs
-
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:rightsize-staging-orders:live"
-ENDPOINT = {"stack": "serverless-us-east-1", "region": "us-east-1", "label": "x",
-            "functions": {"orders": ARN}}
+ENDPOINT = {"stack": "serverless-us-east-1", "region": "us-east-1", "label": "x", "functions": {"orders": ARN}}
 
 
 def _body(doc) -> StreamingBody:
@@ -38,8 +37,11 @@ def _body(doc) -> StreamingBody:
 def test_invoke_request_shape_with_stubber(aws_env):
     client = lambda_client("us-east-1", None)
     with Stubber(client) as stub:
-        stub.add_response("invoke", {"StatusCode": 200, "Payload": _body({"ok": True}), "ExecutedVersion": "3"},
-                          {"FunctionName": ARN, "InvocationType": "RequestResponse", "Payload": ANY})
+        stub.add_response(
+            "invoke",
+            {"StatusCode": 200, "Payload": _body({"ok": True}), "ExecutedVersion": "3"},
+            {"FunctionName": ARN, "InvocationType": "RequestResponse", "Payload": ANY},
+        )
         name, fn = LambdaClient(ENDPOINT, {}, random.Random(1), client=client).next_op()
         assert name == "invoke orders"
         assert fn() == len(json.dumps({"ok": True}))
@@ -63,8 +65,14 @@ def test_invoke_payload_is_json_for_the_function(aws_env):
 def test_function_error_is_a_failure(aws_env):
     client = lambda_client("us-east-1", None)
     with Stubber(client) as stub:
-        stub.add_response("invoke", {"StatusCode": 200, "FunctionError": "Unhandled",
-                                     "Payload": _body({"errorType": "ValueError", "errorMessage": "boom"})})
+        stub.add_response(
+            "invoke",
+            {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "Payload": _body({"errorType": "ValueError", "errorMessage": "boom"}),
+            },
+        )
         _, fn = LambdaClient(ENDPOINT, {}, client=client).next_op()
         with pytest.raises(TargetFailure, match="FunctionError Unhandled: ValueError"):
             fn()
@@ -79,24 +87,39 @@ def test_run_invokes_every_alias_through_moto_server(tmp_path, moto_server):
     moto_server.simple_lambda()
     aliases = moto_server.create_aliases(("orders", "catalog", "sessions"))
     outputs = write_outputs(tmp_path / "outputs.json", lambda_aliases=aliases)
-    summary = loadtest.run(outputs, duration_s=3, users=3, spawn_rate=10, out_dir=tmp_path / "out",
-                           endpoint_url=moto_server.url, echo=False)
+    summary = loadtest.run(
+        outputs,
+        duration_s=3,
+        users=3,
+        spawn_rate=10,
+        out_dir=tmp_path / "out",
+        endpoint_url=moto_server.url,
+        echo=False,
+    )
     s = summary.targets["lambda"]
     assert s.status == "ran" and s.requests > 0 and s.failures == 0, s.errors
     assert {o["name"] for o in s.operations} == {f"serverless-local invoke {k}" for k in aliases}
     # the server saw the invokes, on the alias (qualified) ARNs
     assert sum(moto_server.invokes.values()) >= s.requests
     for short in aliases:
-        assert any(f"rightsize-test-{short}:live" in p or f"rightsize-test-{short}%3Alive" in p
-                   for p in moto_server.invokes), moto_server.invokes
+        assert any(
+            f"rightsize-test-{short}:live" in p or f"rightsize-test-{short}%3Alive" in p for p in moto_server.invokes
+        ), moto_server.invokes
     assert {t for t in summary.skipped} == {"postgres", "redis", "http"}
 
 
 def test_docker_backend_errors_are_counted(tmp_path, moto_server):
     aliases = moto_server.create_aliases(("orders",))  # default moto backend: invoke needs Docker -> 500
     outputs = write_outputs(tmp_path / "outputs.json", lambda_aliases=aliases)
-    summary = loadtest.run(outputs, duration_s=2, users=1, spawn_rate=10, out_dir=tmp_path / "out",
-                           endpoint_url=moto_server.url, echo=False)
+    summary = loadtest.run(
+        outputs,
+        duration_s=2,
+        users=1,
+        spawn_rate=10,
+        out_dir=tmp_path / "out",
+        endpoint_url=moto_server.url,
+        echo=False,
+    )
     s = summary.targets["lambda"]
     assert s.requests == s.failures > 0
     assert "500" in s.errors[0]["error"]
@@ -105,8 +128,16 @@ def test_docker_backend_errors_are_counted(tmp_path, moto_server):
 
 def test_unreachable_endpoint_is_counted(tmp_path, aws_env):
     outputs = write_outputs(tmp_path / "outputs.json", lambda_aliases={"orders": ARN})
-    summary = loadtest.run(outputs, duration_s=2, users=1, spawn_rate=10, out_dir=tmp_path / "out",
-                           endpoint_url=f"http://127.0.0.1:{free_port()}", echo=False, timeout_s=2)
+    summary = loadtest.run(
+        outputs,
+        duration_s=2,
+        users=1,
+        spawn_rate=10,
+        out_dir=tmp_path / "out",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        echo=False,
+        timeout_s=2,
+    )
     s = summary.targets["lambda"]
     assert s.requests == s.failures > 0
     assert "EndpointConnectionError" in s.errors[0]["error"]
@@ -114,14 +145,17 @@ def test_unreachable_endpoint_is_counted(tmp_path, aws_env):
 
 def test_lambda_skipped_without_output_or_library(tmp_path, monkeypatch, aws_env):
     outputs = write_outputs(tmp_path / "outputs.json", extra={"serverless-local": {"serverless_function_names": {}}})
-    plan = plan_mod.build_plan(plan_mod.load_outputs(outputs), plan_mod.Options(users=1, mix=plan_mod.parse_mix(
-        "lambda=1")))
+    plan = plan_mod.build_plan(
+        plan_mod.load_outputs(outputs), plan_mod.Options(users=1, mix=plan_mod.parse_mix("lambda=1"))
+    )
     assert plan.skipped["lambda"] == "no stack in the outputs has serverless_function_aliases"
     assert plan.active == []
 
     outputs = write_outputs(tmp_path / "outputs2.json", lambda_aliases={"orders": ARN})
     real = plan_mod.importlib.util.find_spec
-    monkeypatch.setattr(plan_mod.importlib.util, "find_spec", lambda name, *a: None if name == "boto3" else real(name, *a))
+    monkeypatch.setattr(
+        plan_mod.importlib.util, "find_spec", lambda name, *a: None if name == "boto3" else real(name, *a)
+    )
     summary = loadtest.run(outputs, duration_s=1, users=1, out_dir=tmp_path / "out", echo=False)
     assert summary.targets["lambda"].status == "skipped"
     assert summary.targets["lambda"].reason == "python package 'boto3' is not installed"

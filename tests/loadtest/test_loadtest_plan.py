@@ -1,4 +1,5 @@
 """Plan building without servers: outputs parsing, skips, mix/users, TLS, credentials."""
+
 from __future__ import annotations
 
 import json
@@ -16,13 +17,19 @@ ALIAS = "arn:aws:lambda:us-west-2:123456789012:function:rightsize-staging-orders
 def outputs_doc():
     return {
         "network-us-east-1": {"network_vpc_id": "vpc-1", "sizing_keys": {}},
-        "data-us-east-1": {"data_writer_endpoint": "db-w.abc.us-east-1.rds.amazonaws.com:5432",
-                           "data_reader_endpoint": "db-r.abc.us-east-1.rds.amazonaws.com",
-                           "data_port": 5432, "data_database_name": "app", "data_username": "rightsize",
-                           "data_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"},
-        "cache-us-east-1": {"cache_configuration_endpoint": "clustercfg.rs.abc.use1.cache.amazonaws.com",
-                            "cache_port": 6379,
-                            "cache_auth_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:c-1"},
+        "data-us-east-1": {
+            "data_writer_endpoint": "db-w.abc.us-east-1.rds.amazonaws.com:5432",
+            "data_reader_endpoint": "db-r.abc.us-east-1.rds.amazonaws.com",
+            "data_port": 5432,
+            "data_database_name": "app",
+            "data_username": "rightsize",
+            "data_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+        },
+        "cache-us-east-1": {
+            "cache_configuration_endpoint": "clustercfg.rs.abc.use1.cache.amazonaws.com",
+            "cache_port": 6379,
+            "cache_auth_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:c-1",
+        },
         "compute-us-east-1": {"compute_nlb_dns_name": "nlb-1.elb.us-east-1.amazonaws.com", "compute_app_port": 8080},
         "serverless-us-west-2": {"serverless_function_aliases": {"orders": ALIAS}},
         "data-us-west-2": {"data_writer_endpoint": "", "data_port": 5432},
@@ -95,7 +102,9 @@ def test_plan_from_outputs(tmp_path, no_creds):
     only_west = P.build_plan(P.load_outputs(f), P.Options(users=4, regions=("us-west-2",)), resolve_secrets=False)
     assert only_west.active == ["lambda"]
     assert only_west.skipped["postgres"] == "no stack in the outputs has data_writer_endpoint in region(s) us-west-2"
-    assert only_west.skipped["redis"] == "no stack in the outputs has cache_configuration_endpoint in region(s) us-west-2"
+    assert (
+        only_west.skipped["redis"] == "no stack in the outputs has cache_configuration_endpoint in region(s) us-west-2"
+    )
 
 
 def test_outputs_file_errors(tmp_path):
@@ -110,15 +119,17 @@ def test_outputs_file_errors(tmp_path):
         P.load_outputs(bad)
     # Terraform's own `output -json` shape is unwrapped
     tf = tmp_path / "tf.json"
-    tf.write_text(json.dumps({"compute-x": {"compute_nlb_dns_name": {"value": "h", "type": "string",
-                                                                      "sensitive": False}}}))
+    tf.write_text(
+        json.dumps({"compute-x": {"compute_nlb_dns_name": {"value": "h", "type": "string", "sensitive": False}}})
+    )
     assert P.load_outputs(tf) == {"compute-x": {"compute_nlb_dns_name": "h"}}
 
 
 def test_password_precedence_and_secrets_manager(moto_server, monkeypatch, no_creds):
     sm = moto_server.client("secretsmanager")
-    db_arn = sm.create_secret(Name="rds-master", SecretString=json.dumps(
-        {"username": "master", "password": "from-sm"}))["ARN"]
+    db_arn = sm.create_secret(
+        Name="rds-master", SecretString=json.dumps({"username": "master", "password": "from-sm"})
+    )["ARN"]
     cache_arn = sm.create_secret(Name="cache-auth", SecretString="token-from-sm")["ARN"]
     opts = P.Options(endpoint_url=moto_server.url)
     assert P.resolve_password("postgres", db_arn, opts)[0::2] == ("from-sm", "master")
@@ -131,8 +142,10 @@ def test_password_precedence_and_secrets_manager(moto_server, monkeypatch, no_cr
     value, src, _ = P.resolve_password("redis", "arn:aws:secretsmanager:us-east-1:1:secret:gone", opts)
     assert value is None and "unreachable" in src
 
-    outputs = {"data-us-east-1": {"data_writer_endpoint": "127.0.0.1", "data_secret_arn": db_arn},
-               "cache-us-east-1": {"cache_configuration_endpoint": "127.0.0.1", "cache_auth_secret_arn": cache_arn}}
+    outputs = {
+        "data-us-east-1": {"data_writer_endpoint": "127.0.0.1", "data_secret_arn": db_arn},
+        "cache-us-east-1": {"cache_configuration_endpoint": "127.0.0.1", "cache_auth_secret_arn": cache_arn},
+    }
     monkeypatch.delenv("PGPASSWORD")
     plan = P.build_plan(outputs, P.Options(users=2, endpoint_url=moto_server.url))
     assert plan.secrets == {"postgres:data-us-east-1": "from-sm", "redis:cache-us-east-1": "token-from-sm"}
@@ -141,19 +154,38 @@ def test_password_precedence_and_secrets_manager(moto_server, monkeypatch, no_cr
 
 
 def test_summary_files_and_csv_fallback(tmp_path):
-    s = Summary(targets={"postgres": TargetSummary("postgres", "ran", users=2, requests=10, failures=1,
-                                                   error_rate=0.1, p50_ms=3.0, p95_ms=9.0,
-                                                   errors=[{"name": "x", "error": "boom", "occurrences": 1}]),
-                         "redis": TargetSummary("redis", "skipped", reason="no stack")},
-                duration_s=5, elapsed_s=5.5, users=2, spawn_rate=1, mix={}, out_dir=str(tmp_path))
+    s = Summary(
+        targets={
+            "postgres": TargetSummary(
+                "postgres",
+                "ran",
+                users=2,
+                requests=10,
+                failures=1,
+                error_rate=0.1,
+                p50_ms=3.0,
+                p95_ms=9.0,
+                errors=[{"name": "x", "error": "boom", "occurrences": 1}],
+            ),
+            "redis": TargetSummary("redis", "skipped", reason="no stack"),
+        },
+        duration_s=5,
+        elapsed_s=5.5,
+        users=2,
+        spawn_rate=1,
+        mix={},
+        out_dir=str(tmp_path),
+    )
     files = s.write(tmp_path)
     assert json.loads((tmp_path / "summary.json").read_text())["targets"]["postgres"]["error_rate"] == 0.1
     assert "10.0%" in (tmp_path / "summary.txt").read_text() and "skipped: no stack" in s.table()
     assert set(files) >= {"summary_json", "summary_csv", "summary_txt"}
 
     stats = tmp_path / "locust_stats.csv"
-    stats.write_text("Type,Name,Request Count,Failure Count,Average Response Time,Max Response Time,Requests/s\n"
-                     "redis,a get,10,2,5,20,2.0\nredis,a set,10,0,15,30,2.0\n,Aggregated,20,2,10,30,4.0\n")
+    stats.write_text(
+        "Type,Name,Request Count,Failure Count,Average Response Time,Max Response Time,Requests/s\n"
+        "redis,a get,10,2,5,20,2.0\nredis,a set,10,0,15,30,2.0\n,Aggregated,20,2,10,30,4.0\n"
+    )
     fails = tmp_path / "locust_failures.csv"
     fails.write_text("Method,Name,Error,Occurrences\nredis,a get,ConnectionError: x,2\n")
     d = target_stats_from_csv(stats, fails)

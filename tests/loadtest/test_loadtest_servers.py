@@ -1,6 +1,7 @@
 """Short bounded runs against real local PostgreSQL, Redis and HTTP servers (started by the
 fixtures on 127.0.0.1). Each target must receive requests (checked on the server side), a
 server stopped mid-run must show up as counted failures, and the summary files must exist."""
+
 from __future__ import annotations
 
 import csv
@@ -9,10 +10,9 @@ import threading
 import time
 
 import pytest
+from loadtest_servers import HttpServer, PostgresServer, RedisCluster, RedisServer, wait_for, write_outputs
 
 import loadtest
-
-from loadtest_servers import HttpServer, PostgresServer, RedisCluster, RedisServer, wait_for, write_outputs
 
 pytestmark = [pytest.mark.servers, pytest.mark.timeout(300)]
 
@@ -31,8 +31,18 @@ def test_every_target_receives_requests(tmp_path, pg_server, redis_server, http_
     out = tmp_path / "out"
 
     t0 = time.monotonic()
-    summary = loadtest.run(outputs, duration_s=5, users=6, spawn_rate=20, mix="postgres=1,redis=1,http=1",
-                           out_dir=out, echo=False, pg_seed_rows=200, pg_read_ratio=0.5, wait=(0.02, 0.1))
+    summary = loadtest.run(
+        outputs,
+        duration_s=5,
+        users=6,
+        spawn_rate=20,
+        mix="postgres=1,redis=1,http=1",
+        out_dir=out,
+        echo=False,
+        pg_seed_rows=200,
+        pg_read_ratio=0.5,
+        wait=(0.02, 0.1),
+    )
     elapsed = time.monotonic() - t0
     assert elapsed < 5 + 25, f"run took {elapsed:.1f}s for 5s"
 
@@ -48,13 +58,21 @@ def test_every_target_receives_requests(tmp_path, pg_server, redis_server, http_
 
     # server side: PostgreSQL got the schema, the seed, inserts and index reads
     ops = {o["name"]: o for o in summary.targets["postgres"].operations}
-    assert set(ops) == {"data-local read point", "data-local read range", "data-local write insert",
-                        "data-local write update"}
+    assert set(ops) == {
+        "data-local read point",
+        "data-local read range",
+        "data-local write insert",
+        "data-local write update",
+    }
     inserts = ops["data-local write insert"]["requests"]
     assert inserts > 0 and _table_count(pg_server) >= 200 + inserts
-    idx = wait_for(lambda: pg_server.query(
-        "SELECT coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = %s", (TABLE,))[0][0], 10,
-        what="index scans in pg_stat_user_tables")
+    idx = wait_for(
+        lambda: pg_server.query("SELECT coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = %s", (TABLE,))[
+            0
+        ][0],
+        10,
+        what="index scans in pg_stat_user_tables",
+    )
     assert idx > 0
     # Redis: keys with TTLs from the default range, GETs counted as hits or misses
     r = redis_server.client()
@@ -67,8 +85,15 @@ def test_every_target_receives_requests(tmp_path, pg_server, redis_server, http_
     assert http_server.hits.get("/", 0) >= summary.targets["http"].requests > 0
 
     # summary files: ours and Locust's
-    for name in ("summary.json", "summary.csv", "summary.txt", "locust_stats.csv", "locust_failures.csv",
-                 "locust_report.html", "locust.log"):
+    for name in (
+        "summary.json",
+        "summary.csv",
+        "summary.txt",
+        "locust_stats.csv",
+        "locust_failures.csv",
+        "locust_report.html",
+        "locust.log",
+    ):
         assert (out / name).is_file(), name
     doc = json.loads((out / "summary.json").read_text())
     assert doc["targets"]["redis"]["requests"] == summary.targets["redis"].requests
@@ -95,8 +120,16 @@ def test_servers_stopped_mid_run_are_counted_not_fatal(tmp_path, monkeypatch):
 
         def go():
             try:
-                result["summary"] = loadtest.run(outputs, duration_s=8, users=6, spawn_rate=20, out_dir=tmp_path / "out",
-                                                 echo=False, mix="postgres=1,redis=1,http=1", timeout_s=3)
+                result["summary"] = loadtest.run(
+                    outputs,
+                    duration_s=8,
+                    users=6,
+                    spawn_rate=20,
+                    out_dir=tmp_path / "out",
+                    echo=False,
+                    mix="postgres=1,redis=1,http=1",
+                    timeout_s=3,
+                )
             except BaseException as e:  # surfaced below
                 result["error"] = e
 
@@ -146,11 +179,21 @@ def test_wrong_credentials_are_failures(tmp_path, monkeypatch, pg_server, redis_
         assert s.requests == s.failures > 0, t
         assert s.error_rate == 1.0
     assert "password authentication failed" in summary.targets["postgres"].errors[0]["error"]
-    assert "AuthenticationError" in summary.targets["redis"].errors[0]["error"] or \
-        "WRONGPASS" in summary.targets["redis"].errors[0]["error"]
+    assert (
+        "AuthenticationError" in summary.targets["redis"].errors[0]["error"]
+        or "WRONGPASS" in summary.targets["redis"].errors[0]["error"]
+    )
     # the flag beats the environment
-    summary = loadtest.run(outputs, duration_s=2, users=2, spawn_rate=10, out_dir=tmp_path / "out2", echo=False,
-                           pg_password=pg_server.password, redis_password=redis_server.password)
+    summary = loadtest.run(
+        outputs,
+        duration_s=2,
+        users=2,
+        spawn_rate=10,
+        out_dir=tmp_path / "out2",
+        echo=False,
+        pg_password=pg_server.password,
+        redis_password=redis_server.password,
+    )
     assert summary.targets["postgres"].failures == 0 and summary.targets["postgres"].requests > 0
     assert summary.targets["redis"].failures == 0 and summary.targets["redis"].requests > 0
 
@@ -160,8 +203,16 @@ def test_redis_cluster_mode(tmp_path, monkeypatch):
     try:
         monkeypatch.setenv("REDIS_PASSWORD", cluster.password)
         outputs = write_outputs(tmp_path / "outputs.json", redis=cluster)
-        summary = loadtest.run(outputs, duration_s=4, users=4, spawn_rate=20, out_dir=tmp_path / "out", echo=False,
-                               redis_keys=500, redis_read_ratio=0.5)
+        summary = loadtest.run(
+            outputs,
+            duration_s=4,
+            users=4,
+            spawn_rate=20,
+            out_dir=tmp_path / "out",
+            echo=False,
+            redis_keys=500,
+            redis_read_ratio=0.5,
+        )
         s = summary.targets["redis"]
         assert s.requests > 0 and s.failures == 0, s.errors  # a plain client would get MOVED errors
         sizes = [n.client().dbsize() for n in cluster.nodes]
@@ -172,8 +223,9 @@ def test_redis_cluster_mode(tmp_path, monkeypatch):
 
 def test_http_status_errors_are_failures(tmp_path, http_server):
     outputs = write_outputs(tmp_path / "outputs.json", http=http_server)
-    summary = loadtest.run(outputs, duration_s=2, users=2, spawn_rate=10, out_dir=tmp_path / "out", echo=False,
-                           http_paths=("/", "/fail"))
+    summary = loadtest.run(
+        outputs, duration_s=2, users=2, spawn_rate=10, out_dir=tmp_path / "out", echo=False, http_paths=("/", "/fail")
+    )
     s = summary.targets["http"]
     assert s.requests > s.failures > 0
     assert s.errors[0]["error"] == "HTTP 503"
@@ -182,13 +234,14 @@ def test_http_status_errors_are_failures(tmp_path, http_server):
 
 def test_every_region_gets_users(tmp_path, redis_server, monkeypatch):
     monkeypatch.setenv("REDIS_PASSWORD", redis_server.password)
-    outputs = write_outputs(tmp_path / "outputs.json", extra={
-        "cache-us-east-1": redis_server.outputs(), "cache-us-west-2": redis_server.outputs()})
+    outputs = write_outputs(
+        tmp_path / "outputs.json",
+        extra={"cache-us-east-1": redis_server.outputs(), "cache-us-west-2": redis_server.outputs()},
+    )
     summary = loadtest.run(outputs, duration_s=2, users=2, spawn_rate=20, out_dir=tmp_path / "out", echo=False)
     s = summary.targets["redis"]
     assert len(s.endpoints) == 2 and s.failures == 0
     stacks = {o["name"].split()[0] for o in s.operations}
     assert stacks == {"cache-us-east-1", "cache-us-west-2"}
-    only = loadtest.run(outputs, duration_s=1, users=1, out_dir=tmp_path / "out2", echo=False,
-                        regions=("us-west-2",))
+    only = loadtest.run(outputs, duration_s=1, users=1, out_dir=tmp_path / "out2", echo=False, regions=("us-west-2",))
     assert {o["name"].split()[0] for o in only.targets["redis"].operations} == {"cache-us-west-2"}

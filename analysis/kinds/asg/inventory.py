@@ -1,4 +1,5 @@
 """Discover Auto Scaling groups with their launch template and load balancers."""
+
 import re
 
 from analysis.inventory import tag_dict
@@ -24,8 +25,11 @@ def _launch_template(group: dict) -> dict:
 
 
 def _instance_type(ec2, spec: dict) -> str | None:
-    ref = {"LaunchTemplateId": spec["LaunchTemplateId"]} if spec.get("LaunchTemplateId") else \
-        {"LaunchTemplateName": spec["LaunchTemplateName"]}
+    ref = (
+        {"LaunchTemplateId": spec["LaunchTemplateId"]}
+        if spec.get("LaunchTemplateId")
+        else {"LaunchTemplateName": spec["LaunchTemplateName"]}
+    )
     versions = ec2.describe_launch_template_versions(**ref, Versions=[str(spec.get("Version") or "$Default")])
     found = versions.get("LaunchTemplateVersions", [])
     return found[0].get("LaunchTemplateData", {}).get("InstanceType") if found else None
@@ -40,7 +44,9 @@ def _architectures(ec2, types: set[str]) -> dict[str, str]:
     try:
         for info in ec2.describe_instance_types(InstanceTypes=sorted(types))["InstanceTypes"]:
             archs = info.get("ProcessorInfo", {}).get("SupportedArchitectures", [])
-            out[info["InstanceType"]] = "arm64" if "arm64" in archs else (archs[0] if archs else out[info["InstanceType"]])
+            out[info["InstanceType"]] = (
+                "arm64" if "arm64" in archs else (archs[0] if archs else out[info["InstanceType"]])
+            )
     except ClientError:  # not allowed or not implemented: the name rule is right for every current family
         pass
     return out
@@ -49,7 +55,7 @@ def _architectures(ec2, types: set[str]) -> dict[str, str]:
 def _load_balancers(elbv2, target_groups: list[str]) -> tuple[str, ...]:
     arns: set[str] = set()
     for i in range(0, len(target_groups), 20):  # DescribeTargetGroups takes at most 20 ARNs
-        for tg in elbv2.describe_target_groups(TargetGroupArns=target_groups[i:i + 20])["TargetGroups"]:
+        for tg in elbv2.describe_target_groups(TargetGroupArns=target_groups[i : i + 20])["TargetGroups"]:
             arns.update(tg.get("LoadBalancerArns", []))
     return tuple(sorted(arns))
 
@@ -57,8 +63,11 @@ def _load_balancers(elbv2, target_groups: list[str]) -> tuple[str, ...]:
 @register("asg", "discover")
 def discover(clients: RegionClients) -> list[Resource]:
     autoscaling, ec2, elbv2 = clients.client("autoscaling"), clients.client("ec2"), clients.client("elbv2")
-    groups = [g for page in autoscaling.get_paginator("describe_auto_scaling_groups").paginate()
-              for g in page["AutoScalingGroups"]]
+    groups = [
+        g
+        for page in autoscaling.get_paginator("describe_auto_scaling_groups").paginate()
+        for g in page["AutoScalingGroups"]
+    ]
     specs = {g["AutoScalingGroupName"]: _launch_template(g) for g in groups}
     types = {name: _instance_type(ec2, spec) if spec else None for name, spec in specs.items()}
     archs = _architectures(ec2, {t for t in types.values() if t})

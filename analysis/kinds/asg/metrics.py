@@ -1,4 +1,5 @@
 """CloudWatch series that size an Auto Scaling group and its Network Load Balancer."""
+
 from analysis.model import MetricQuery, Resource
 from analysis.registry import register
 
@@ -27,11 +28,15 @@ def nlb_dimension(arn: str) -> str | None:
 @register("asg", "queries")
 def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:
     group = {"AutoScalingGroupName": resource.resource_id}
-    out = [MetricQuery.of(ns, name, group, stat, period)
-           for (ns, name), stats in GROUP_METRICS.items() for stat in stats]
+    out = [
+        MetricQuery.of(ns, name, group, stat, period) for (ns, name), stats in GROUP_METRICS.items() for stat in stats
+    ]
     for arn in resource.config.get("load_balancer_arns", ()):
         lb = nlb_dimension(arn)
         if lb:
-            out += [MetricQuery.of("AWS/NetworkELB", name, {"LoadBalancer": lb}, stat, period)
-                    for name, stats in NLB_METRICS.items() for stat in stats]
+            out += [
+                MetricQuery.of("AWS/NetworkELB", name, {"LoadBalancer": lb}, stat, period)
+                for name, stats in NLB_METRICS.items()
+                for stat in stats
+            ]
     return out

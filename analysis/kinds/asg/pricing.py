@@ -1,8 +1,10 @@
 """Monthly cost of an Auto Scaling group: desired_capacity instances (Linux, shared tenancy),
 on-demand or Standard RI."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from analysis.model import Cost
 from analysis.pricing.catalog import Bill, PriceCatalog
@@ -16,5 +18,8 @@ def instance_hourly(catalog: PriceCatalog, region: str, instance_type: str):
 @register("asg", "price")
 def price(config: Mapping[str, Any], region: str, catalog: PriceCatalog, usage: Any = None) -> Cost:
     n = int(config.get("desired_capacity") or config.get("min_size") or 0)
-    return Bill().reservable(f"{n} x {config['instance_type']}",
-                             instance_hourly(catalog, region, config["instance_type"]), n).cost()
+    return (
+        Bill()
+        .reservable(f"{n} x {config['instance_type']}", instance_hourly(catalog, region, config["instance_type"]), n)
+        .cost()
+    )

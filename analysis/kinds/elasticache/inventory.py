@@ -1,4 +1,5 @@
 """Discover ElastiCache replication groups (cluster mode enabled and disabled)."""
+
 from analysis.inventory import tag_dict
 from analysis.model import Resource
 from analysis.registry import register
@@ -38,5 +39,7 @@ def discover(clients: RegionClients) -> list[Resource]:
                 "multi_az": group.get("MultiAZ") == "enabled",
                 "member_clusters": members,
             }
-            out.append(Resource("elasticache", clients.region, group["ReplicationGroupId"], arn, tag_dict(tags), config))
+            out.append(
+                Resource("elasticache", clients.region, group["ReplicationGroupId"], arn, tag_dict(tags), config)
+            )
     return out

@@ -1,8 +1,10 @@
 """Monthly cost of an ElastiCache replication group: every node (shards x (1 + replicas)) at the
 node type's hourly price for the engine (Redis OSS or Valkey), on-demand or reserved."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from analysis.model import Cost
 from analysis.pricing.catalog import Bill, PriceCatalog
@@ -19,5 +21,12 @@ def node_hourly(catalog: PriceCatalog, region: str, config: Mapping[str, Any], n
 
 @register("elasticache", "price")
 def price(config: Mapping[str, Any], region: str, catalog: PriceCatalog, usage: Any = None) -> Cost:
-    return Bill().reservable(f"{node_count(config)} x {config['node_type']}",
-                             node_hourly(catalog, region, config, config["node_type"]), node_count(config)).cost()
+    return (
+        Bill()
+        .reservable(
+            f"{node_count(config)} x {config['node_type']}",
+            node_hourly(catalog, region, config, config["node_type"]),
+            node_count(config),
+        )
+        .cost()
+    )

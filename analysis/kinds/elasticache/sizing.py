@@ -8,15 +8,17 @@ and network the busiest node. After resharding to S shards each shard carries to
 the skew of today's busiest shard over the mean. Removing replicas moves their read load to the
 remaining nodes of the shard.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.kinds.elasticache.pricing import node_count, node_hourly, price
+from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import register
 from analysis.sizing import rules
@@ -25,7 +27,7 @@ from analysis.sizing.recommend import change, finish, unsizable
 from analysis.sizing.search import Candidate, cheapest, rank
 from analysis.sizing.stats import Demand, aligned, demand, find
 
-GIB = 2.0 ** 30
+GIB = 2.0**30
 ENGINE_LIMIT = 100.0  # EngineCPUUtilization is % of the one core running the engine thread
 
 
@@ -107,15 +109,18 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     replica_options = range(r_min, max(r_now, r_min) + 1)
 
     def capacity(spec: Mapping[str, Any], s: int, eng_skew: float) -> dict[str, float]:
-        return {"memory": s * rules.cache_usable_gib(spec["memory_gib"]) / mem_skew,
-                "network": s * spec["network_gbps"] / net_skew,
-                "engine_cpu": s * ENGINE_LIMIT / eng_skew}
+        return {
+            "memory": s * rules.cache_usable_gib(spec["memory_gib"]) / mem_skew,
+            "network": s * spec["network_gbps"] / net_skew,
+            "engine_cpu": s * ENGINE_LIMIT / eng_skew,
+        }
 
     picks, notes = [], []
     missing = [d.name for d in (memory, network, engine(r_now)[0]) if d.n == 0]
     if spec_now is None or missing:
-        notes.append(f"node type {node_now} not in the spec catalog" if spec_now is None
-                     else f"no data for {', '.join(missing)}")
+        notes.append(
+            f"node type {node_now} not in the spec catalog" if spec_now is None else f"no data for {', '.join(missing)}"
+        )
     else:
         for r in replica_options:
             eng, eng_skew = engine(r)
@@ -131,10 +136,15 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
                     if not rules.shard_removal_ok(memory.p100, s_now, s, usable):
                         continue
                     n = s * (1 + r)
-                    cands.append(Candidate(f"{name} x {s} shards x {r} replicas",
-                                           {"node_type": name, "num_shards": s, "replicas_per_shard": r},
-                                           capacity(spec, s, eng_skew), None if od is None else od * n * HOURS_PER_MONTH,
-                                           current=(name, s, r) == (node_now, s_now, r_now)))
+                    cands.append(
+                        Candidate(
+                            f"{name} x {s} shards x {r} replicas",
+                            {"node_type": name, "num_shards": s, "replicas_per_shard": r},
+                            capacity(spec, s, eng_skew),
+                            None if od is None else od * n * HOURS_PER_MONTH,
+                            current=(name, s, r) == (node_now, s_now, r_now),
+                        )
+                    )
             pick = cheapest(cands, {"memory": memory.target, "network": network.target, "engine_cpu": eng.target})
             if pick:
                 picks.append((rank(pick), pick, eng))
@@ -142,24 +152,44 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
             notes.append("no catalog node type and shard count covers the demand with headroom: kept, review by hand")
     best, best_engine = min(picks, key=lambda p: p[0])[1:] if picks else (None, None)
     eng_now = engine(r_now)
-    new = dict(best.config) if best else {"node_type": node_now, "num_shards": s_now, "replicas_per_shard": max(r_now, r_min)}
+    new = (
+        dict(best.config)
+        if best
+        else {"node_type": node_now, "num_shards": s_now, "replicas_per_shard": max(r_now, r_min)}
+    )
     if r_now < r_min:
         notes.append(f"{r_now} replicas per shard is below the minimum {r_min} (Multi-AZ needs at least one)")
     demands_new = [memory, network, best_engine or eng_now[0]]
     spec_new = ctx.specs.get("elasticache", new["node_type"]) or spec_now
     cap_now = capacity(spec_now, s_now, eng_now[1])
     cap_new = capacity(spec_new, new["num_shards"], (engine(new["replicas_per_shard"])[1])) if spec_new else {}
-    changes = [change(resource, k, v, new[k]) for k, v in
-               (("node_type", node_now), ("num_shards", s_now), ("replicas_per_shard", r_now))]
-    reason = (f"{node_count(cfg)} x {node_now} ({s_now} shards x {r_now} replicas) -> "
-              f"{node_count(new)} x {new['node_type']} ({new['num_shards']} shards x {new['replicas_per_shard']} replicas); "
-              + "; ".join(f"{d.name} p100 {d.p100:.3g} {d.unit} total" for d in demands_new if d.n)
-              + "; usable memory per node = 75% of node memory (25% reserved)")
+    changes = [
+        change(resource, k, v, new[k])
+        for k, v in (("node_type", node_now), ("num_shards", s_now), ("replicas_per_shard", r_now))
+    ]
+    reason = (
+        f"{node_count(cfg)} x {node_now} ({s_now} shards x {r_now} replicas) -> "
+        f"{node_count(new)} x {new['node_type']} ({new['num_shards']} shards x {new['replicas_per_shard']} replicas); "
+        + "; ".join(f"{d.name} p100 {d.p100:.3g} {d.unit} total" for d in demands_new if d.n)
+        + "; usable memory per node = 75% of node memory (25% reserved)"
+    )
     if notes:
         reason += "; " + "; ".join(notes)
     reason += "; rollout: in place (node type change, online resharding and replica changes need no downtime)"
-    return finish(resource, ctx, changes=changes, demands=demands_new, capacity_now=cap_now, capacity_new=cap_new,
-                  cost_current=cost_now, cost_proposed=price({**cfg, **new}, resource.region, ctx.prices),
-                  rollout="in-place", reason=reason,
-                  evidence={"shard_skew": {"memory": mem_skew, "network": net_skew},
-                            "min_replicas_per_shard": r_min, "shards": list(shards(resource))})
+    return finish(
+        resource,
+        ctx,
+        changes=changes,
+        demands=demands_new,
+        capacity_now=cap_now,
+        capacity_new=cap_new,
+        cost_current=cost_now,
+        cost_proposed=price({**cfg, **new}, resource.region, ctx.prices),
+        rollout="in-place",
+        reason=reason,
+        evidence={
+            "shard_skew": {"memory": mem_skew, "network": net_skew},
+            "min_replicas_per_shard": r_min,
+            "shards": list(shards(resource)),
+        },
+    )

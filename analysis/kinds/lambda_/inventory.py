@@ -1,4 +1,5 @@
 """Discover Lambda functions with reserved concurrency and the provisioned concurrency of their alias."""
+
 from analysis.inventory import tag_dict
 from analysis.model import Resource
 from analysis.registry import register
@@ -40,8 +41,9 @@ def discover(clients: RegionClients) -> list[Resource]:
             name, arn = fn["FunctionName"], fn["FunctionArn"]
             tags = lam.list_tags(Resource=arn).get("Tags", {})
             reserved = lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
-            aliases = [a["Name"] for p in lam.get_paginator("list_aliases").paginate(FunctionName=name)
-                       for a in p["Aliases"]]
+            aliases = [
+                a["Name"] for p in lam.get_paginator("list_aliases").paginate(FunctionName=name) for a in p["Aliases"]
+            ]
             alias = pick_alias(aliases)
             pc, note = provisioned_concurrency(lam, name, alias)
             config = {

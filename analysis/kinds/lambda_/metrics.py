@@ -1,4 +1,5 @@
 """CloudWatch series that size a Lambda function (AWS/Lambda, plus Lambda Insights memory)."""
+
 from analysis.model import MetricQuery, Resource
 from analysis.registry import register
 
@@ -20,13 +21,22 @@ INSIGHTS_METRICS = {"used_memory_max": ("Maximum",)}  # MB; only where Lambda In
 @register("lambda", "queries")
 def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:
     fn = resource.resource_id
-    out = [MetricQuery.of("AWS/Lambda", name, {"FunctionName": fn}, stat, period)
-           for name, stats in FUNCTION_METRICS.items() for stat in stats]
+    out = [
+        MetricQuery.of("AWS/Lambda", name, {"FunctionName": fn}, stat, period)
+        for name, stats in FUNCTION_METRICS.items()
+        for stat in stats
+    ]
     alias = resource.config.get("alias")
     if alias:
         dims = {"FunctionName": fn, "Resource": f"{fn}:{alias}"}
-        out += [MetricQuery.of("AWS/Lambda", name, dims, stat, period)
-                for name, stats in ALIAS_METRICS.items() for stat in stats]
-    out += [MetricQuery.of("LambdaInsights", name, {"function_name": fn}, stat, period)
-            for name, stats in INSIGHTS_METRICS.items() for stat in stats]
+        out += [
+            MetricQuery.of("AWS/Lambda", name, dims, stat, period)
+            for name, stats in ALIAS_METRICS.items()
+            for stat in stats
+        ]
+    out += [
+        MetricQuery.of("LambdaInsights", name, {"function_name": fn}, stat, period)
+        for name, stats in INSIGHTS_METRICS.items()
+        for stat in stats
+    ]
     return out

@@ -6,10 +6,12 @@ equal on-demand.
 Usage (requests, execution seconds) comes from the metrics (`Usage.from_series`); duration is
 assumed unchanged by a memory change (the rollout guard watches latency and errors).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +31,7 @@ class Usage:
     month_factor: float  # month seconds / observed seconds
 
     @staticmethod
-    def from_series(series: Mapping[MetricQuery, Series]) -> "Usage | None":
+    def from_series(series: Mapping[MetricQuery, Series]) -> Usage | None:
         inv = find(series, "Invocations", "Sum")
         dur = find(series, "Duration", "Average")
         if not inv or not dur:
@@ -39,16 +41,22 @@ class Usage:
         duration_s = np.nan_to_num(m[1]) / 1000
         period = inv[0].query.period
         observed = max(len(ts) * period, period)
-        return Usage(float(invocations.sum()) * SECONDS_PER_MONTH / observed, invocations * duration_s, period,
-                     SECONDS_PER_MONTH / observed)
+        return Usage(
+            float(invocations.sum()) * SECONDS_PER_MONTH / observed,
+            invocations * duration_s,
+            period,
+            SECONDS_PER_MONTH / observed,
+        )
 
     def split(self, provisioned: int) -> tuple[float, float]:
         """(on-demand, provisioned) execution seconds per month for a provisioned concurrency level:
         each period's mean concurrency is served by provisioned instances up to the level."""
         concurrency = self.exec_seconds / self.period
         under_pc = np.minimum(concurrency, provisioned) * self.period
-        return (float((self.exec_seconds - under_pc).sum()) * self.month_factor,
-                float(under_pc.sum()) * self.month_factor)
+        return (
+            float((self.exec_seconds - under_pc).sum()) * self.month_factor,
+            float(under_pc.sum()) * self.month_factor,
+        )
 
 
 @register("lambda", "price")
@@ -57,14 +65,18 @@ def price(config: Mapping[str, Any], region: str, catalog: PriceCatalog, usage: 
     gb = float(config["memory_size"]) / 1024
     pc = int(config.get("provisioned_concurrency") or 0)
     p = lambda dep, term: catalog.price("lambda", region, arch, dep, term)  # noqa: E731
-    bill = Bill().usage("provisioned concurrency", p("provisioned_concurrency", "provisioned_concurrency_gb_second"),
-                        pc * gb * SECONDS_PER_MONTH)
+    bill = Bill().usage(
+        "provisioned concurrency",
+        p("provisioned_concurrency", "provisioned_concurrency_gb_second"),
+        pc * gb * SECONDS_PER_MONTH,
+    )
     if usage is None:
         gap = Price(f"lambda {region} {arch} usage", None, gap="no Invocations/Duration metrics to price usage")
         return bill.usage("requests and duration", gap, 1).cost()
     on_demand_s, provisioned_s = usage.split(pc)
     bill.usage("requests", p("on_demand", "request"), usage.requests)
     bill.usage("duration", p("on_demand", "duration_gb_second"), on_demand_s * gb)
-    bill.usage("duration under provisioned concurrency", p("provisioned_concurrency", "duration_gb_second"),
-               provisioned_s * gb)
+    bill.usage(
+        "duration under provisioned concurrency", p("provisioned_concurrency", "duration_gb_second"), provisioned_s * gb
+    )
     return bill.cost()

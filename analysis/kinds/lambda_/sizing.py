@@ -1,15 +1,16 @@
 """Size a Lambda function: memory (from Lambda Insights used_memory_max where present, else
 kept), reserved concurrency (peak ConcurrentExecutions with headroom), provisioned concurrency
 (from its utilisation and spillover; 0 is a valid answer), always provisioned <= reserved."""
+
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
-from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.kinds.lambda_.pricing import Usage, price
+from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
@@ -59,13 +60,17 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         timeout_ms = float(cfg.get("timeout") or 900) * 1000
         if mem_new < mem_now and slow > ctx.options.lambda_slow_fraction * timeout_ms:
             mem_new = mem_now
-            notes.append(f"memory kept: p99 duration {slow:.0f} ms is over {ctx.options.lambda_slow_fraction:.0%} of "
-                         f"the timeout, and less memory also means less CPU")
+            notes.append(
+                f"memory kept: p99 duration {slow:.0f} ms is over {ctx.options.lambda_slow_fraction:.0%} of "
+                f"the timeout, and less memory also means less CPU"
+            )
         else:
             notes.append(f"memory from Lambda Insights used_memory_max (p100 {mem.p100:.0f} MB)")
     else:
-        notes.append(f"memory kept at {mem_now} MB: max memory used is not measured (enable Lambda Insights or "
-                     f"read the REPORT log lines); CPU scales with memory, so it is never lowered blind")
+        notes.append(
+            f"memory kept at {mem_now} MB: max memory used is not measured (enable Lambda Insights or "
+            f"read the REPORT log lines); CPU scales with memory, so it is never lowered blind"
+        )
 
     # Provisioned concurrency (only on an alias) and reserved concurrency
     pc_dem = provisioned_demand(series, pc_now, ctx)
@@ -74,8 +79,10 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     # decision, not a sizing one, so only an existing level is resized (down to 0 if unused).
     if cfg.get("alias") and pc_now and pc_dem.n:
         pc_new = math.ceil(pc_dem.target - 1e-9)
-        notes.append(f"provisioned concurrency from in-use p{pc_dem.policy.percentile:g} {pc_dem.pct:.1f}"
-                     + (" (0: never used)" if pc_new == 0 else ""))
+        notes.append(
+            f"provisioned concurrency from in-use p{pc_dem.policy.percentile:g} {pc_dem.pct:.1f}"
+            + (" (0: never used)" if pc_new == 0 else "")
+        )
     elif pc_now:
         notes.append("provisioned concurrency kept: no utilisation data")
     reserved_new = reserved_now
@@ -84,24 +91,43 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         reserved_new = max(1, math.ceil(conc.target - 1e-9), pc_new)
         if throttled > 0:
             reserved_new = max(reserved_new, reserved_now)
-            notes.append(f"{throttled:.0f} throttles: observed concurrency is capped by the reserved limit, so "
-                         f"the true peak is unknown and reserved concurrency is never lowered")
+            notes.append(
+                f"{throttled:.0f} throttles: observed concurrency is capped by the reserved limit, so "
+                f"the true peak is unknown and reserved concurrency is never lowered"
+            )
     pc_new = rules.provisioned_within_reserved(pc_new, reserved_new)
 
     demands = [conc] + ([mem] if mem.n else [])
     cap_now = {"concurrency": reserved_now, "memory": mem_now}
     cap_new = {"concurrency": reserved_new, "memory": mem_new}
-    changes = [change(resource, "memory_size", mem_now, mem_new),
-               change(resource, "reserved_concurrency", reserved_now, reserved_new),
-               change(resource, "provisioned_concurrency", pc_now, pc_new)]
+    changes = [
+        change(resource, "memory_size", mem_now, mem_new),
+        change(resource, "reserved_concurrency", reserved_now, reserved_new),
+        change(resource, "provisioned_concurrency", pc_now, pc_new),
+    ]
     new_cfg = {**cfg, "memory_size": mem_new, "reserved_concurrency": reserved_new, "provisioned_concurrency": pc_new}
-    reason = (f"memory {mem_now} -> {mem_new} MB, reserved {reserved_now} -> {reserved_new}, provisioned "
-              f"{pc_now} -> {pc_new}" + (f" (peak concurrency {conc.p100:.0f})" if conc.n else "")
-              + "; " + "; ".join(notes)
-              + "; rollout: publish a version and shift the alias to it; concurrency settings change in place")
-    return finish(resource, ctx, changes=changes, demands=demands, capacity_now=cap_now, capacity_new=cap_new,
-                  cost_current=cost_now, cost_proposed=price(new_cfg, resource.region, ctx.prices, usage),
-                  rollout="alias-shift", reason=reason,
-                  evidence={"provisioned_concurrency": dimension_evidence(pc_dem, pc_now, pc_new),
-                            "throttles": throttled,
-                            "requests_per_month": None if usage is None else usage.requests})
+    reason = (
+        f"memory {mem_now} -> {mem_new} MB, reserved {reserved_now} -> {reserved_new}, provisioned "
+        f"{pc_now} -> {pc_new}"
+        + (f" (peak concurrency {conc.p100:.0f})" if conc.n else "")
+        + "; "
+        + "; ".join(notes)
+        + "; rollout: publish a version and shift the alias to it; concurrency settings change in place"
+    )
+    return finish(
+        resource,
+        ctx,
+        changes=changes,
+        demands=demands,
+        capacity_now=cap_now,
+        capacity_new=cap_new,
+        cost_current=cost_now,
+        cost_proposed=price(new_cfg, resource.region, ctx.prices, usage),
+        rollout="alias-shift",
+        reason=reason,
+        evidence={
+            "provisioned_concurrency": dimension_evidence(pc_dem, pc_now, pc_new),
+            "throttles": throttled,
+            "requests_per_month": None if usage is None else usage.requests,
+        },
+    )

@@ -1,4 +1,5 @@
 """Discover NAT gateways, one resource per VPC (sizing decides how many a VPC needs)."""
+
 from collections import defaultdict
 
 from analysis.inventory import tag_dict
@@ -21,16 +22,14 @@ def common_tags(tag_sets: list[dict[str, str]]) -> dict[str, str]:
 def discover(clients: RegionClients) -> list[Resource]:
     ec2 = clients.client("ec2")
     by_vpc: dict[str, list[dict]] = defaultdict(list)
-    for page in ec2.get_paginator("describe_nat_gateways").paginate(
-            Filters=[{"Name": "state", "Values": LIVE_STATES}]):
+    for page in ec2.get_paginator("describe_nat_gateways").paginate(Filters=[{"Name": "state", "Values": LIVE_STATES}]):
         for nat in page["NatGateways"]:
             by_vpc[nat["VpcId"]].append(nat)
     if not by_vpc:
         return []
     vpcs = {v["VpcId"]: v for v in ec2.describe_vpcs(VpcIds=sorted(by_vpc))["Vpcs"]}
     azs: dict[str, set[str]] = defaultdict(set)
-    for page in ec2.get_paginator("describe_subnets").paginate(
-            Filters=[{"Name": "vpc-id", "Values": sorted(by_vpc)}]):
+    for page in ec2.get_paginator("describe_subnets").paginate(Filters=[{"Name": "vpc-id", "Values": sorted(by_vpc)}]):
         for subnet in page["Subnets"]:
             azs[subnet["VpcId"]].add(subnet["AvailabilityZone"])
     out = []

@@ -1,4 +1,5 @@
 """CloudWatch series that size a VPC's NAT gateways (AWS/NATGateway, per NatGatewayId)."""
+
 from analysis.model import MetricQuery, Resource
 from analysis.registry import register
 
@@ -15,6 +16,9 @@ METRICS = {
 
 @register("nat", "queries")
 def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:
-    return [MetricQuery.of("AWS/NATGateway", name, {"NatGatewayId": nat}, stat, period)
-            for nat in resource.config.get("nat_gateway_ids", ())
-            for name, stats in METRICS.items() for stat in stats]
+    return [
+        MetricQuery.of("AWS/NATGateway", name, {"NatGatewayId": nat}, stat, period)
+        for nat in resource.config.get("nat_gateway_ids", ())
+        for name, stats in METRICS.items()
+        for stat in stats
+    ]

@@ -1,4 +1,5 @@
 """Discover RDS instances and their read replicas."""
+
 from analysis.inventory import tag_dict
 from analysis.model import Resource
 from analysis.registry import register
@@ -16,8 +17,11 @@ def discover(clients: RegionClients) -> list[Resource]:
     out = []
     for page in rds.get_paginator("describe_db_instances").paginate():
         for db in page["DBInstances"]:
-            tag_list = db["TagList"] if "TagList" in db else \
-                rds.list_tags_for_resource(ResourceName=db["DBInstanceArn"])["TagList"]
+            tag_list = (
+                db["TagList"]
+                if "TagList" in db
+                else rds.list_tags_for_resource(ResourceName=db["DBInstanceArn"])["TagList"]
+            )
             source = db.get("ReadReplicaSourceDBInstanceIdentifier")
             config = {
                 "instance_class": db["DBInstanceClass"],
@@ -32,6 +36,14 @@ def discover(clients: RegionClients) -> list[Resource]:
                 "source_id": _instance_id(source) if source else None,
                 "replica_ids": tuple(sorted(_instance_id(r) for r in db.get("ReadReplicaDBInstanceIdentifiers", []))),
             }
-            out.append(Resource("rds", clients.region, db["DBInstanceIdentifier"], db.get("DBInstanceArn"),
-                                tag_dict(tag_list), config))
+            out.append(
+                Resource(
+                    "rds",
+                    clients.region,
+                    db["DBInstanceIdentifier"],
+                    db.get("DBInstanceArn"),
+                    tag_dict(tag_list),
+                    config,
+                )
+            )
     return out

@@ -1,4 +1,5 @@
 """CloudWatch series that size an RDS instance (AWS/RDS, per DBInstanceIdentifier)."""
+
 from analysis.model import MetricQuery, Resource
 from analysis.registry import register
 
@@ -23,5 +24,4 @@ def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:
     if resource.config.get("role") == "replica":
         metrics.update(REPLICA_METRICS)
     dims = {"DBInstanceIdentifier": resource.resource_id}
-    return [MetricQuery.of("AWS/RDS", name, dims, stat, period)
-            for name, stats in metrics.items() for stat in stats]
+    return [MetricQuery.of("AWS/RDS", name, dims, stat, period) for name, stats in metrics.items() for stat in stats]

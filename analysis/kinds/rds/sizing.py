@@ -1,12 +1,14 @@
 """Size an RDS PostgreSQL instance: class (CPU, memory, connections, the class's EBS IOPS and
 throughput limits), gp3 IOPS/throughput (12,000 / 500 floor at >= 400 GiB, storage never
 reduced), and for a read replica whether it is needed at all."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from analysis.model import Cost, MetricQuery, Recommendation, Resource, Series
 from analysis.kinds.rds.pricing import instance_hourly, price
+from analysis.model import Cost, MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import register
 from analysis.sizing import rules
@@ -15,8 +17,8 @@ from analysis.sizing.recommend import change, finish, unsizable
 from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import Demand, combine, demand, find, from_series
 
-GIB = 2.0 ** 30
-MIB = 2.0 ** 20
+GIB = 2.0**30
+MIB = 2.0**20
 
 
 def demands(series: Mapping[MetricQuery, Series], spec: Mapping[str, Any], ctx: SizingContext) -> list[Demand]:
@@ -26,16 +28,32 @@ def demands(series: Mapping[MetricQuery, Series], spec: Mapping[str, Any], ctx: 
         from_series("cpu", "vCPU", find(series, "CPUUtilization", "Maximum"), pol("cpu"), scale=spec["vcpu"] / 100),
         demand("memory", "GiB", free_ts, spec["memory_gib"] - free / GIB, pol("memory")),
         from_series("connections", "connections", find(series, "DatabaseConnections", "Maximum"), pol("connections")),
-        from_series("iops", "IOPS", find(series, "ReadIOPS", "Maximum") + find(series, "WriteIOPS", "Maximum"),
-                    pol("iops"), require_all=True),
-        from_series("throughput", "MB/s", find(series, "ReadThroughput", "Maximum")
-                    + find(series, "WriteThroughput", "Maximum"), pol("throughput"), scale=1e-6, require_all=True),
+        from_series(
+            "iops",
+            "IOPS",
+            find(series, "ReadIOPS", "Maximum") + find(series, "WriteIOPS", "Maximum"),
+            pol("iops"),
+            require_all=True,
+        ),
+        from_series(
+            "throughput",
+            "MB/s",
+            find(series, "ReadThroughput", "Maximum") + find(series, "WriteThroughput", "Maximum"),
+            pol("throughput"),
+            scale=1e-6,
+            require_all=True,
+        ),
     ]
 
 
 def class_capacity(spec: Mapping[str, Any]) -> dict[str, float]:
-    return {"cpu": spec["vcpu"], "memory": spec["memory_gib"], "connections": spec["max_connections"],
-            "iops": spec["ebs_iops"], "throughput": spec["ebs_mbps"]}
+    return {
+        "cpu": spec["vcpu"],
+        "memory": spec["memory_gib"],
+        "connections": spec["max_connections"],
+        "iops": spec["ebs_iops"],
+        "throughput": spec["ebs_mbps"],
+    }
 
 
 def candidates(resource: Resource, ctx: SizingContext) -> list[Candidate]:
@@ -45,8 +63,15 @@ def candidates(resource: Resource, ctx: SizingContext) -> list[Candidate]:
         if spec["burstable"] and not ctx.options.allow_burstable and name != current:
             continue
         od = instance_hourly(ctx.prices, resource.region, cfg, name)["on_demand"].value
-        out.append(Candidate(name, {"instance_class": name}, class_capacity(spec),
-                             None if od is None else od * HOURS_PER_MONTH, current=name == current))
+        out.append(
+            Candidate(
+                name,
+                {"instance_class": name},
+                class_capacity(spec),
+                None if od is None else od * HOURS_PER_MONTH,
+                current=name == current,
+            )
+        )
     return out
 
 
@@ -57,30 +82,45 @@ def _replica_needed(resource: Resource, conns: Demand, ctx: SizingContext) -> tu
     if conns.pct > ctx.options.replica_idle_connections:
         return True, f"replica serves reads (p{conns.policy.percentile:g} {conns.pct:.0f} connections)"
     if source is None or not source.config.get("multi_az"):
-        return True, ("replica is idle but the primary is not known to be Multi-AZ: the replica may be the "
-                      "only standby, kept")
-    return False, (f"replica is idle (p{conns.policy.percentile:g} {conns.pct:.1f} connections, p100 {conns.p100:.0f}) "
-                   f"and the Multi-AZ primary {source.resource_id} already provides the standby")
+        return True, (
+            "replica is idle but the primary is not known to be Multi-AZ: the replica may be the only standby, kept"
+        )
+    return False, (
+        f"replica is idle (p{conns.policy.percentile:g} {conns.pct:.1f} connections, p100 {conns.p100:.0f}) "
+        f"and the Multi-AZ primary {source.resource_id} already provides the standby"
+    )
 
 
-def _remove_replica(resource: Resource, ds: list[Demand], ctx: SizingContext, cost_now: Cost, why: str) -> Recommendation:
+def _remove_replica(
+    resource: Resource, ds: list[Demand], ctx: SizingContext, cost_now: Cost, why: str
+) -> Recommendation:
     source = ctx.peers.get((resource.region, str(resource.config.get("source_id"))))
     count = len(source.config.get("replica_ids") or ()) if source else 1
     count = max(count, 1)
-    return finish(resource, ctx, changes=[change(resource, "count", count, count - 1)], demands=ds[2:3],
-                  capacity_now={}, capacity_new={}, cost_current=cost_now, cost_proposed=Cost(0.0, 0.0, 0.0),
-                  rollout="in-place",
-                  reason=f"remove the read replica: {why}; Terraform destroys it (readers must use the writer "
-                         f"endpoint first), and a primary without replicas can use blue/green deployments directly")
+    return finish(
+        resource,
+        ctx,
+        changes=[change(resource, "count", count, count - 1)],
+        demands=ds[2:3],
+        capacity_now={},
+        capacity_new={},
+        cost_current=cost_now,
+        cost_proposed=Cost(0.0, 0.0, 0.0),
+        rollout="in-place",
+        reason=f"remove the read replica: {why}; Terraform destroys it (readers must use the writer "
+        f"endpoint first), and a primary without replicas can use blue/green deployments directly",
+    )
 
 
 def _rollout(resource: Resource) -> tuple[str, str]:
     if resource.config.get("role") == "replica":
         return "in-place", "a replica is modified in place (only its readers see the reboot)"
     if resource.config.get("replica_ids"):
-        return "blue-green", ("blue/green deployment orchestrated through the RDS API (the provider's "
-                              "blue_green_update cannot handle an instance with read replicas), then the tfvars "
-                              "are updated so the next plan is a no-op")
+        return "blue-green", (
+            "blue/green deployment orchestrated through the RDS API (the provider's "
+            "blue_green_update cannot handle an instance with read replicas), then the tfvars "
+            "are updated so the next plan is a no-op"
+        )
     return "blue-green", "blue/green deployment (switchover in about a minute; the old instance is kept as -old1)"
 
 
@@ -101,7 +141,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     else:
         replica_note = None
 
-    gib = float(cfg.get("allocated_storage") or 0)  # never changed: storage can only grow, and demand for it is not measured
+    gib = float(
+        cfg.get("allocated_storage") or 0
+    )  # never changed: storage can only grow, and demand for it is not measured
     targets = {d.name: d.target for d in ds}
     missing = [d.name for d in ds if d.n == 0]
     notes = [replica_note] if replica_note else []
@@ -123,14 +165,23 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         iops_new = rules.gp3_iops(gib, iops_need, thr_need)
         thr_new = rules.gp3_throughput(gib, thr_need, iops_new)
         if iops_now is not None and iops_now < rules.GP3_BASELINE_LARGE[0]:
-            notes.append(f"{iops_now} IOPS at {gib:g} GiB is below the gp3 floor (the API rejects it): "
-                         f"{rules.GP3_BASELINE_LARGE[0]} is the minimum and costs nothing extra")
+            notes.append(
+                f"{iops_now} IOPS at {gib:g} GiB is below the gp3 floor (the API rejects it): "
+                f"{rules.GP3_BASELINE_LARGE[0]} is the minimum and costs nothing extra"
+            )
         if thr_now is None and thr_new == rules.GP3_BASELINE_LARGE[1]:
             thr_new = None  # baseline throughput, nothing to set
-        changes += [change(resource, "iops", iops_now, iops_new),
-                    change(resource, "storage_throughput", thr_now, thr_new)]
-    proposed_cfg = {**cfg, "instance_class": new_class, "iops": iops_new, "storage_throughput": thr_new,
-                    "allocated_storage": gib}
+        changes += [
+            change(resource, "iops", iops_now, iops_new),
+            change(resource, "storage_throughput", thr_now, thr_new),
+        ]
+    proposed_cfg = {
+        **cfg,
+        "instance_class": new_class,
+        "iops": iops_new,
+        "storage_throughput": thr_new,
+        "allocated_storage": gib,
+    }
     new_spec = ctx.specs.get("rds", new_class)
     storage_iops = iops_new or rules.gp3_baseline(gib)[0]
     storage_mbps = (thr_new or rules.gp3_baseline(gib)[1]) * MIB / 1e6
@@ -141,19 +192,30 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     cap_now["iops"] = min(cap_now["iops"], cap_now.pop("storage_iops"))
     rollout, how = _rollout(resource)
     binding = [f"{d.name} p{d.policy.percentile:g} {d.pct:.3g} / p100 {d.p100:.3g} {d.unit}" for d in ds if d.n]
-    reason = (f"{cfg['instance_class']} -> {new_class}" if new_class != cfg["instance_class"] else
-              f"class {new_class} kept") + f" ({'; '.join(binding)})"
+    reason = (
+        f"{cfg['instance_class']} -> {new_class}" if new_class != cfg["instance_class"] else f"class {new_class} kept"
+    ) + f" ({'; '.join(binding)})"
     if iops_new != iops_now:
         reason += f"; gp3 IOPS {iops_now} -> {iops_new}"
     if notes:
         reason += "; " + "; ".join(notes)
     reason += f"; rollout: {how}"
-    return finish(resource, ctx, changes=changes, demands=ds, capacity_now=cap_now, capacity_new=cap_new,
-                  cost_current=cost_now, cost_proposed=price(proposed_cfg, resource.region, ctx.prices),
-                  rollout=rollout, reason=reason,
-                  evidence={"storage": {"allocated_gib": gib, "iops": [iops_now, iops_new],
-                                        "throughput_mibps": [thr_now, thr_new]},
-                            "ebs_balance_min_pct": _balance(series)})
+    return finish(
+        resource,
+        ctx,
+        changes=changes,
+        demands=ds,
+        capacity_now=cap_now,
+        capacity_new=cap_new,
+        cost_current=cost_now,
+        cost_proposed=price(proposed_cfg, resource.region, ctx.prices),
+        rollout=rollout,
+        reason=reason,
+        evidence={
+            "storage": {"allocated_gib": gib, "iops": [iops_now, iops_new], "throughput_mibps": [thr_now, thr_new]},
+            "ebs_balance_min_pct": _balance(series),
+        },
+    )
 
 
 def _balance(series: Mapping[MetricQuery, Series]) -> dict[str, float | None]:
