@@ -4,7 +4,6 @@ Event: {"sku": "A-1", "name": "Widget", "price_cents": 500} -> upserts, returns 
        {"sku": "A-1"}                                       -> the product or not-found
        {"limit": 10}                                        -> the first products by sku
 """
-
 from lib import config
 from lib.pg import literal
 
@@ -21,20 +20,14 @@ def handler(event, context=None):
     try:
         db.query(SCHEMA)
         if "name" in event:
-            db.query(
-                f"INSERT INTO products (sku, name, price_cents) VALUES ({literal(event['sku'])}, "
-                f"{literal(event['name'])}, {int(event['price_cents'])}) "
-                "ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents"
-            )
+            db.query(f"INSERT INTO products (sku, name, price_cents) VALUES ({literal(event['sku'])}, "
+                     f"{literal(event['name'])}, {int(event['price_cents'])}) "
+                     "ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents")
         if "sku" in event:
             rows = db.query(f"SELECT sku, name, price_cents FROM products WHERE sku = {literal(event['sku'])}")
             return {"status": "found", **_product(rows[0])} if rows else {"status": "not-found", "sku": event["sku"]}
         limit = max(1, min(int(event.get("limit", 10)), 100))
-        return {
-            "status": "ok",
-            "products": [
-                _product(r) for r in db.query(f"SELECT sku, name, price_cents FROM products ORDER BY sku LIMIT {limit}")
-            ],
-        }
+        return {"status": "ok", "products": [_product(r) for r in db.query(
+            f"SELECT sku, name, price_cents FROM products ORDER BY sku LIMIT {limit}")]}
     finally:
         db.close()

@@ -1,16 +1,15 @@
 """What every function needs from its environment: secrets from Secrets Manager (through
 the VPC endpoint) and connections to the database or cache it is wired to."""
-
 from __future__ import annotations
 
 import json
 import os
-from functools import cache
+from functools import lru_cache
 
 from lib import pg, resp
 
 
-@cache
+@lru_cache(maxsize=None)
 def secret(arn: str) -> str:
     import boto3  # in the Lambda runtime
 
@@ -19,20 +18,11 @@ def secret(arn: str) -> str:
 
 def postgres() -> pg.Connection:
     creds = json.loads(secret(os.environ["DB_SECRET_ARN"]))
-    return pg.Connection(
-        os.environ["DB_HOST"],
-        int(os.environ.get("DB_PORT", "5432")),
-        creds["username"],
-        creds["password"],
-        os.environ["DB_NAME"],
-        sslmode=os.environ.get("DB_SSLMODE", "require"),
-    )
+    return pg.Connection(os.environ["DB_HOST"], int(os.environ.get("DB_PORT", "5432")), creds["username"],
+                         creds["password"], os.environ["DB_NAME"], sslmode=os.environ.get("DB_SSLMODE", "require"))
 
 
 def redis() -> resp.Redis:
-    return resp.Redis(
-        os.environ["CACHE_HOST"],
-        int(os.environ.get("CACHE_PORT", "6379")),
-        password=secret(os.environ["CACHE_SECRET_ARN"]),
-        tls=os.environ.get("CACHE_TLS", "true") == "true",
-    )
+    return resp.Redis(os.environ["CACHE_HOST"], int(os.environ.get("CACHE_PORT", "6379")),
+                      password=secret(os.environ["CACHE_SECRET_ARN"]),
+                      tls=os.environ.get("CACHE_TLS", "true") == "true")

@@ -3,7 +3,6 @@ the simple query protocol. Enough for the functions' queries without packaging a
 
 Values are sent as literals: use `literal()` for every value put into SQL text.
 """
-
 from __future__ import annotations
 
 import base64
@@ -34,16 +33,8 @@ def literal(value) -> str:
 
 
 class Connection:
-    def __init__(
-        self,
-        host: str,
-        port: int,
-        user: str,
-        password: str,
-        database: str,
-        sslmode: str = "require",
-        timeout: float = 10.0,
-    ):
+    def __init__(self, host: str, port: int, user: str, password: str, database: str,
+                 sslmode: str = "require", timeout: float = 10.0):
         raw = socket.create_connection((host, port), timeout=timeout)
         self.sock = raw
         if sslmode != "disable":
@@ -128,12 +119,12 @@ class Connection:
                 count = struct.unpack("!h", body[:2])[0]
                 pos, row = 2, []
                 for _ in range(count):
-                    size = struct.unpack("!i", body[pos : pos + 4])[0]
+                    size = struct.unpack("!i", body[pos:pos + 4])[0]
                     pos += 4
                     if size < 0:
                         row.append(None)
                     else:
-                        row.append(body[pos : pos + size].decode())
+                        row.append(body[pos:pos + size].decode())
                         pos += size
                 rows.append(tuple(row))
             elif kind == b"E":

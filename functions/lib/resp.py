@@ -1,6 +1,5 @@
 """A minimal Redis client (stdlib only): TLS, AUTH, RESP2, and cluster-mode MOVED/ASK
 redirects, so a function can talk to an ElastiCache configuration endpoint."""
-
 from __future__ import annotations
 
 import socket

@@ -2,7 +2,6 @@
 
 Event: {"key": "client-1", "limit": 100, "window": 60} -> {"allowed": true, "count": 1, ...}
 """
-
 from lib import config
 
 

@@ -2,7 +2,6 @@
 
 Event: {"hours": 24} -> {"orders": N, "revenue_cents": M, "customers": K}
 """
-
 from lib import config
 
 
@@ -15,8 +14,7 @@ def handler(event, context=None):
             return {"hours": hours, "orders": 0, "revenue_cents": 0, "customers": 0}
         count, revenue, customers = db.query(
             "SELECT count(*), coalesce(sum(total_cents), 0), count(DISTINCT customer) FROM orders "
-            f"WHERE created_at > now() - interval '{hours} hours'"
-        )[0]
+            f"WHERE created_at > now() - interval '{hours} hours'")[0]
         return {"hours": hours, "orders": int(count), "revenue_cents": int(revenue), "customers": int(customers)}
     finally:
         db.close()

@@ -3,7 +3,6 @@
 Event: {"session_id": "s1", "data": {...}, "ttl": 1800} -> stores it
        {"session_id": "s1"}                              -> the session or not-found
 """
-
 import json
 
 from lib import config
