@@ -109,7 +109,7 @@ class _TargetUser(User):
 
 def _user_class(target: Target) -> type[_TargetUser]:
     attrs = {
-        "target": target.name,
+        "target": target.name.value,
         "client_type": target.client,
         "fixed_count": int((PLAN.get("users") or {}).get(target.name, 0)),
         "__module__": __name__,

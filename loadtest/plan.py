@@ -6,6 +6,11 @@ JSON so the Locust process (a subprocess, see runner.py) can read it from its en
 Secrets never go into the plan: they travel separately (runner.py passes them in the
 subprocess environment only).
 
+Each target is one `Target` descriptor (DESCRIPTORS, at the end): the stack outputs it reads,
+its default port, where its password comes from, how its endpoint is built from the outputs,
+its client (targets.py) and its Locust user class (locustfile.py). The CLI, the runner, the
+Locust process and the summary read the targets from there.
+
 Nothing here imports locust, gevent or a database client: the analysis imports this module.
 """
 
@@ -370,8 +375,7 @@ def build_plan(
     stacks = {s: o for s, o in outputs.items() if _stack_selected(s, options.regions)}
     region_note = f" in region(s) {', '.join(options.regions)}" if options.regions else ""
 
-    for target in DESCRIPTORS.values():
-        t = target.name
+    for t, target in DESCRIPTORS.items():
         if options.mix.get(t, 0) <= 0:
             skipped[t] = "turned off by --mix (weight 0)"
             continue
@@ -541,7 +545,7 @@ class Target:
 
 #: Every target, in display order.
 DESCRIPTORS: dict[str, Target] = {
-    t.name: t
+    t.name.value: t
     for t in (
         Target(
             TargetName.POSTGRES,
