@@ -1,4 +1,4 @@
-"""Locust user classes of the rightsize load test: one class per target.
+"""Locust user classes of the rightsize load test: one class per target, made from its descriptor.
 
 Run by loadtest.runner as `python -m locust -f <this file> --headless ...` in its own process
 (Locust monkey-patches the process with gevent). The plan comes from $LOADTEST_PLAN (JSON, see

@@ -28,9 +28,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from stacks.naming import POSTGRES_PORT, PROJECT, REDIS_PORT, region_of
+from stacks.naming import POSTGRES_PORT, REDIS_PORT, region_of
 
-from .targets import Client, HttpClient, LambdaClient, PostgresClient, RedisClient
+from .targets import DEFAULT_PG_TABLE, Client, HttpClient, LambdaClient, PostgresClient, RedisClient
 
 DEFAULT_HTTP_PORT = 80
 DEFAULT_DATABASE = "postgres"
@@ -213,7 +213,7 @@ class Options:
     redis_password: str | None = None
     redis_username: str | None = None
     pg_read_ratio: float = 0.8
-    pg_table: str = f"{PROJECT}_loadtest"
+    pg_table: str = DEFAULT_PG_TABLE
     pg_seed_rows: int = 1000
     redis_read_ratio: float = 0.9
     redis_keys: int = 10_000

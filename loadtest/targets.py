@@ -29,6 +29,7 @@ Op = tuple[str, Callable[[], int]]
 
 #: How the load test names itself to the servers (application name, User-Agent, lock, key prefix).
 CLIENT_NAME = f"{PROJECT}-loadtest"
+DEFAULT_PG_TABLE = f"{PROJECT}_loadtest"  # the table the PostgreSQL target creates and loads
 
 
 class TargetFailure(Exception):
@@ -97,7 +98,7 @@ class PostgresClient(Client):
         readers = endpoint.get("readers") or [endpoint["writer"]]
         self.reader_addr = readers[reader_index % len(readers)]
         self.writer_addr = endpoint["writer"]
-        self.table = options.get("pg_table", f"{PROJECT}_loadtest")
+        self.table = options.get("pg_table", DEFAULT_PG_TABLE)
         self.read_ratio = float(options.get("pg_read_ratio", 0.8))
         self.seed_rows = int(options.get("pg_seed_rows", 1000))
         self.buckets = 100
