@@ -61,7 +61,7 @@ def _since(text: str | None) -> dt.datetime | None:
 def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from analysis import guard
+    from analysis.rollout import guard
     from analysis.sources.aws import Connector
 
     if not 0 <= args.window <= guard.MAX_WINDOW:

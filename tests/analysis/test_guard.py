@@ -10,7 +10,7 @@ from analysis import tfvars_io
 from analysis.cli import main
 from analysis.errors import EXIT_ROLLED_BACK
 from analysis.fsutil import atomic_write
-from analysis.guard import Guard, targets
+from analysis.rollout.guard import Guard, targets
 from analysis.rollout import alarms
 
 NLB = "net/rightsize-staging-nlb/0123456789abcdef"

@@ -23,6 +23,7 @@ from typing import Any
 from analysis import tfvars_io
 from analysis.errors import AnalysisError, UsageError
 from analysis.rollout import alarms
+from stacks.naming import TFVARS_SUFFIX, alarm_tier, parse_stack, stack_of_tfvars
 from stacks.tfvars import override_path
 
 MAX_WINDOW = 6 * 3600
@@ -44,18 +45,18 @@ class Target:
 
     @property
     def tier(self) -> str:
-        return self.stack.split("-", 1)[0]
+        return parse_stack(self.stack)[0]
 
     @property
     def region(self) -> str:
-        return self.stack.split("-", 1)[1]
+        return parse_stack(self.stack)[1]
 
 
 def targets(root: Path, environment: str, stacks: Iterable[str] = (), region: str | None = None) -> list[Target]:
     """The named stacks, or every stack with a kept previous copy (what --apply / rollout changed)."""
     base = root / "tfvars" / environment
     names = list(stacks) or sorted(
-        tfvars_io.stack_of(p) for p in (base / tfvars_io.PREVIOUS_DIR).glob(f"*{tfvars_io.SUFFIX}")
+        stack_of_tfvars(p.name) for p in (base / tfvars_io.PREVIOUS_DIR).glob(f"*{TFVARS_SUFFIX}")
     )
     if not names:
         raise UsageError(
@@ -64,11 +65,12 @@ def targets(root: Path, environment: str, stacks: Iterable[str] = (), region: st
         )
     out = []
     for name in sorted(set(names)):
-        tier, _, reg = name.partition("-")
-        if tier not in alarms.WATCHED_TIERS or not reg:
+        try:
+            reg = parse_stack(name)[1]
+        except ValueError:
             raise UsageError(
                 f"--stack {name!r}: expected <tier>-<region> with tier one of {', '.join(alarms.WATCHED_TIERS)}"
-            )
+            ) from None
         if region is None or reg == region:
             out.append(Target(name, override_path(Path(root) / "tfvars", environment, name)))
     if not out:
@@ -158,7 +160,10 @@ class Guard:
     def check(self) -> list[Breach]:
         breaches = []
         for region, watched in self.alarms().items():
-            current = {a["AlarmName"]: a for a in self._describe(region, sorted({self._prefix(a) for a in watched}))}
+            current = {
+                a["AlarmName"]: a
+                for a in self._describe(region, sorted({alarms.alarm_prefix(self.env, self._tier(a)) for a in watched}))
+            }
             for alarm in watched:
                 live = current.get(alarm["AlarmName"], alarm)
                 if live.get("StateValue") == "ALARM":
@@ -168,17 +173,18 @@ class Guard:
             breaches += self._raw(region, watched)
         return breaches
 
-    def _prefix(self, alarm: Mapping[str, Any]) -> str:
-        name = alarm["AlarmName"]
-        return name[: name.index("-conn-errors") + len("-conn-errors")]
+    def _tier(self, alarm: Mapping[str, Any]) -> str:
+        tier = alarm_tier(self.env, alarm["AlarmName"])
+        if tier is None:  # DescribeAlarms was asked for our prefixes only
+            raise AnalysisError(f"{alarm['AlarmName']}: not a rollback alarm of environment {self.env}")
+        return tier
 
     def _raw(self, region: str, watched: list[dict[str, Any]]) -> list[Breach]:
         """errors / total summed since the change, from each alarm's own MetricStat queries."""
         queries: list[dict[str, Any]] = []
         roles: list[tuple[str, bool, bool]] = []  # roles[i] = (alarm name, counts as error, counts as total)
         for alarm in watched:
-            tier = alarm["AlarmName"][len(f"rightsize-{self.env}-") :].split("-", 1)[0]
-            spec = alarms.SPECS.get(tier)
+            spec = alarms.SPECS.get(self._tier(alarm))
             for q in alarm.get("Metrics") or []:
                 stat = q.get("MetricStat")
                 if not stat:
