@@ -7,19 +7,25 @@ import os
 import sys
 from pathlib import Path
 
+from analysis.args import (
+    add_environment_argument,
+    add_path_arguments,
+    add_source_arguments,
+    output_dir,
+    parse_days,
+    parse_fraction,
+    parse_regions,
+    parse_tags,
+    tfvars_root,
+)
 from analysis.cli import command
-from analysis.collect import DEFAULT_DAYS, DEFAULT_REGIONS
+from analysis.collect import DEFAULT_DAYS
 from analysis.errors import UsageError
-from analysis.sources import add_source_arguments
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--environment", default="staging", help="environment name (default: staging)")
-    p.add_argument(
-        "--regions",
-        default=",".join(DEFAULT_REGIONS),
-        help=f"comma-separated regions (default: {','.join(DEFAULT_REGIONS)})",
-    )
+    add_environment_argument(p)
+    add_source_arguments(p)
     p.add_argument("--days", default=str(DEFAULT_DAYS), help=f"days of metrics to analyse (default: {DEFAULT_DAYS})")
     p.add_argument(
         "--confidence",
@@ -37,18 +43,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("sim", "aws"),
         help="sim: the built-in simulated account (default); aws: your AWS account",
     )
-    add_source_arguments(p)
     p.add_argument(
         "--inventory",
         metavar="PATH",
         help="analyse the resources `collect` saved (<snapshot>.inventory.json) instead of discovering "
         "them: with --metrics-snapshot, a fully offline re-analysis (needs --target aws)",
     )
-    p.add_argument("--output", metavar="DIR", help="report directory (default: reports/<environment>/)")
+    add_path_arguments(p, "report directory")
     p.add_argument(
         "--stacks-dir", default="cdktf.out/stacks", metavar="DIR", help="synthesized stacks (default: cdktf.out/stacks)"
     )
-    p.add_argument("--tfvars-dir", default="tfvars", metavar="DIR", help="tfvars root (default: tfvars)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only resources with this tag")
     p.add_argument(
         "--pricing",
@@ -70,7 +74,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 @command("run", "analyse, size and price every resource; write reports and proposed tfvars (make analyze)")
 def run(args: argparse.Namespace) -> int:
-    from analysis.args import parse_days, parse_fraction, parse_regions, parse_tags
     from analysis.fsutil import check_writable_dir
     from analysis.run import RunOptions, execute
 
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         args.endpoint_url = os.environ["AWS_ENDPOINT_URL"]
     if args.target == "sim" and (args.profile or args.endpoint_url):
         raise UsageError("--profile and --endpoint-url need --target aws (the simulated account runs its own endpoint)")
-    output = Path(args.output or f"reports/{args.environment}")
+    output = output_dir(args)
     problem = check_writable_dir(output)
     if problem:
         raise UsageError(f"--output {output}: {problem}")
@@ -103,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         inventory=inventory,
         output=output,
         stacks_dir=Path(args.stacks_dir),
-        tfvars_root=Path(args.tfvars_dir),
+        tfvars_root=tfvars_root(args),
         tags=parse_tags(args.tag),
         pricing=args.pricing,
         percentile=parse_fraction(args.percentile, "--percentile", low=50, high=100),

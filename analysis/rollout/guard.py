@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from typing import Any
 from analysis import tfvars_io
 from analysis.errors import AnalysisError, UsageError
 from analysis.rollout import alarms
-from stacks.naming import TFVARS_SUFFIX, alarm_tier, parse_stack, stack_of_tfvars
+from stacks.naming import BLUE_SUFFIX, TFVARS_SUFFIX, alarm_tier, parse_stack, stack_of_tfvars
 from stacks.tfvars import override_path
 
 MAX_WINDOW = 6 * 3600
@@ -52,9 +52,11 @@ class Target:
         return parse_stack(self.stack)[1]
 
 
-def targets(root: Path, environment: str, stacks: Iterable[str] = (), region: str | None = None) -> list[Target]:
+def targets(
+    tfvars_root: Path, environment: str, stacks: Iterable[str] = (), regions: Collection[str] | None = None
+) -> list[Target]:
     """The named stacks, or every stack with a kept previous copy (what --apply / rollout changed)."""
-    base = root / "tfvars" / environment
+    base = Path(tfvars_root) / environment
     names = list(stacks) or sorted(
         stack_of_tfvars(p.name) for p in (base / tfvars_io.PREVIOUS_DIR).glob(f"*{TFVARS_SUFFIX}")
     )
@@ -71,10 +73,10 @@ def targets(root: Path, environment: str, stacks: Iterable[str] = (), region: st
             raise UsageError(
                 f"--stack {name!r}: expected <tier>-<region> with tier one of {', '.join(alarms.WATCHED_TIERS)}"
             ) from None
-        if region is None or reg == region:
-            out.append(Target(name, override_path(Path(root) / "tfvars", environment, name)))
+        if regions is None or reg in regions:
+            out.append(Target(name, override_path(tfvars_root, environment, name)))
     if not out:
-        raise UsageError(f"nothing to guard in region {region}")
+        raise UsageError(f"nothing to guard in region {', '.join(regions or ())}")
     return out
 
 
@@ -271,7 +273,7 @@ def db_rollback_paths(state_dir: Path, stacks: set[str]) -> list[str]:
         rid = st.get("resource_id", path.stem)
         lines.append(
             f"database {rid} ({st.get('region')}): Blue/Green phase {st.get('phase')}; previous primary kept as "
-            f"{st.get('blue_after_switchover', rid + '-old1')} ({st.get('source_class', '?')}), pre-change snapshot "
+            f"{st.get('blue_after_switchover', rid + BLUE_SUFFIX)} ({st.get('source_class', '?')}), pre-change snapshot "
             f"{st.get('snapshot_id', '?')}. Redeploying the restored tfvars modifies {rid} back in place "
             f"(Multi-AZ: a failover-length interruption); for a data-level rollback point clients at the -old1 "
             f"instance or restore the snapshot"

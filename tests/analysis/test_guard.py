@@ -10,8 +10,8 @@ from analysis import tfvars_io
 from analysis.cli import main
 from analysis.errors import EXIT_ROLLED_BACK
 from analysis.fsutil import atomic_write
-from analysis.rollout.guard import Guard, targets
 from analysis.rollout import alarms
+from analysis.rollout.guard import Guard, targets
 
 NLB = "net/rightsize-staging-nlb/0123456789abcdef"
 COMPUTE = "tfvars/staging/compute-us-east-1.auto.tfvars.json"
@@ -175,7 +175,7 @@ def test_watch_window_checks_until_a_breach(applied, cw, compute_alarm):
 
     g = Guard(
         "staging",
-        targets(applied.parents[2], "staging"),
+        targets(applied.parents[1], "staging"),
         lambda s, r: boto3.client(s, region_name=r),
         log=checks.append,
         sleep=sleep,
