@@ -133,7 +133,7 @@ class Written:
     path: Path
     changed: bool
     diff: str  # unified diff of the file (empty when unchanged)
-    content: bytes | None = None  # the file's bytes after apply (what a dry run would write)
+    content: bytes = b""  # the file's bytes after apply (what a dry run would write); not kept by restore
 
 
 def apply(path: Path | str, updates: Mapping[str, Any], *, dry_run: bool = False) -> Written:

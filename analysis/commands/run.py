@@ -116,8 +116,6 @@ def run(args: argparse.Namespace) -> int:
         load_test_outputs=Path(args.outputs) if args.outputs else None,
         load_test_duration=args.load_test_duration,
     )
-    if opts.load_test and opts.load_test_outputs is None:
-        raise UsageError("--load-test needs --outputs PATH (the file `cdktf output --outputs-file` writes)")
     result = execute(opts)
     for line in result.messages:
         print(f"note: {line}", file=sys.stderr)
