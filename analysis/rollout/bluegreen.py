@@ -186,7 +186,7 @@ class BlueGreenRollout:
                 )
             self.check_source(inst)
             dep = self.create(inst)
-        self.drive(dep)
+        self.drive(dep["BlueGreenDeploymentIdentifier"])
         self.finish()
 
     def find_existing(self) -> dict[str, Any] | None:
@@ -282,8 +282,7 @@ class BlueGreenRollout:
             ),
         )
 
-    def drive(self, dep: dict[str, Any]) -> None:
-        ident = dep["BlueGreenDeploymentIdentifier"]
+    def drive(self, ident: str) -> None:
         while True:
             dep = self.deployment(ident)
             if dep is None:  # deleted between two reads: the switchover finished earlier
@@ -399,7 +398,7 @@ class BlueGreenRollout:
         blue = self.instance(f"{self.rid}{BLUE_SUFFIX}")
         if blue is None:
             problems.append(f"blue {self.rid}{BLUE_SUFFIX} not found")
-        if problems or blue is None:
+        if problems or new is None or blue is None:
             raise AnalysisError(
                 f"{self.rid}: post-check failed after switchover ({'; '.join(problems)}); the "
                 "deployment is kept - investigate, then rerun"
