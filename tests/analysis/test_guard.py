@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -261,3 +262,18 @@ def test_cache_alarm_sums_every_node_of_the_shard(project_root, cw, capsys):
     put("AuthenticationFailures", nodes[2], 10)
     assert guard() == EXIT_ROLLED_BACK
     assert not path.exists()  # did not exist before the apply: the rollback deletes it
+
+
+@pytest.mark.parametrize("command", ["guard", "rollout"])
+def test_older_flag_spellings_mean_the_shared_ones(command):
+    from analysis.args import output_dir, tfvars_root
+    from analysis.cli import build_parser
+
+    def parsed(*argv):
+        args = build_parser().parse_args([command, *argv])
+        return args.environment, args.regions, tfvars_root(args), output_dir(args)
+
+    assert parsed("--env", "prod", "--region", "us-west-2", "--root", "x") == parsed(
+        "--environment", "prod", "--regions", "us-west-2", "--tfvars-root", "x/tfvars", "--output", "x/reports/prod"
+    )
+    assert parsed() == ("staging", None, Path("tfvars"), Path("reports/staging"))
