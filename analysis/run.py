@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
 import loadtest
 from analysis import report, tfvars_io
+from analysis.collect import DEFAULT_DAYS
 from analysis.errors import AnalysisError, UsageError
 from analysis.inventory import discover, inventory_path, load_inventory, matches, save_inventory
 from analysis.model import MetricsSource, Recommendation, Resource
@@ -36,6 +38,7 @@ from analysis.sources import open_source
 from analysis.sources.aws import Connector
 from analysis.sources.snapshot import SnapshotSource, write_snapshot
 from analysis.tfmap import StackError, load_sizing_keys
+from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS
 from stacks.tfvars import override_path
 
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
@@ -46,14 +49,21 @@ SIM_CREDENTIALS = {
 }
 
 
+class Target(StrEnum):
+    """Which account a run reads."""
+
+    SIM = "sim"  # the simulated account (analysis/sim/): no AWS call leaves the machine
+    AWS = "aws"  # a real (or AWS-compatible) account through --profile / --endpoint-url
+
+
 @dataclass(frozen=True)
 class RunOptions:
-    environment: str = "staging"
-    regions: tuple[str, ...] = ("us-east-1", "us-west-2")
-    days: int = 45
-    confidence: float = 0.1
+    environment: str = DEFAULT_ENVIRONMENT
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+    days: int = DEFAULT_DAYS
+    confidence: float = 0.1  # below it a recommendation is reported, not written to tfvars
     apply: bool = False
-    target: str = "sim"
+    target: Target = Target.SIM
     profile: str | None = None
     endpoint_url: str | None = None
     metrics_snapshot: Path | None = None
@@ -63,8 +73,8 @@ class RunOptions:
     tfvars_root: Path = Path("tfvars")
     tags: tuple[tuple[str, str], ...] = ()
     pricing: str = "snapshot"
-    percentile: float = 99.0
-    headroom: float = 0.20
+    percentile: float = 99.0  # demand percentile sized for
+    headroom: float = 0.20  # above that percentile
     allow_architecture_switch: bool = False
     load_test: bool = False
     load_test_outputs: Path | None = None
@@ -230,7 +240,9 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
     if opts.load_test:
         _load_test(opts, progress)
     with ExitStack() as stack:
-        account = stack.enter_context(simulated_account(opts, progress)) if opts.target == "sim" else aws_account(opts)
+        account = (
+            stack.enter_context(simulated_account(opts, progress)) if opts.target is Target.SIM else aws_account(opts)
+        )
         messages: list[str] = []
         resources = inventory_stage(opts, account, messages, progress)
         source, window = metrics_stage(opts, account, resources)
@@ -317,7 +329,7 @@ def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messag
     return {
         "environment": opts.environment,
         "target": opts.target,
-        "simulated": opts.target == "sim",
+        "simulated": opts.target is Target.SIM,
         "regions": list(opts.regions),
         "window_days": opts.days,
         "window_start": day(start),

@@ -21,6 +21,9 @@ from analysis.args import (
 from analysis.cli import command
 from analysis.collect import DEFAULT_DAYS
 from analysis.errors import UsageError
+from analysis.fsutil import check_writable_dir
+from analysis.report.records import totals
+from analysis.run import RunOptions, Target, execute
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,8 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--target",
-        default="sim",
-        choices=("sim", "aws"),
+        default=Target.SIM.value,
+        choices=[t.value for t in Target],
         help="sim: the built-in simulated account (default); aws: your AWS account",
     )
     p.add_argument(
@@ -74,12 +77,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 @command("run", "analyse, size and price every resource; write reports and proposed tfvars (make analyze)")
 def run(args: argparse.Namespace) -> int:
-    from analysis.fsutil import check_writable_dir
-    from analysis.run import RunOptions, execute
-
-    if args.target == "aws" and args.endpoint_url is None and os.environ.get("AWS_ENDPOINT_URL"):
+    target = Target(args.target)
+    if target is Target.AWS and args.endpoint_url is None and os.environ.get("AWS_ENDPOINT_URL"):
         args.endpoint_url = os.environ["AWS_ENDPOINT_URL"]
-    if args.target == "sim" and (args.profile or args.endpoint_url):
+    if target is Target.SIM and (args.profile or args.endpoint_url):
         raise UsageError("--profile and --endpoint-url need --target aws (the simulated account runs its own endpoint)")
     output = output_dir(args)
     problem = check_writable_dir(output)
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if snapshot is not None and not snapshot.is_file():
         raise UsageError(f"--metrics-snapshot {snapshot}: no such file")
     inventory = Path(args.inventory) if args.inventory else None
-    if inventory is not None and args.target == "sim":
+    if inventory is not None and target is Target.SIM:
         raise UsageError("--inventory needs --target aws (the simulated account discovers its own resources)")
     if inventory is not None and not inventory.is_file():
         raise UsageError(f"--inventory {inventory}: no such file")
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         days=parse_days(args.days),
         confidence=parse_fraction(args.confidence, "--confidence"),
         apply=args.apply,
-        target=args.target,
+        target=target,
         profile=args.profile,
         endpoint_url=args.endpoint_url,
         metrics_snapshot=snapshot,
@@ -124,8 +125,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary(result, opts) -> str:
-    from analysis.report.records import totals
-
     emitted = [r for r in result.records if r["status"] == "emitted"]
     total = totals(result.records)[-1] if result.records else None
     lines = [
