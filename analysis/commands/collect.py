@@ -7,8 +7,9 @@ import sys
 
 from analysis.args import add_aws_arguments, parse_days, parse_regions, parse_tags
 from analysis.cli import command
-from analysis.collect import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS
+from analysis.collect import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS, collect, summary_lines
 from analysis.errors import AnalysisError, UsageError
+from analysis.sources.aws import Connector
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -81,9 +82,6 @@ def _progress():
 
 @command("collect", "discover resources and collect their CloudWatch metrics into a Parquet snapshot")
 def run(args: argparse.Namespace) -> int:
-    from analysis.collect import collect, summary_lines
-    from analysis.sources.aws import Connector
-
     days = parse_days(args.days)
     regions = parse_regions(args.regions)
     workers = parse_workers(args.max_workers)

@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from analysis.args import (
     add_aws_arguments,
     add_environment_argument,
@@ -16,6 +18,8 @@ from analysis.args import (
 )
 from analysis.cli import command
 from analysis.errors import EXIT_OK, EXIT_ROLLED_BACK, AnalysisError, UsageError
+from analysis.rollout import guard
+from analysis.sources.aws import Connector
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,11 +69,6 @@ def _since(text: str | None) -> dt.datetime | None:
     "Watch the rollback alarms after a change; restore the previous tfvars when connection errors pass 1 percent (exit 3).",
 )
 def run(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from analysis.rollout import guard
-    from analysis.sources.aws import Connector
-
     if not 0 <= args.window <= guard.MAX_WINDOW:
         raise UsageError(f"--window {args.window:g}: must be 0..{guard.MAX_WINDOW} seconds")
     if args.window > 0 and args.interval < 1:
@@ -84,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
     targets = guard.targets(tfvars_root(args), args.environment, args.stack, regions)
     excluded = guard.excluded_keys(args.recommendations or output / "recommendations.json")
     state_dir = args.state_dir or output / "rollout"
-    for t in targets:  # a corrupt file is reported before any watching starts
-        _check_files(t.path)
+    guard.check_files(targets)  # a corrupt file is reported before any watching starts
     connector = Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
     watcher = guard.Guard(
         args.environment, targets, connector.client, threshold=args.threshold, min_total=args.min_total, since=since
@@ -115,12 +113,3 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"guard: rolled back {done.restored} file(s): redeploy (exit {EXIT_ROLLED_BACK})")
     return EXIT_ROLLED_BACK
-
-
-def _check_files(path: Path) -> None:
-    from analysis import tfvars_io
-
-    tfvars_io.read(path)
-    kept = tfvars_io.read_bytes(tfvars_io.previous_path(path))
-    if kept:
-        tfvars_io.parse(kept, tfvars_io.previous_path(path))

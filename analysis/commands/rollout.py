@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from analysis import tfvars_io
 from analysis.args import (
     add_aws_arguments,
     add_environment_argument,
@@ -15,6 +18,9 @@ from analysis.args import (
 )
 from analysis.cli import command
 from analysis.errors import EXIT_OK, AnalysisError, UsageError
+from analysis.rollout import plan as planning
+from analysis.rollout.bluegreen import BlueGreenRollout, Settings, State, state_path
+from analysis.sources.aws import Connector
 from stacks.tfvars import override_path
 
 DEFAULT_GUARD_WINDOW = 900
@@ -61,9 +67,6 @@ def _check(args: argparse.Namespace) -> None:
     "Roll out recommendations safely: RDS Blue/Green for database primaries, tfvars + cdktf deploy otherwise.",
 )
 def run(args: argparse.Namespace) -> int:
-    from analysis import tfvars_io
-    from analysis.rollout import plan as planning
-
     _check(args)
     env = args.environment
     rec_path = args.recommendations or output_dir(args) / "recommendations.json"
@@ -113,16 +116,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _connector(args: argparse.Namespace):
-    from analysis.sources.aws import Connector
-
     return Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
 
 
 def _blue_green(p, tfvars: Path, args: argparse.Namespace, connector) -> None:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from analysis.rollout.bluegreen import BlueGreenRollout, Settings, State, state_path
-
     state_dir = args.state_dir or output_dir(args) / "rollout"
     settings = Settings(
         poll_interval=args.poll_interval,

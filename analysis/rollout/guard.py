@@ -80,6 +80,15 @@ def targets(
     return out
 
 
+def check_files(targets: Iterable[Target]) -> None:
+    """AnalysisError naming the first corrupt tfvars file or kept previous copy."""
+    for t in targets:
+        tfvars_io.read(t.path)
+        kept = tfvars_io.read_bytes(tfvars_io.previous_path(t.path))
+        if kept:
+            tfvars_io.parse(kept, tfvars_io.previous_path(t.path))
+
+
 def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in data.items():
