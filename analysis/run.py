@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -239,10 +239,8 @@ def reports_stage(
 def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResult:
     if opts.load_test:
         _load_test(opts, progress)
-    with ExitStack() as stack:
-        account = (
-            stack.enter_context(simulated_account(opts, progress)) if opts.target is Target.SIM else aws_account(opts)
-        )
+    prepared = simulated_account(opts, progress) if opts.target is Target.SIM else nullcontext(aws_account(opts))
+    with prepared as account:  # the simulated account's moto server stops once sizing has read it
         messages: list[str] = []
         resources = inventory_stage(opts, account, messages, progress)
         source, window = metrics_stage(opts, account, resources)
