@@ -71,7 +71,7 @@ def _say(line: str) -> None:
 
 def _window(opts: RunOptions, source: Any) -> tuple[int, int]:
     """[start, end): the simulated account's fixed end, a snapshot's last datapoint, or now."""
-    from analysis.sim.workload import SIM_END
+    from analysis.sim.scenario import SIM_END
 
     if opts.metrics_snapshot is not None:
         end = source.time_range()[1]
@@ -108,7 +108,7 @@ def _connector(opts: RunOptions, stack: ExitStack, progress: Callable[[str], Non
 
 def _sim_snapshot(opts: RunOptions, resources, end: int, progress: Callable[[str], None]) -> Path:
     from analysis.inventory import inventory_path, save_inventory
-    from analysis.sim.workload import series
+    from analysis.sim.scenario import series
     from analysis.sources.snapshot import write_snapshot
 
     path = opts.output / "sim-metrics.parquet"
@@ -228,7 +228,7 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
 
         snapshot = opts.metrics_snapshot
         if opts.target == "sim" and snapshot is None:
-            from analysis.sim.workload import SIM_END
+            from analysis.sim.scenario import SIM_END
 
             snapshot = _sim_snapshot(opts, resources, SIM_END, progress)
         source = open_source(snapshot, profile=opts.profile, endpoint_url=opts.endpoint_url)

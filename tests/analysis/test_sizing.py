@@ -12,7 +12,7 @@ from analysis.sizing.engine import analyse
 from analysis.sizing.policy import DimensionPolicy, Options, Policy, Window
 from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import demand
-from analysis.workload import DemandModel, generate
+from analysis.synthetic import DemandModel, generate
 
 END = 1_760_054_400
 START = END - 45 * 86400

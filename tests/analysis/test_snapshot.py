@@ -11,7 +11,7 @@ import pytest
 from analysis.collect import coverage, resource_coverage
 from analysis.errors import AnalysisError
 from analysis.model import MetricQuery, Series
-from analysis.sim.workload import TRACES
+from analysis.sim.scenario import TRACES
 from analysis.sources import open_source
 from analysis.sources.snapshot import SnapshotSource, write_snapshot
 

@@ -4,7 +4,6 @@ import re
 
 from analysis.inventory import tag_dict
 from analysis.model import Resource
-from analysis.registry import register
 from analysis.sources.aws import RegionClients
 
 _GRAVITON = re.compile(r"^[a-z]+\d+g[a-z]*\.")  # c6g.large, r7gd.xlarge, t4g.micro
@@ -60,7 +59,6 @@ def _load_balancers(elbv2, target_groups: list[str]) -> tuple[str, ...]:
     return tuple(sorted(arns))
 
 
-@register("asg", "discover")
 def discover(clients: RegionClients) -> list[Resource]:
     autoscaling, ec2, elbv2 = clients.client("autoscaling"), clients.client("ec2"), clients.client("elbv2")
     groups = [

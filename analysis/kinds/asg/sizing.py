@@ -20,7 +20,6 @@ import numpy as np
 from analysis.kinds.asg.pricing import instance_hourly, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
-from analysis.registry import register
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, finish, unsizable
 from analysis.sizing.search import Candidate, cheapest
@@ -93,7 +92,6 @@ def candidates(
     return out
 
 
-@register("asg", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)

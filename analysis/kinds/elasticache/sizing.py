@@ -20,7 +20,6 @@ import numpy as np
 from analysis.kinds.elasticache.pricing import node_count, node_hourly, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
-from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, finish, unsizable
@@ -94,7 +93,6 @@ def demands(resource: Resource, series, ctx: SizingContext, replicas_now: int):
     return (memory, mem_skew), (network, net_skew), engine
 
 
-@register("elasticache", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)

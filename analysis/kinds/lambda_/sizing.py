@@ -11,7 +11,6 @@ import numpy as np
 
 from analysis.kinds.lambda_.pricing import Usage, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
-from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, dimension_evidence, excluded, finish
@@ -36,7 +35,6 @@ def provisioned_demand(series: Mapping[MetricQuery, Series], pc_now: int, ctx: S
     return demand("provisioned_concurrency", "executions", ts, used, pol)
 
 
-@register("lambda", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     usage = Usage.from_series(series)

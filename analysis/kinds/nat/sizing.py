@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from analysis.kinds.nat.pricing import Usage, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH, SECONDS_PER_MONTH
-from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, excluded, finish
@@ -21,7 +20,6 @@ from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import find, from_series
 
 
-@register("nat", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     pol = ctx.policy.of

@@ -10,7 +10,6 @@ from typing import Any
 from analysis.kinds.rds.pricing import instance_hourly, price
 from analysis.model import Cost, MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
-from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, finish, unsizable
@@ -124,7 +123,6 @@ def _rollout(resource: Resource) -> tuple[str, str]:
     return "blue-green", "blue/green deployment (switchover in about a minute; the old instance is kept as -old1)"
 
 
-@register("rds", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)
