@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from analysis.enums import Risk
 from analysis.sizing.policy import Window
 from analysis.sizing.stats import Demand
 
@@ -50,8 +51,8 @@ def confidence(demands: Sequence[Demand], capacity: Mapping[str, float], window:
     }
 
 
-def risk(demands: Sequence[Demand], capacity: Mapping[str, float]) -> str:
+def risk(demands: Sequence[Demand], capacity: Mapping[str, float]) -> Risk:
     """Compute Optimizer-like: the worst dimension's peak utilisation on the proposed size."""
     used = utilisation(demands, capacity)
     worst = max(used.values(), default=0.0)
-    return "low" if worst < 0.6 else "medium" if worst < 0.8 else "high"
+    return Risk.of_utilisation(worst)

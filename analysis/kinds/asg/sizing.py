@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.asg.pricing import instance_hourly, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
@@ -162,7 +163,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         capacity_new=cap(spec_new, n),
         cost_current=cost_now,
         cost_proposed=price({**cfg, **new}, resource.region, ctx.prices),
-        rollout="rolling-instance-refresh" if new_type != cfg["instance_type"] else "in-place",
+        rollout=RolloutMethod.ROLLING_INSTANCE_REFRESH if new_type != cfg["instance_type"] else RolloutMethod.IN_PLACE,
         reason=reason,
         evidence={"architecture": spec_new["architecture"]},
     )

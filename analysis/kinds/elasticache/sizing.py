@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.elasticache.pricing import node_count, node_hourly, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
@@ -183,7 +184,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         capacity_new=cap_new,
         cost_current=cost_now,
         cost_proposed=price({**cfg, **new}, resource.region, ctx.prices),
-        rollout="in-place",
+        rollout=RolloutMethod.IN_PLACE,
         reason=reason,
         evidence={
             "shard_skew": {"memory": mem_skew, "network": net_skew},

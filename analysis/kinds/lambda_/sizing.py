@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.lambda_.pricing import Usage, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.sizing import rules
@@ -121,7 +122,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         capacity_new=cap_new,
         cost_current=cost_now,
         cost_proposed=price(new_cfg, resource.region, ctx.prices, usage),
-        rollout="alias-shift",
+        rollout=RolloutMethod.ALIAS_SHIFT,
         reason=reason,
         evidence={
             "provisioned_concurrency": dimension_evidence(pc_dem, pc_now, pc_new),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.nat.pricing import Usage, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH, SECONDS_PER_MONTH
@@ -97,7 +98,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         capacity_new=cap(n_new),
         cost_current=cost_now,
         cost_proposed=price({**cfg, "nat_gateway_count": n_new}, resource.region, ctx.prices, usage),
-        rollout="replacement",
+        rollout=RolloutMethod.REPLACEMENT,
         reason=reason,
         evidence={"gb_processed_month": gb_month, "cross_az_share": cross, "port_allocation_errors": port_errors},
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.rds.pricing import instance_hourly, price
 from analysis.model import Cost, MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
@@ -105,22 +106,25 @@ def _remove_replica(
         capacity_new={},
         cost_current=cost_now,
         cost_proposed=Cost(0.0, 0.0, 0.0),
-        rollout="in-place",
+        rollout=RolloutMethod.IN_PLACE,
         reason=f"remove the read replica: {why}; Terraform destroys it (readers must use the writer "
         f"endpoint first), and a primary without replicas can use blue/green deployments directly",
     )
 
 
-def _rollout(resource: Resource) -> tuple[str, str]:
+def _rollout(resource: Resource) -> tuple[RolloutMethod, str]:
     if resource.config.get("role") == "replica":
-        return "in-place", "a replica is modified in place (only its readers see the reboot)"
+        return RolloutMethod.IN_PLACE, "a replica is modified in place (only its readers see the reboot)"
     if resource.config.get("replica_ids"):
-        return "blue-green", (
+        return RolloutMethod.BLUE_GREEN, (
             "blue/green deployment orchestrated through the RDS API (the provider's "
             "blue_green_update cannot handle an instance with read replicas), then the tfvars "
             "are updated so the next plan is a no-op"
         )
-    return "blue-green", "blue/green deployment (switchover in about a minute; the old instance is kept as -old1)"
+    return (
+        RolloutMethod.BLUE_GREEN,
+        "blue/green deployment (switchover in about a minute; the old instance is kept as -old1)",
+    )
 
 
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
