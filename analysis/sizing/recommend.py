@@ -52,19 +52,17 @@ def kept(resource: Resource, ctx: SizingContext, cost: Cost, reason: str) -> Rec
 
 def unsizable(
     resource: Resource, ctx: SizingContext, cost: Cost, service: str, type_field: str
-) -> tuple[Recommendation | None, dict | None]:
-    """What every instance-sized kind checks first: (early answer, spec of the current type).
+) -> Recommendation | Mapping[str, Any]:
+    """What every instance-sized kind checks first: the early answer, else the current type's spec.
 
     CriticalPath resources are excluded; a type missing from the spec catalog is kept (with why)."""
     if resource.excluded:
-        return excluded(resource, cost), None
+        return excluded(resource, cost)
     type_ = resource.config[type_field]
     spec = ctx.specs.get(service, type_)
     if spec is None:
-        return kept(
-            resource, ctx, cost, f"{type_field.replace('_', ' ')} {type_} is not in the spec catalog: kept"
-        ), None
-    return None, spec
+        return kept(resource, ctx, cost, f"{type_field.replace('_', ' ')} {type_} is not in the spec catalog: kept")
+    return spec
 
 
 def dimension_evidence(d: Demand, now: float | None, new: float | None) -> dict[str, Any]:

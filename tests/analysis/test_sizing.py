@@ -51,7 +51,6 @@ def test_gp3_floor_and_limits():
     assert rules.gp3_throughput(1000, 10) == 500 and rules.gp3_throughput(1000, 9999) == 3000  # 0.25 x 12,000
     assert rules.gp3_throughput(1000, 9999, 16000) == 4000
     assert rules.gp3_baseline(399) == (3000, 125) and rules.gp3_baseline(400) == (12000, 500)
-    assert rules.storage_never_shrinks(1000, 500) == 1000
 
 
 def test_cache_rules():

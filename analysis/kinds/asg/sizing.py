@@ -96,9 +96,9 @@ def candidates(
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)
-    early, spec_now = unsizable(resource, ctx, cost_now, "ec2", "instance_type")
-    if early:
-        return early
+    spec_now = unsizable(resource, ctx, cost_now, "ec2", "instance_type")
+    if isinstance(spec_now, Recommendation):
+        return spec_now
     ds = demands(resource, series, spec_now, ctx)
     missing = [d.name for d in ds if d.n == 0]
     n_now = int(cfg.get("desired_capacity") or 0)
@@ -126,7 +126,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     else:
         new_type, n = cfg["instance_type"], n_now
         new = {k: cfg.get(k) for k in ("instance_type", "min_size", "desired_capacity", "max_size")}
-    spec_new = ctx.specs.get("ec2", new_type)
+    spec_new = ctx.specs.spec("ec2", new_type)
     changes = [
         change(resource, k, cfg.get(k), new[k]) for k in ("instance_type", "min_size", "desired_capacity", "max_size")
     ]

@@ -15,7 +15,7 @@ from analysis.synthetic import PERIOD, DemandModel, Synth
 
 
 def synthetic(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCatalog, model: DemandModel) -> Synth:
-    spec = specs.get("ec2", resource.config["instance_type"])
+    spec = specs.spec("ec2", resource.config["instance_type"])
     count = float(model.params.get("instances", resource.config.get("desired_capacity") or 1))
     zero = np.zeros(n)
     avg = {

@@ -17,7 +17,7 @@ from analysis.synthetic import DemandModel, Synth
 
 
 def synthetic(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCatalog, model: DemandModel) -> Synth:
-    spec = specs.get("elasticache", resource.config["node_type"])
+    spec = specs.spec("elasticache", resource.config["node_type"])
     groups = shards(resource)
     s = max(1, len(groups))
     zero = np.zeros(n)

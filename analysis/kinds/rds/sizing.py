@@ -130,9 +130,9 @@ def _rollout(resource: Resource) -> tuple[RolloutMethod, str]:
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)
-    early, spec = unsizable(resource, ctx, cost_now, "rds", "instance_class")
-    if early:
-        return early
+    spec = unsizable(resource, ctx, cost_now, "rds", "instance_class")
+    if isinstance(spec, Recommendation):
+        return spec
     ds = demands(series, spec, ctx)
     by = {d.name: d for d in ds}
     if cfg.get("role") == "replica":
@@ -184,7 +184,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         "storage_throughput": thr_new,
         "allocated_storage": gib,
     }
-    new_spec = ctx.specs.get("rds", new_class)
+    new_spec = ctx.specs.spec("rds", new_class)
     storage_iops = iops_new or rules.gp3_baseline(gib)[0]
     storage_mbps = (thr_new or rules.gp3_baseline(gib)[1]) * MIB / 1e6
     cap_now = {**class_capacity(spec), "storage_iops": iops_now or rules.gp3_baseline(gib)[0]}

@@ -14,7 +14,7 @@ from analysis.synthetic import DemandModel, Synth
 
 
 def synthetic(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCatalog, model: DemandModel) -> Synth:
-    spec = specs.get("rds", resource.config["instance_class"])
+    spec = specs.spec("rds", resource.config["instance_class"])
     zero = np.zeros(n)
     iops, thr = d.get("iops", zero), d.get("throughput", zero)
     table = {
