@@ -179,9 +179,9 @@ def totals(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     order = [t for t in Tier if t in tiers] + ["total"]
     out = []
     for tier in order:
-        row = tiers.get(tier)
-        if row is None:
+        if tier not in tiers:
             continue
+        row = tiers[tier]
         known = row.pop("known")
         for side in ("current", "proposed", "savings"):  # a term with no known price at all is missing
             row[side] = {t: round(v, 2) if t in known else None for t, v in row[side].items()}

@@ -165,7 +165,7 @@ def plan_record(
     if method is RolloutMethod.BLUE_GREEN and kind.rollout is RolloutMethod.BLUE_GREEN:
         target = blue_green_target(record)
         params = ", ".join(f"{k}={v}" for k, v in sorted(target.items()))
-        steps = (
+        steps: tuple[str, ...] = (
             f"check {rid} in {region}: exists, not CriticalPath, automated backups on (retention > 0), "
             "live settings equal the recommendation's current values",
             f"find an existing Blue/Green deployment for {rid} (state file, name, source ARN) and resume it",
@@ -193,7 +193,7 @@ def plan_record(
 def _method(record: Mapping[str, Any]) -> RolloutMethod:
     """The method the sizing policy of the resource's kind decided."""
     try:
-        return RolloutMethod(record.get("rollout"))
+        return RolloutMethod(str(record.get("rollout")))
     except ValueError:
         deployable = sorted(m for m in RolloutMethod if m.deploy_step)
         raise AnalysisError(

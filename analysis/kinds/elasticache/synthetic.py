@@ -29,7 +29,7 @@ def synthetic(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: Sp
         share = 1.0 if primary else 0.05  # replicas only apply replication
         mem = d.get("memory", zero) * 2**30 / s
         net_bytes_min = d.get("network", zero) * 1e9 / 8 * 60 / s / 2  # per direction, per minute
-        return {
+        values = {
             "EngineCPUUtilization": d.get("engine_cpu", zero) / s * share,
             "CPUUtilization": d.get("engine_cpu", zero) / s * share / spec["vcpu"],
             "DatabaseMemoryUsagePercentage": mem / usable * 100,
@@ -39,6 +39,7 @@ def synthetic(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: Sp
             "NetworkBytesOut": net_bytes_min * (1.0 if primary else 0.5),
             "Evictions": zero,
             "ReplicationLag": np.full(n, 0.0 if primary else 0.01),
-        }.get(q.metric_name) * (0.85 if q.stat == "Average" else 1.0)
+        }.get(q.metric_name)
+        return None if values is None else values * (0.85 if q.stat == "Average" else 1.0)
 
     return synth
