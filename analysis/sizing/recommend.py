@@ -100,8 +100,8 @@ def finish(
     *,
     changes: Sequence[Change],
     demands: Sequence[Demand],
-    capacity_now: Mapping[str, float],
-    capacity_new: Mapping[str, float],
+    capacity_now: Mapping[str, float | None],  # None: unlimited (e.g. no reserved concurrency)
+    capacity_new: Mapping[str, float | None],
     cost_current: Cost,
     cost_proposed: Cost,
     rollout: RolloutMethod,

@@ -60,7 +60,11 @@ def demands(
 
 
 def candidates(
-    resource: Resource, spec_now: Mapping[str, Any], ds: list[Demand], ctx: SizingContext, targets: Mapping[str, float]
+    resource: Resource,
+    spec_now: Mapping[str, Any],
+    ds: list[Demand],
+    ctx: SizingContext,
+    targets: Mapping[str, float | None],
 ) -> list[Candidate]:
     cfg, current = resource.config, resource.config["instance_type"]
     by = {d.name: d for d in ds}

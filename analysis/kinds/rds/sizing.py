@@ -77,7 +77,7 @@ def candidates(resource: Resource, ctx: SizingContext) -> list[Candidate]:
 
 def _replica_needed(resource: Resource, conns: Demand, ctx: SizingContext) -> tuple[bool, str]:
     source = ctx.peers.get((resource.region, str(resource.config.get("source_id"))))
-    if conns.n == 0:
+    if conns.pct is None:
         return True, "no DatabaseConnections data for the replica: kept"
     if conns.pct > ctx.options.replica_idle_connections:
         return True, f"replica serves reads (p{conns.policy.percentile:g} {conns.pct:.0f} connections)"
@@ -162,8 +162,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     iops_new, thr_new = iops_now, thr_now
     if rules.gp3_settable(gib) and str(cfg.get("storage_type") or "gp3") == "gp3":
         # Without I/O data keep what is set (raised to the floor if below it).
-        iops_need = by["iops"].target if by["iops"].n else (iops_now or 0)
-        thr_need = by["throughput"].target * 1e6 / MIB if by["throughput"].n else (thr_now or 0)
+        iops_target, thr_target = by["iops"].target, by["throughput"].target
+        iops_need = iops_target if iops_target is not None else (iops_now or 0)
+        thr_need = thr_target * 1e6 / MIB if thr_target is not None else (thr_now or 0)
         iops_new = rules.gp3_iops(gib, iops_need, thr_need)
         thr_new = rules.gp3_throughput(gib, thr_need, iops_new)
         if iops_now is not None and iops_now < rules.GP3_BASELINE_LARGE[0]:
