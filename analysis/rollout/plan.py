@@ -195,10 +195,10 @@ def _method(record: Mapping[str, Any]) -> RolloutMethod:
     try:
         return RolloutMethod(str(record.get("rollout")))
     except ValueError:
-        deployable = sorted(m for m in RolloutMethod if m.deploy_step)
+        methods = sorted(m for m in RolloutMethod if m is not RolloutMethod.NONE)
         raise AnalysisError(
             f"{record['resource_id']}: unknown rollout method {record.get('rollout')!r} "
-            f"(expected one of {', '.join(deployable)})"
+            f"(expected one of {', '.join(methods)})"
         ) from None
 
 
