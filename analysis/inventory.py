@@ -1,6 +1,6 @@
 """Inventory: every sizable resource in the requested regions, filtered, marked and mapped.
 
-Each kind registers `discover(clients) -> list[Resource]` (analysis/kinds/<kind>/inventory.py).
+Each kind declares `discover(clients) -> list[Resource]` (analysis/kinds/<kind>/inventory.py).
 This module runs them per region, isolates faults (AccessDenied on one service skips that
 kind, an unreachable region is named and skipped), applies the `--tag` filter and the
 CriticalPath exclusion, joins managed resources to their tfvars keys (analysis/tfmap.py), and
@@ -75,7 +75,7 @@ def discover(
     from analysis.errors import AnalysisError
     from analysis.sources.aws import error_code, is_access_denied, is_unreachable
 
-    all_kinds = {name: k for name, k in registry.kinds().items() if "discover" in k.parts}
+    all_kinds = registry.kinds()
     names = list(all_kinds)
     inv = Inventory()
     for region in regions:

@@ -31,7 +31,7 @@ from analysis.report.plan import preview
 from analysis.report.records import records as to_records
 from analysis.sim import account as sim_account
 from analysis.sim import motoserver
-from analysis.sim.workload import SIM_END, series
+from analysis.sim.scenario import SIM_END, series
 from analysis.sizing.engine import analyse
 from analysis.sizing.policy import Options, Policy, SizingContext
 from analysis.sources import open_source

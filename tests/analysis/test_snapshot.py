@@ -11,7 +11,7 @@ import pytest
 from analysis.collect import coverage, resource_coverage
 from analysis.errors import AnalysisError
 from analysis.model import MetricQuery, Series
-from analysis.sim.workload import TRACES as NAB  # the real NAB CloudWatch traces the simulated account uses
+from analysis.sim.scenario import TRACES as NAB  # the real NAB CloudWatch traces the simulated account uses
 from analysis.sources import open_source
 from analysis.sources.snapshot import SnapshotSource, write_snapshot
 
