@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .naming import TIERS
+from .naming import TIERS, stack_name, tfvars_filename
 from .props import PROPS, TierProps, environment_defaults
 
 __all__ = ["TfvarsError", "props_class", "load_overrides", "load_all", "validate", "build_props", "override_path"]
@@ -35,7 +35,7 @@ def props_class(tier: str) -> type[TierProps]:
 
 
 def override_path(root: str | Path, environment: str, stack: str) -> Path:
-    return Path(root) / environment / f"{stack}.auto.tfvars.json"
+    return Path(root) / environment / tfvars_filename(stack)
 
 
 def _type_error(value: Any, meta: Mapping[str, Any]) -> str | None:
@@ -138,7 +138,7 @@ def load_all(root: str | Path, environment: str, regions: list[str]) -> dict[str
     out: dict[str, tuple[dict[str, Any], Path | None]] = {}
     for region in regions:
         for tier in TIERS:
-            stack = f"{tier}-{region}"
+            stack = stack_name(tier, region)
             path = override_path(root, environment, stack)
             out[stack] = (load_overrides(path, tier, environment), path if path.exists() else None)
     return out
