@@ -11,6 +11,8 @@ from pathlib import Path
 
 from cdktf import App
 
+from modules.base import TierStack
+
 from .naming import TIERS, Tier, stack_name
 from .tfvars import build_props
 
@@ -53,7 +55,7 @@ def synth(
     """Synth every tier for every region; `overrides` comes from stacks.tfvars.load_all (validated)."""
     app = App(outdir=outdir) if outdir else App()
     classes = stack_classes()
-    built = {}
+    built: dict[str, TierStack] = {}
     for region in regions:
         for tier in TIERS:
             name = stack_name(tier, region)

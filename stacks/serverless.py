@@ -27,6 +27,7 @@ from modules.lookup import Backends
 from modules.security import security_group
 from stacks.naming import FUNCTIONS, PROJECT, REDIS_PORT, Tier, resource_name, secret_name
 from stacks.props import DEFAULTS_BY_MAP
+from stacks.rules import LAMBDA_UNRESERVED_MIN
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 RUNTIME = "python3.12"
@@ -90,17 +91,18 @@ class ServerlessStack(TierStack):
                 "DB_HOST": db.address,
                 "DB_PORT": tf("tostring(data.aws_db_instance.db.port)"),
                 "DB_NAME": db.db_name,
-                "DB_SECRET_ARN": secrets["data"].arn,
+                "DB_SECRET_ARN": secrets[Tier.DATA].arn,
             },
             Tier.CACHE: {
                 "CACHE_HOST": cache.configuration_endpoint_address,
                 "CACHE_PORT": str(REDIS_PORT),
-                "CACHE_SECRET_ARN": secrets["cache"].arn,
+                "CACHE_SECRET_ARN": secrets[Tier.CACHE].arn,
             },
         }
 
         code = TerraformAsset(self, "code", path=clean_code_dir(), type=AssetType.ARCHIVE)
-        self.functions, self.aliases = {}, {}
+        self.functions: dict[str, aws.LambdaFunction] = {}
+        self.aliases: dict[str, aws.LambdaAlias] = {}
         for fn in FUNCTIONS:
             self._function(fn, code, sg.id, net.private_ids, secrets[WIRING[fn]], wiring_env[WIRING[fn]])
 
@@ -193,9 +195,10 @@ class ServerlessStack(TierStack):
                 precondition=[
                     {
                         "condition": tf(
-                            "sum(values(local.reserved_concurrency)) <= var.serverless_account_concurrency_limit - 100"
+                            "sum(values(local.reserved_concurrency)) <= "
+                            f"var.serverless_account_concurrency_limit - {LAMBDA_UNRESERVED_MIN}"
                         ),
-                        "errorMessage": "Reserved concurrency must leave 100 unreserved in the account.",
+                        "errorMessage": f"Reserved concurrency must leave {LAMBDA_UNRESERVED_MIN} unreserved in the account.",
                     }
                 ]
             ),

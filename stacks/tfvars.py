@@ -112,7 +112,7 @@ def validate(tier: str, data: Any, source: str | Path = "<overrides>", environme
             if err:
                 raise TfvarsError(source, key, err)
         out[key] = value
-    props = cls(**{**environment_defaults(environment, tier), **out})  # type: ignore[call-arg]
+    props = cls(**{**environment_defaults(environment, tier), **out})
     problems = props.problems()
     if problems:
         # Name the overridden key the rule is about when there is one.
@@ -147,7 +147,7 @@ def load_all(root: str | Path, environment: str, regions: list[str]) -> dict[str
 def build_props(tier: str, environment: str, overrides: Mapping[str, Any] | None = None) -> TierProps:
     """The tier's props for an environment: dataclass defaults < environment defaults < overrides."""
     cls = props_class(tier)
-    return cls(**{**environment_defaults(environment, tier), **(overrides or {})})  # type: ignore[call-arg]
+    return cls(**{**environment_defaults(environment, tier), **(overrides or {})})
 
 
 def as_dict(props: TierProps) -> dict[str, Any]:
