@@ -17,7 +17,6 @@ class Network:
         owner = owner_tags(environment, Tier.NETWORK, region)
         self.vpc = aws.DataAwsVpc(stack, "vpc", tags={**owner, "Role": "vpc"})
         self.vpc_id = self.vpc.id
-        self.cidr = self.vpc.cidr_block
         vpc_filter = [{"name": "vpc-id", "values": [self.vpc_id]}]
         self.private = aws.DataAwsSubnets(
             stack, "private_subnets", filter=vpc_filter, tags={**owner, "Role": "private-subnet"}

@@ -7,7 +7,6 @@ naming the file, the key and the rule, e.g.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -148,7 +147,3 @@ def build_props(tier: str, environment: str, overrides: Mapping[str, Any] | None
     """The tier's props for an environment: dataclass defaults < environment defaults < overrides."""
     cls = props_class(tier)
     return cls(**{**environment_defaults(environment, tier), **(overrides or {})})
-
-
-def as_dict(props: TierProps) -> dict[str, Any]:
-    return {f.name: getattr(props, f.name) for f in dataclasses.fields(props)}  # type: ignore[arg-type]
