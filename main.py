@@ -5,7 +5,9 @@
 
 Environment and regions come from, in order: the command line; the environment variables
 RIGHTSIZE_ENVIRONMENT / RIGHTSIZE_REGIONS; the `context` of cdktf.json (`environment`,
-`regions`); the defaults staging / us-east-1,us-west-2. Set SYNTH_HCL_OUTPUT=true (what
+`regions`); the defaults staging / us-east-1,us-west-2. The state backend (stacks/backend.py)
+comes from --backend / --state-bucket / --state-region, else cdktf.json `context.backend`,
+else local (`state/<environment>/<stack>.tfstate` beside the output directory). Set SYNTH_HCL_OUTPUT=true (what
 `cdktf synth --hcl` does) for HCL output. An invalid tfvars override exits 1 with one line.
 """
 
@@ -22,7 +24,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from analysis.errors import EXIT_USAGE, UsageError  # noqa: E402
 from stacks import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS  # noqa: E402  (pure, no cdktf)
+from stacks.backend import BackendKind, StateBackend  # noqa: E402
 from stacks.tfvars import TfvarsError, load_all  # noqa: E402
 
 
@@ -54,6 +58,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("RIGHTSIZE_REGIONS") or ",".join(regions),
         help="comma-separated AWS regions",
     )
+    backend = ctx.get("backend") if isinstance(ctx.get("backend"), dict) else {"type": ctx.get("backend")}
+    p.add_argument(
+        "--backend",
+        choices=list(BackendKind),
+        default=backend.get("type") or BackendKind.LOCAL,
+        help="Terraform state: local files or an S3 bucket",
+    )
+    p.add_argument("--state-bucket", default=backend.get("bucket"), help="s3 backend: the state bucket")
+    p.add_argument("--state-region", default=backend.get("region"), help="s3 backend: the bucket's region")
     p.add_argument("--outdir", default=None, help="output directory (default: cdktf.out, or CDKTF_OUTDIR)")
     p.add_argument(
         "--tfvars",
@@ -73,6 +86,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     hcl = os.environ.get("SYNTH_HCL_OUTPUT", "").lower() in ("1", "true", "yes")
+    try:
+        backend = StateBackend(args.backend, args.state_bucket, args.state_region)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     try:  # validate every override before anything imports cdktf (fails in ~0.1 s)
         overrides = load_all(args.tfvars, args.environment, args.regions)
     except TfvarsError as e:
@@ -80,7 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from stacks.app import synth  # imports cdktf
 
-    result = synth(environment=args.environment, regions=args.regions, overrides=overrides, outdir=args.outdir, hcl=hcl)
+    result = synth(
+        environment=args.environment,
+        regions=args.regions,
+        overrides=overrides,
+        outdir=args.outdir,
+        hcl=hcl,
+        backend=backend,
+    )
     print(
         f"synthesized {len(result.stacks)} stacks for {args.environment} into {result.outdir}/stacks: "
         f"{', '.join(result.stacks)}"

@@ -13,6 +13,7 @@ from cdktf import App
 
 from modules.base import TierStack
 
+from .backend import StateBackend
 from .naming import TIERS, Tier, stack_name
 from .tfvars import build_props
 
@@ -51,6 +52,7 @@ def synth(
     overrides: dict[str, tuple[dict, Path | None]],
     outdir: str | None = None,
     hcl: bool = False,
+    backend: StateBackend | None = None,
 ) -> SynthResult:
     """Synth every tier for every region; `overrides` comes from stacks.tfvars.load_all (validated)."""
     app = App(outdir=outdir) if outdir else App()
@@ -60,7 +62,7 @@ def synth(
         for tier in TIERS:
             name = stack_name(tier, region)
             props = build_props(tier, environment, overrides[name][0])
-            stack = classes[tier](app, environment=environment, region=region, props=props)
+            stack = classes[tier](app, environment=environment, region=region, props=props, backend=backend)
             for dep in DEPENDS_ON[tier]:
                 stack.add_dependency(built[stack_name(dep, region)])
             built[name] = stack

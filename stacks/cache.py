@@ -21,6 +21,7 @@ from stacks.alarms_contract import MAX_ALARM_METRICS, SPECS
 from stacks.naming import PROJECT, REDIS_PORT, Tier, log_group_name, secret_name
 
 ENGINE, ENGINE_VERSION, PARAMETER_GROUP = "redis", "7.1", "default.redis7.cluster.on"
+SNAPSHOT_WINDOW, MAINTENANCE_WINDOW = "03:00-04:00", "sun:05:00-sun:06:00"  # UTC
 
 
 class CacheStack(TierStack):
@@ -108,10 +109,10 @@ class CacheStack(TierStack):
             auth_token=version.secret_string,
             auth_token_update_strategy="ROTATE",
             snapshot_retention_limit=num("var.cache_snapshot_retention_limit"),
-            snapshot_window="03:00-04:00",
-            maintenance_window="sun:05:00-sun:06:00",
+            snapshot_window=SNAPSHOT_WINDOW,
+            maintenance_window=MAINTENANCE_WINDOW,
             auto_minor_version_upgrade="true",
-            apply_immediately=False,
+            apply_immediately=flag("var.cache_apply_immediately"),
             log_delivery_configuration=[
                 {
                     "destination": slow.name,
@@ -127,6 +128,13 @@ class CacheStack(TierStack):
                 },
             ],
             tags=t("cluster"),
+        )
+
+        self.check(
+            "apply_immediately",
+            tf("var.cache_apply_immediately"),
+            "cache_apply_immediately is false: a change to the node type, shards or replicas shows as applied "
+            f"but waits for the maintenance window ({MAINTENANCE_WINDOW} UTC).",
         )
 
     def alarms(self) -> None:

@@ -36,7 +36,7 @@ FUNCTIONS = ("orders", "catalog", "sessions", "ratelimit", "reports")
 # Ports the tiers listen on.
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
-HTTPS_PORT = 443  # interface endpoints (Secrets Manager)
+HTTPS_PORT = 443  # interface endpoints (Secrets Manager, CloudWatch Logs)
 
 # Database and user the data tier creates.
 DATABASE_NAME = PROJECT
@@ -117,6 +117,11 @@ def secret_name(environment: str, tier: str, what: str) -> str:
 
 def log_group_name(environment: str, tier: str, what: str) -> str:
     return f"/{PROJECT}/{environment}/{tier}/{what}"
+
+
+def state_key(environment: str, stack: str) -> str:
+    """`<environment>/<stack>.tfstate`: a stack's Terraform state, one per environment."""
+    return f"{environment}/{stack}.tfstate"
 
 
 def alarm_prefix(environment: str, tier: str) -> str:

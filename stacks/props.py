@@ -229,6 +229,14 @@ def _critical_path(tier: str, roles: tuple[str, ...]) -> Any:
     )
 
 
+def _apply_immediately(what: str, changes: str) -> Any:
+    return knob(
+        True,
+        f"Apply in-place changes to the {what} ({changes}) immediately; false waits for the weekly "
+        "maintenance window (on in staging, off elsewhere).",
+    )
+
+
 def _retention(tier: str) -> Any:
     shown = ", ".join(map(str, RETENTION_DAYS[:6]))
     return knob(
@@ -378,10 +386,10 @@ class DataProps(TierProps):
     )
     # true: Multi-AZ standby for the primary.
     data_multi_az: bool = knob(True, "Run the primary Multi-AZ (synchronous standby in another AZ).")
-    # 1: read replicas (each in an AZ other than the primary's).
+    # 1: read replicas (spread over the private subnets' AZs).
     data_replica_count: int = knob(
         1,
-        "Read replicas of the primary ({range}), placed outside the primary's AZ.",
+        "Read replicas of the primary ({range}), spread over the private subnets' AZs.",
         between=(0, rules.RDS_MAX_REPLICAS),
         what="Replica count",
     )
@@ -412,7 +420,9 @@ class DataProps(TierProps):
         between=(1, 1_000_000),
         what="Password version",
     )
-    # 30: retention of the PostgreSQL log group.
+    # true for staging (false elsewhere): in-place changes apply now, not in the maintenance window.
+    data_apply_immediately: bool = _apply_immediately("RDS instances", "instance classes, storage")
+    # 30: retention of the PostgreSQL log groups.
     data_log_retention_days: int = _retention("data")
     # []: roles tagged CriticalPath=true.
     data_critical_path: list = _critical_path("data", ("primary", "replica"))
@@ -459,11 +469,11 @@ class CacheProps(TierProps):
         between=(1, rules.ELASTICACHE_MAX_SHARDS),
         what="Shard count",
     )
-    # 2: replicas per shard (0..5, >= 1 with Multi-AZ).
+    # 2: replicas per shard (0..4: the shard's rollback alarm reads 2 metrics per node, at most 10).
     cache_replicas_per_shard: int = knob(
         2,
-        "Replicas per shard ({range}; at least 1 with Multi-AZ).",
-        between=(0, rules.ELASTICACHE_MAX_REPLICAS),
+        "Replicas per shard ({range}; at least 1 with Multi-AZ; the shard rollback alarm reads 2 metrics a node).",
+        between=(0, rules.CACHE_MAX_REPLICAS),
         what="Replicas per shard",
         tf_rules=(("{var} >= 1 || !var.cache_multi_az", "Multi-AZ needs at least 1 replica per shard."),),
     )
@@ -476,6 +486,8 @@ class CacheProps(TierProps):
         between=(0, 35),
         what="Snapshot retention",
     )
+    # true for staging (false elsewhere): in-place changes apply now, not in the maintenance window.
+    cache_apply_immediately: bool = _apply_immediately("replication group", "node type, shards, replicas")
     # 30: retention of the slow/engine log groups.
     cache_log_retention_days: int = _retention("cache")
     # []: roles tagged CriticalPath=true.
@@ -637,10 +649,11 @@ class ServerlessProps(TierProps):
         what="Provisioned concurrency",
         per_function=True,
     )
-    # 1000: the account's Lambda concurrency limit (GetAccountSettings); reserved totals must leave 100.
+    # 1000: the account's Lambda concurrency limit for the offline check; the plan reads the real quota.
     serverless_account_concurrency_limit: int = knob(
         rules.LAMBDA_DEFAULT_ACCOUNT_LIMIT,
-        "Account Lambda concurrency limit the reserved totals are checked against.",
+        "Account Lambda concurrency limit the tfvars check uses offline; the plan checks the account's real "
+        "quota (Service Quotas L-B99A9384).",
         between=(rules.LAMBDA_UNRESERVED_MIN, 1_000_000),
         what="Account concurrency limit",
     )
@@ -684,7 +697,12 @@ PROPS: dict[str, type[TierProps]] = {
 
 def environment_defaults(environment: str, tier: str) -> dict[str, Any]:
     """Per-environment defaults over the dataclass defaults: only destroyable environments
-    (staging, dev, test, sandbox) run without deletion protection and final snapshot."""
-    if tier == "data" and environment not in DESTROYABLE_ENVIRONMENTS:
-        return {"data_deletion_protection": True, "data_skip_final_snapshot": False}
+    (staging, dev, test, sandbox) run without deletion protection and final snapshot, and apply
+    in-place changes immediately; elsewhere they wait for the maintenance window."""
+    if environment in DESTROYABLE_ENVIRONMENTS:
+        return {}
+    if tier == "data":
+        return {"data_deletion_protection": True, "data_skip_final_snapshot": False, "data_apply_immediately": False}
+    if tier == "cache":
+        return {"cache_apply_immediately": False}
     return {}

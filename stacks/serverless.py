@@ -4,7 +4,7 @@ published versions, an alias `live` and provisioned concurrency on that alias.
 
 Code: functions/<name>/handler.py plus functions/lib (stdlib PostgreSQL/Redis clients),
 packaged at synth as one archive asset. Functions run in the private subnets; their group
-reaches PostgreSQL 5432, Redis 6379 and the Secrets Manager endpoint 443 only. Each role may
+reaches PostgreSQL 5432, Redis 6379 and the interface endpoints 443 only. Each role may
 write its own log group, read only the secret it needs, and decrypt with that secret's key.
 """
 
@@ -40,6 +40,7 @@ WIRING = {
     "ratelimit": Tier.CACHE,
 }
 MAPS = ("memory_size", "timeout", "architecture", "reserved_concurrency", "provisioned_concurrency")
+LAMBDA_CONCURRENCY_QUOTA = ("lambda", "L-B99A9384")  # Service Quotas: Lambda concurrent executions
 
 
 @lru_cache(maxsize=1)
@@ -100,6 +101,11 @@ class ServerlessStack(TierStack):
             },
         }
 
+        # The account's real concurrency limit (new accounts start far below the default 1000).
+        service, quota = LAMBDA_CONCURRENCY_QUOTA
+        self.quota = aws.DataAwsServicequotasServiceQuota(
+            self, "lambda_concurrency", service_code=service, quota_code=quota
+        )
         code = TerraformAsset(self, "code", path=clean_code_dir(), type=AssetType.ARCHIVE)
         self.functions: dict[str, aws.LambdaFunction] = {}
         self.aliases: dict[str, aws.LambdaAlias] = {}
@@ -124,13 +130,13 @@ class ServerlessStack(TierStack):
             tags=t(fn),
             assume_role_policy=assume_role(self, f"{fn}_trust", "lambda.amazonaws.com"),
         )
-        aws.IamRolePolicyAttachment(
+        vpc_access = aws.IamRolePolicyAttachment(
             self,
             f"{fn}_vpc_access",
             role=role.name,
             policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
         )
-        aws.IamRolePolicy(
+        permissions = aws.IamRolePolicy(
             self,
             f"{fn}_policy",
             role=role.id,
@@ -189,16 +195,21 @@ class ServerlessStack(TierStack):
             kms_key_arn=self.key.arn,
             environment={"variables": {"FUNCTION": fn, **environment}},
             logging_config={"log_format": "JSON", "log_group": logs.name},
-            depends_on=[logs],
+            # The role's permissions exist before the function: creating a VPC function checks them.
+            depends_on=[logs, vpc_access, permissions],
             tags=t(fn),
             lifecycle=TerraformResourceLifecycle(
                 precondition=[
                     {
                         "condition": tf(
                             "sum(values(local.reserved_concurrency)) <= "
-                            f"var.serverless_account_concurrency_limit - {LAMBDA_UNRESERVED_MIN}"
+                            f"data.aws_servicequotas_service_quota.lambda_concurrency.value - {LAMBDA_UNRESERVED_MIN}"
                         ),
-                        "errorMessage": f"Reserved concurrency must leave {LAMBDA_UNRESERVED_MIN} unreserved in the account.",
+                        "errorMessage": "Reserved concurrency totals ${sum(values(local.reserved_concurrency))} but "
+                        "the account's Lambda concurrency quota is "
+                        "${data.aws_servicequotas_service_quota.lambda_concurrency.value} and "
+                        f"{LAMBDA_UNRESERVED_MIN} must stay unreserved: lower serverless_reserved_concurrency "
+                        "or request a quota increase (Service Quotas, L-B99A9384).",
                     }
                 ]
             ),
