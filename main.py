@@ -58,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("RIGHTSIZE_REGIONS") or ",".join(regions),
         help="comma-separated AWS regions",
     )
-    backend = ctx.get("backend") if isinstance(ctx.get("backend"), dict) else {"type": ctx.get("backend")}
+    raw_backend = ctx.get("backend")  # "local", or {"type": "s3", "bucket": ..., "region": ...}
+    backend: dict = raw_backend if isinstance(raw_backend, dict) else {"type": raw_backend}
     p.add_argument(
         "--backend",
         choices=list(BackendKind),
