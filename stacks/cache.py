@@ -19,9 +19,10 @@ from modules.lookup import Network
 from modules.security import security_group
 from stacks.alarms_contract import MAX_ALARM_METRICS, SPECS
 from stacks.naming import PROJECT, REDIS_PORT, Tier, log_group_name, secret_name
+from stacks.props import MAINTENANCE_WINDOWS, window_note
 
 ENGINE, ENGINE_VERSION, PARAMETER_GROUP = "redis", "7.1", "default.redis7.cluster.on"
-SNAPSHOT_WINDOW, MAINTENANCE_WINDOW = "03:00-04:00", "sun:05:00-sun:06:00"  # UTC
+SNAPSHOT_WINDOW = "03:00-04:00"  # UTC, before the maintenance window
 
 
 class CacheStack(TierStack):
@@ -110,7 +111,7 @@ class CacheStack(TierStack):
             auth_token_update_strategy="ROTATE",
             snapshot_retention_limit=num("var.cache_snapshot_retention_limit"),
             snapshot_window=SNAPSHOT_WINDOW,
-            maintenance_window=MAINTENANCE_WINDOW,
+            maintenance_window=MAINTENANCE_WINDOWS[self.tier],
             auto_minor_version_upgrade="true",
             apply_immediately=flag("var.cache_apply_immediately"),
             log_delivery_configuration=[
@@ -133,8 +134,7 @@ class CacheStack(TierStack):
         self.check(
             "apply_immediately",
             tf("var.cache_apply_immediately"),
-            "cache_apply_immediately is false: a change to the node type, shards or replicas shows as applied "
-            f"but waits for the maintenance window ({MAINTENANCE_WINDOW} UTC).",
+            f"{window_note(self.tier)}.",
         )
 
     def alarms(self) -> None:

@@ -19,11 +19,12 @@ from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.security import security_group
 from stacks.naming import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT, Tier, secret_name
+from stacks.props import MAINTENANCE_WINDOWS, window_note
 
 ENGINE_VERSION = "16"
 PARAMETER_FAMILY = "postgres16"
 LOG_EXPORTS = ("postgresql", "upgrade")  # every instance's CloudWatch Logs exports
-BACKUP_WINDOW, MAINTENANCE_WINDOW = "03:00-04:00", "sun:04:30-sun:05:30"  # UTC
+BACKUP_WINDOW = "03:00-04:00"  # UTC, before the maintenance window
 
 
 class DataStack(TierStack):
@@ -177,7 +178,7 @@ class DataStack(TierStack):
             skip_final_snapshot=flag("var.data_skip_final_snapshot"),
             final_snapshot_identifier=f"{primary_name}-final",
             backup_window=BACKUP_WINDOW,
-            maintenance_window=MAINTENANCE_WINDOW,
+            maintenance_window=MAINTENANCE_WINDOWS[self.tier],
             depends_on=[primary_logs, monitoring_policy],
             tags=t("primary"),
             **common,
@@ -185,8 +186,7 @@ class DataStack(TierStack):
         self.check(
             "apply_immediately",
             tf("var.data_apply_immediately"),
-            "data_apply_immediately is false: a change to an instance class or to storage shows as applied "
-            f"but waits for the maintenance window ({MAINTENANCE_WINDOW} UTC).",
+            f"{window_note(self.tier)}.",
         )
         self.replica = aws.DbInstance(
             self,

@@ -695,6 +695,25 @@ PROPS: dict[str, type[TierProps]] = {
 }
 
 
+# Weekly maintenance windows (UTC) of the tiers whose in-place changes may wait for one.
+MAINTENANCE_WINDOWS = {"data": "sun:04:30-sun:05:30", "cache": "sun:05:00-sun:06:00"}
+
+
+def window_note(tier: str) -> str:
+    """What a plan says when `<tier>_apply_immediately` is off."""
+    return (
+        f"{tier}_apply_immediately is false: an in-place change shows as applied but waits for the "
+        f"maintenance window ({MAINTENANCE_WINDOWS[tier]} UTC)"
+    )
+
+
+def waits_for_window(props: TierProps) -> str | None:
+    """`window_note` when this stack's in-place changes wait for the maintenance window, else None."""
+    if props.tier not in MAINTENANCE_WINDOWS or getattr(props, f"{props.tier}_apply_immediately"):
+        return None
+    return window_note(props.tier)
+
+
 def environment_defaults(environment: str, tier: str) -> dict[str, Any]:
     """Per-environment defaults over the dataclass defaults: only destroyable environments
     (staging, dev, test, sandbox) run without deletion protection and final snapshot, and apply

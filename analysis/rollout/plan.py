@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from analysis.errors import AnalysisError, UsageError
+from stacks.naming import parse_stack
+from stacks.props import waits_for_window
+from stacks.tfvars import build_props, load_overrides
 
 SCHEMA_VERSION = 1
 
@@ -205,9 +208,12 @@ def plan_record(
     if method not in HOW:
         raise AnalysisError(f"{rid}: unknown rollout method {method!r} (expected one of {', '.join(sorted(HOW))})")
     detail = DETAIL.get(kind, "")
+    tier = parse_stack(stack)[0]
+    waits = waits_for_window(build_props(tier, environment, load_overrides(record["tfvars_file"], tier, environment)))
     steps = (
         f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/)",
         *(s.format(stack=stack, detail=detail) for s in HOW[method]),
+        *([f"note: {waits}, after guard's window"] if method == "in-place" and waits else []),
         guard,
     )
     return Plan(record, method, steps, updates)

@@ -204,3 +204,30 @@ def test_no_unused_lookups_and_iam_before_use(synth):
     # what remains (the app's log group) is reachable: a CloudWatch Logs endpoint on 443
     endpoint = synth.resource(f"network-{EAST}", "aws_vpc_endpoint", "logs_endpoint")
     assert endpoint["service_name"] == f"com.amazonaws.{EAST}.logs" and endpoint["private_dns_enabled"] is True
+
+
+def test_rollout_preview_says_when_a_change_waits_for_the_window(tmp_path):
+    """5. The rollout plan preview notes the maintenance window where apply_immediately is off."""
+    from analysis.rollout.plan import plan_record
+
+    def cache_change(environment: str) -> dict:
+        return {
+            "region": EAST,
+            "kind": "elasticache",
+            "resource_id": f"rightsize-{environment}-cache-cluster",
+            "stack": f"cache-{EAST}",
+            "tfvars_file": str(tmp_path / environment / f"cache-{EAST}.auto.tfvars.json"),
+            "status": "emitted",
+            "rollout": "in-place",
+            "changes": [
+                {"field": "node_type", "tfvars_key": "cache_node_type", "current": "a", "proposed": "b"},
+            ],
+        }
+
+    production = plan_record(cache_change("production"), "production", 900)
+    assert any("cache_apply_immediately is false" in s and "sun:05:00-sun:06:00" in s for s in production.steps)
+    staging = plan_record(cache_change("staging"), "staging", 900)
+    assert not any("maintenance window" in s for s in staging.steps)
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "staging" / f"cache-{EAST}.auto.tfvars.json").write_text('{"cache_apply_immediately": false}')
+    assert any("maintenance window" in s for s in plan_record(cache_change("staging"), "staging", 900).steps)
