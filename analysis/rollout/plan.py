@@ -210,13 +210,13 @@ def plan_record(
     detail = DETAIL.get(kind, "")
     tier = parse_stack(stack)[0]
     waits = waits_for_window(build_props(tier, environment, load_overrides(record["tfvars_file"], tier, environment)))
-    steps = (
+    method_steps = (
         f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/)",
         *(s.format(stack=stack, detail=detail) for s in HOW[method]),
         *([f"note: {waits}, after guard's window"] if method == "in-place" and waits else []),
         guard,
     )
-    return Plan(record, method, steps, updates)
+    return Plan(record, method, method_steps, updates)
 
 
 def build(
