@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,8 +26,9 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from analysis.errors import EXIT_USAGE, UsageError  # noqa: E402
-from stacks import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS  # noqa: E402  (pure, no cdktf)
+from stacks import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS, hcl_synth  # noqa: E402  (pure, no cdktf)
 from stacks.backend import BackendKind, StateBackend  # noqa: E402
+from stacks.naming import ENVIRONMENT_RE, known_regions  # noqa: E402
 from stacks.tfvars import TfvarsError, load_all  # noqa: E402
 
 
@@ -75,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="root of tfvars/<environment>/<stack>.auto.tfvars.json",
     )
     args = p.parse_args(argv)
-    args.regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    args.regions = list(dict.fromkeys(r.strip() for r in args.regions.split(",") if r.strip()))
     if args.outdir:  # the jsii runtime does not share our working directory
         args.outdir = str(Path(args.outdir).resolve())
         Path(args.outdir).mkdir(parents=True, exist_ok=True)
@@ -84,11 +86,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def check_names(environment: str, regions: list[str]) -> None:
+    """The environment and region codes end up in every name: UsageError (one line) if invalid."""
+    if not re.fullmatch(ENVIRONMENT_RE, environment):
+        raise UsageError(f"--environment {environment!r} must match {ENVIRONMENT_RE} (e.g. staging)")
+    unknown = [r for r in regions if r not in known_regions()]
+    if unknown:
+        raise UsageError(f"--regions: unknown AWS region code(s) {', '.join(unknown)} (e.g. us-east-1)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    hcl = os.environ.get("SYNTH_HCL_OUTPUT", "").lower() in ("1", "true", "yes")
+    hcl = hcl_synth()
     try:
+        check_names(args.environment, args.regions)
         backend = StateBackend(args.backend, args.state_bucket, args.state_region)
+        if hcl and backend.kind is not BackendKind.LOCAL:  # cdktf's HCL renderer drops use_lockfile
+            raise UsageError("the HCL synth (SYNTH_HCL_OUTPUT, for checkov) takes the local backend only")
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -16,6 +16,7 @@ from typing import Any
 from cdktf import LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from constructs import Construct
 
+from stacks import hcl_synth
 from stacks.backend import BackendKind, StateBackend
 from stacks.naming import stack_name
 
@@ -40,7 +41,10 @@ class TierStack(TerraformStack):
         super().__init__(scope, self.stack_name)
         self.environment, self.region, self.props = environment, region, props
         self.raw_blocks: dict[str, dict] = {}  # top-level blocks cdktf has no class for (ephemeral, check)
-        self.add_override("terraform.required_version", REQUIRED_TERRAFORM)
+        if hcl_synth():  # cdktf's HCL renderer mangles overrides of the terraform block
+            self.raw_blocks["terraform"] = {"required_version": REQUIRED_TERRAFORM}
+        else:
+            self.add_override("terraform.required_version", REQUIRED_TERRAFORM)
         self._backend(backend or StateBackend())
         # 1. variables
         self.vars = create_variables(self, props)

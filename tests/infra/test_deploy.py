@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -231,3 +232,73 @@ def test_rollout_preview_says_when_a_change_waits_for_the_window(tmp_path):
     (tmp_path / "staging").mkdir()
     (tmp_path / "staging" / f"cache-{EAST}.auto.tfvars.json").write_text('{"cache_apply_immediately": false}')
     assert any("maintenance window" in s for s in plan_record(cache_change("staging"), "staging", 900).steps)
+
+
+def _files(stack_dir) -> dict[str, object]:
+    """A stack folder's files: JSON parsed, archives by name only (zip timestamps differ)."""
+    out: dict[str, object] = {}
+    for path in sorted(p for p in stack_dir.rglob("*") if p.is_file()):
+        rel = str(path.relative_to(stack_dir))
+        out[rel] = json.loads(path.read_text()) if path.suffix == ".json" else None
+    return out
+
+
+def test_synth_owns_the_override_copies(tmp_path):
+    """A deleted tfvars override disappears from the stack folder on the next synth (terraform
+    would still load a stale *.auto.tfvars.json), and the folder equals a fresh synth's."""
+    stack = f"compute-{EAST}"
+    tfvars = tmp_path / "tfvars"
+    (tfvars / "staging").mkdir(parents=True)
+    override = tfvars / "staging" / f"{stack}.auto.tfvars.json"
+    override.write_text('{"compute_desired_capacity": 4}')
+
+    def synth_into(outdir):
+        proc = run_main("--regions", EAST, "--outdir", str(outdir), "--tfvars", str(tfvars))
+        assert proc.returncode == 0, proc.stderr
+        return outdir / "stacks" / stack
+
+    out = tmp_path / "out"
+    assert (synth_into(out) / override.name).exists()
+    override.unlink()
+    reused = synth_into(out)
+    assert not (reused / override.name).exists()
+    assert _files(reused) == _files(synth_into(tmp_path / "fresh"))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--regions", "mars-1"], "--regions: unknown AWS region code(s) mars-1"),
+        (["--regions", "us-east-1,us-east-7"], "unknown AWS region code(s) us-east-7"),
+        (["--environment", "Prod!"], "--environment 'Prod!' must match"),
+    ],
+)
+def test_bad_names_fail_in_one_line(args, message):
+    proc = run_main(*args)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ")
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_hcl_synth_keeps_the_raw_blocks(tmp_path):
+    """The HCL synth (checkov reads it) carries required_version and the check blocks as valid
+    HCL; cdktf's renderer would mangle an override of the terraform block."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SYNTH_HCL_OUTPUT": "true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+
+    def main(*args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, str(ROOT / "main.py"), "--regions", EAST, "--tfvars", str(tmp_path), *args]
+        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+    proc = main("--outdir", str(tmp_path / "hcl"))
+    assert proc.returncode == 0, proc.stderr
+    for tier in TIERS:
+        text = (tmp_path / "hcl" / "stacks" / stack_name(tier, EAST) / "cdk.tf").read_text()
+        assert 'terraform {\n  required_version = ">= 1.11"\n}' in text, tier
+        assert not re.search(r"^\s*\d+ = ", text, flags=re.M), f"{tier}: a mangled override"
+    data = (tmp_path / "hcl" / "stacks" / f"data-{EAST}" / "cdk.tf").read_text()
+    assert 'check "apply_immediately" {\n  assert {\n    condition = var.data_apply_immediately' in data
+    s3 = main("--backend", "s3", "--state-bucket", "b-1", "--state-region", EAST)
+    assert s3.returncode == 2 and "local backend only" in s3.stderr
