@@ -5,7 +5,7 @@ ENVIRONMENT ?= staging
 REGIONS ?= us-east-1,us-west-2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install test lint synth bench-synth validate plan checkov analyze bench bench-collect load-test rollout guard
+.PHONY: install test lint synth bench-synth validate plan checkov rds-ca analyze bench bench-collect load-test rollout guard
 
 # --- install ----------------------------------------------------------------
 .venv/.installed: pyproject.toml
@@ -65,6 +65,9 @@ plan: validate   ## terraform init + plan in every stack directory (needs terraf
 	  terraform -chdir=$$dir init -input=false -no-color >/dev/null; \
 	  terraform -chdir=$$dir plan -input=false -no-color; \
 	done
+
+rds-ca:   ## the RDS CA bundle the PostgreSQL functions verify the server against (packaged with them)
+	curl -fsSL -o functions/lib/rds-ca-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
 
 .venv-checkov/.installed:
 	python3 -m venv .venv-checkov

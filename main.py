@@ -23,6 +23,7 @@ from pathlib import Path
 # jsii prints a large end-of-life banner for Node 20 on every start; it is noise here.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 ROOT = Path(__file__).resolve().parent
+RDS_CA_BUNDLE = ROOT / "functions" / "lib" / "rds-ca-bundle.pem"  # what functions/lib/config.py verifies against
 sys.path.insert(0, str(ROOT))
 
 from analysis.errors import EXIT_USAGE, UsageError  # noqa: E402
@@ -121,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         hcl=hcl,
         backend=backend,
     )
+    if not RDS_CA_BUNDLE.is_file():
+        print(
+            f"warning: {RDS_CA_BUNDLE.relative_to(ROOT)} is missing: the PostgreSQL functions verify the "
+            "server certificate against it and cannot connect; run `make rds-ca` before deploying",
+            file=sys.stderr,
+        )
     print(
         f"synthesized {len(result.stacks)} stacks for {args.environment} into {result.outdir}/stacks: "
         f"{', '.join(result.stacks)}"

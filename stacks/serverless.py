@@ -20,7 +20,7 @@ from cdktf import AssetType, TerraformAsset, TerraformLocal, TerraformResourceLi
 from modules import aws
 from modules.alarms import rollback_alarm
 from modules.base import TierStack
-from modules.expr import hcl_literal, num, tf
+from modules.expr import hcl_literal, num, strings, tf
 from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
@@ -103,9 +103,7 @@ class ServerlessStack(TierStack):
 
         # The account's real concurrency limit (new accounts start far below the default 1000).
         service, quota = LAMBDA_CONCURRENCY_QUOTA
-        self.quota = aws.DataAwsServicequotasServiceQuota(
-            self, "lambda_concurrency", service_code=service, quota_code=quota
-        )
+        aws.DataAwsServicequotasServiceQuota(self, "lambda_concurrency", service_code=service, quota_code=quota)
         code = TerraformAsset(self, "code", path=clean_code_dir(), type=AssetType.ARCHIVE)
         self.functions: dict[str, aws.LambdaFunction] = {}
         self.aliases: dict[str, aws.LambdaAlias] = {}
@@ -129,12 +127,6 @@ class ServerlessStack(TierStack):
             name=t.regional_name(fn),
             tags=t(fn),
             assume_role_policy=assume_role(self, f"{fn}_trust", "lambda.amazonaws.com"),
-        )
-        vpc_access = aws.IamRolePolicyAttachment(
-            self,
-            f"{fn}_vpc_access",
-            role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
         )
         permissions = aws.IamRolePolicy(
             self,
@@ -165,6 +157,7 @@ class ServerlessStack(TierStack):
                             "Action": "kms:Decrypt",
                             "Resource": [secret.kms_key_id, self.key.arn],
                         },
+                        *self._vpc_statements(),
                         {
                             "Sid": "Tracing",
                             "Effect": "Allow",
@@ -196,7 +189,7 @@ class ServerlessStack(TierStack):
             environment={"variables": {"FUNCTION": fn, **environment}},
             logging_config={"log_format": "JSON", "log_group": logs.name},
             # The role's permissions exist before the function: creating a VPC function checks them.
-            depends_on=[logs, vpc_access, permissions],
+            depends_on=[logs, permissions],
             tags=t(fn),
             lifecycle=TerraformResourceLifecycle(
                 precondition=[
@@ -239,6 +232,48 @@ class ServerlessStack(TierStack):
             ),
         )
         self.functions[fn], self.aliases[fn] = function, alias
+
+    def _vpc_statements(self) -> list[dict]:
+        """What Lambda needs to run a function in the VPC (the ENI part of
+        AWSLambdaVPCAccessExecutionRole, without its account-wide logs:*): create interfaces only
+        in the private subnets with the functions' group; Describe* works only on "*"."""
+
+        def arn(kind: str, id_: str) -> str:  # HCL without nested interpolation (checkov parses it)
+            return (
+                f'format("arn:%s:ec2:{self.region}:%s:{kind}/%s", data.aws_partition.partition.partition, '
+                f"data.aws_caller_identity.caller.account_id, {id_})"
+            )
+
+        any_interface = arn("network-interface", '"*"')
+        interfaces = tf(any_interface)
+        create_on = strings(
+            f"concat([{any_interface}, {arn('security-group', 'aws_security_group.lambda_sg.id')}], "
+            f"[for id in data.aws_subnets.private_subnets.ids : {arn('subnet', 'id')}])"
+        )
+        return [
+            {
+                "Sid": "VpcInterfacesCreate",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": create_on,
+            },
+            {
+                "Sid": "VpcInterfacesManage",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                "Resource": interfaces,
+            },
+            {
+                "Sid": "VpcDescribe",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                "Resource": "*",
+            },
+        ]
 
     def alarms(self) -> None:
         """Per function: failed + throttled invocations per attempted invocation of its live alias."""

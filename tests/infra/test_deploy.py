@@ -194,9 +194,7 @@ def test_no_unused_lookups_and_iam_before_use(synth):
             assert "endpoints_sg" not in data.get("aws_security_group", {}), tier
     assert "public_subnets" in synth.stack(f"compute-{EAST}")["data"]["aws_subnets"]
     fn = synth.resource(f"serverless-{EAST}", "aws_lambda_function", "orders")
-    assert {"aws_iam_role_policy.orders_policy", "aws_iam_role_policy_attachment.orders_vpc_access"} <= set(
-        fn["depends_on"]
-    )
+    assert "aws_iam_role_policy.orders_policy" in fn["depends_on"]
     primary = synth.resource(f"data-{EAST}", "aws_db_instance", "primary")
     assert "aws_iam_role_policy_attachment.monitoring_policy" in primary["depends_on"]
     doc = synth.stack(f"compute-{EAST}")["data"]["aws_iam_policy_document"]["instance_permissions"]
@@ -302,3 +300,23 @@ def test_hcl_synth_keeps_the_raw_blocks(tmp_path):
     assert 'check "apply_immediately" {\n  assert {\n    condition = var.data_apply_immediately' in data
     s3 = main("--backend", "s3", "--state-bucket", "b-1", "--state-region", EAST)
     assert s3.returncode == 2 and "local backend only" in s3.stderr
+
+
+def test_function_roles_are_scoped_without_the_managed_vpc_policy(synth):
+    """Each function writes only its own log group; the ENI permissions VPC access needs are
+    scoped to the private subnets, the functions' group and this region's interfaces."""
+    s = f"serverless-{EAST}"
+    assert not synth.resources(s, "aws_iam_role_policy_attachment")  # no AWSLambdaVPCAccessExecutionRole
+    doc = synth.stack(s)["data"]["aws_iam_policy_document"]["orders_permissions"]
+    by_sid = {st["sid"]: st for st in doc["statement"]}
+    assert by_sid["OwnLogs"]["resources"] == ["${aws_cloudwatch_log_group.orders_logs.arn}:*"]
+    assert not [a for st in doc["statement"] for a in st["actions"] if a == "logs:CreateLogGroup"]
+    create = by_sid["VpcInterfacesCreate"]
+    assert create["actions"] == ["ec2:CreateNetworkInterface"]
+    for part in ("network-interface/%s", "security-group/%s", "aws_security_group.lambda_sg.id", "subnet/%s"):
+        assert part in create["resources"]
+    assert "data.aws_subnets.private_subnets.ids" in create["resources"]
+    manage = by_sid["VpcInterfacesManage"]
+    assert len(manage["resources"]) == 1 and f":ec2:{EAST}:%s:network-interface/%s" in manage["resources"][0]
+    assert by_sid["VpcDescribe"]["resources"] == ["*"]  # Describe* cannot be scoped
+    assert set(by_sid["VpcDescribe"]["actions"]) == {"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"}
