@@ -17,7 +17,7 @@ from typing import Any
 
 from analysis.errors import UsageError
 
-from .naming import REGION_RE, state_key
+from .naming import known_regions, state_key
 
 STATE_DIR = "state"  # beside the output directory (gitignored)
 _BUCKET_RE = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"  # S3 bucket naming rules
@@ -45,7 +45,7 @@ class StateBackend:
             return
         if not self.bucket or not re.fullmatch(_BUCKET_RE, self.bucket):
             raise UsageError(f"backend s3: --state-bucket must be an S3 bucket name (got {self.bucket!r})")
-        if not self.region or not re.fullmatch(REGION_RE, self.region):
+        if self.region not in known_regions():
             raise UsageError(f"backend s3: --state-region must be an AWS region code (got {self.region!r})")
 
     def config(self, environment: str, stack: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from .conftest import ROOT, run_main
 
 def test_pure_modules_never_import_cdktf():
     code = (
-        "import sys; import stacks, stacks.props, stacks.rules, stacks.tfvars, stacks.bench, stacks.doc; "
+        "import sys; import stacks, stacks.props, stacks.rules, stacks.tfvars, stacks.bench, stacks.doc, stacks.backend; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'constructs', 'jsii', 'cdktf_cdktf_provider_aws')]; "
         "assert not bad, bad"
     )
