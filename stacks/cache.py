@@ -140,7 +140,7 @@ class CacheStack(TierStack):
     def alarms(self) -> None:
         """Per shard (`0001`..): failed AUTH per new connection, summed over the shard's nodes
         (`<group>-<shard>-<node>`). Partial signal: no refused-connection metric exists."""
-        spec = SPECS["cache"]
+        spec = SPECS[self.tier]
         keyed_members_alarm(
             self,
             "conn_errors",

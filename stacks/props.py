@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from . import rules
-from .naming import FUNCTIONS
+from .naming import FUNCTIONS, Tier
 
 # Environments that must be destroyable: deletion protection off, no final snapshot.
 DESTROYABLE_ENVIRONMENTS = frozenset({"staging", "dev", "test", "sandbox"})
@@ -268,7 +268,7 @@ class TierProps:
 # --------------------------------------------------------------------------- network
 @dataclass(frozen=True)
 class NetworkProps(TierProps):
-    tier: ClassVar[str] = "network"
+    tier: ClassVar[str] = Tier.NETWORK
     roles: ClassVar[tuple[str, ...]] = ("vpc", "nat")
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "vpc": {"nat_gateway_count": "network_nat_gateway_count", "az_count": "network_az_count"},
@@ -292,9 +292,9 @@ class NetworkProps(TierProps):
         ),
     )
     # 30: retention of the VPC flow log group.
-    network_flow_log_retention_days: int = _retention("network")
+    network_flow_log_retention_days: int = _retention(Tier.NETWORK)
     # []: roles tagged CriticalPath=true.
-    network_critical_path: list = _critical_path("network", ("vpc", "nat"))
+    network_critical_path: list = _critical_path(Tier.NETWORK, ("vpc", "nat"))
 
     def problems(self) -> list[tuple[str, str]]:
         err = rules.nat_gateway_count(self.network_nat_gateway_count, self.network_az_count)
@@ -338,7 +338,7 @@ _DB_CLASS = r"db\.[a-z0-9]+\.[a-z0-9]+"
 
 @dataclass(frozen=True)
 class DataProps(TierProps):
-    tier: ClassVar[str] = "data"
+    tier: ClassVar[str] = Tier.DATA
     roles: ClassVar[tuple[str, ...]] = ("primary", "replica")
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "primary": {
@@ -423,9 +423,9 @@ class DataProps(TierProps):
     # true for staging (false elsewhere): in-place changes apply now, not in the maintenance window.
     data_apply_immediately: bool = _apply_immediately("RDS instances", "instance classes, storage")
     # 30: retention of the PostgreSQL log groups.
-    data_log_retention_days: int = _retention("data")
+    data_log_retention_days: int = _retention(Tier.DATA)
     # []: roles tagged CriticalPath=true.
-    data_critical_path: list = _critical_path("data", ("primary", "replica"))
+    data_critical_path: list = _critical_path(Tier.DATA, ("primary", "replica"))
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -444,7 +444,7 @@ class DataProps(TierProps):
 # --------------------------------------------------------------------------- cache
 @dataclass(frozen=True)
 class CacheProps(TierProps):
-    tier: ClassVar[str] = "cache"
+    tier: ClassVar[str] = Tier.CACHE
     roles: ClassVar[tuple[str, ...]] = ("cluster",)
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "cluster": {
@@ -489,9 +489,9 @@ class CacheProps(TierProps):
     # true for staging (false elsewhere): in-place changes apply now, not in the maintenance window.
     cache_apply_immediately: bool = _apply_immediately("replication group", "node type, shards, replicas")
     # 30: retention of the slow/engine log groups.
-    cache_log_retention_days: int = _retention("cache")
+    cache_log_retention_days: int = _retention(Tier.CACHE)
     # []: roles tagged CriticalPath=true.
-    cache_critical_path: list = _critical_path("cache", ("cluster",))
+    cache_critical_path: list = _critical_path(Tier.CACHE, ("cluster",))
 
     def problems(self) -> list[tuple[str, str]]:
         err = rules.cache_replicas(self.cache_replicas_per_shard, self.cache_multi_az)
@@ -505,7 +505,7 @@ ARCHITECTURES = ("x86_64", "arm64")
 
 @dataclass(frozen=True)
 class ComputeProps(TierProps):
-    tier: ClassVar[str] = "compute"
+    tier: ClassVar[str] = Tier.COMPUTE
     roles: ClassVar[tuple[str, ...]] = ("asg", "nlb")
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "asg": {
@@ -573,9 +573,9 @@ class ComputeProps(TierProps):
         what="App port",
     )
     # 30: retention of the app log group.
-    compute_log_retention_days: int = _retention("compute")
+    compute_log_retention_days: int = _retention(Tier.COMPUTE)
     # []: roles tagged CriticalPath=true.
-    compute_critical_path: list = _critical_path("compute", ("asg", "nlb"))
+    compute_critical_path: list = _critical_path(Tier.COMPUTE, ("asg", "nlb"))
 
     def problems(self) -> list[tuple[str, str]]:
         err = rules.asg_sizes(self.compute_min_size, self.compute_max_size, self.compute_desired_capacity)
@@ -589,7 +589,7 @@ def _for_every_function(value: Any) -> dict:
 
 @dataclass(frozen=True)
 class ServerlessProps(TierProps):
-    tier: ClassVar[str] = "serverless"
+    tier: ClassVar[str] = Tier.SERVERLESS
     roles: ClassVar[tuple[str, ...]] = FUNCTIONS
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         fn: {
@@ -658,9 +658,9 @@ class ServerlessProps(TierProps):
         what="Account concurrency limit",
     )
     # 30: retention of the functions' log groups.
-    serverless_log_retention_days: int = _retention("serverless")
+    serverless_log_retention_days: int = _retention(Tier.SERVERLESS)
     # []: roles (function short names) tagged CriticalPath=true.
-    serverless_critical_path: list = _critical_path("serverless", FUNCTIONS)
+    serverless_critical_path: list = _critical_path(Tier.SERVERLESS, FUNCTIONS)
 
     def effective(self, name: str) -> dict:
         """A map variable merged over its per-function defaults (what the stack deploys)."""
@@ -687,16 +687,12 @@ DEFAULTS_BY_MAP = {
 }
 
 PROPS: dict[str, type[TierProps]] = {
-    "network": NetworkProps,
-    "data": DataProps,
-    "cache": CacheProps,
-    "compute": ComputeProps,
-    "serverless": ServerlessProps,
+    cls.tier: cls for cls in (NetworkProps, DataProps, CacheProps, ComputeProps, ServerlessProps)
 }
 
 
 # Weekly maintenance windows (UTC) of the tiers whose in-place changes may wait for one.
-MAINTENANCE_WINDOWS = {"data": "sun:04:30-sun:05:30", "cache": "sun:05:00-sun:06:00"}
+MAINTENANCE_WINDOWS: dict[str, str] = {Tier.DATA: "sun:04:30-sun:05:30", Tier.CACHE: "sun:05:00-sun:06:00"}
 
 
 def window_note(tier: str) -> str:
@@ -720,8 +716,8 @@ def environment_defaults(environment: str, tier: str) -> dict[str, Any]:
     in-place changes immediately; elsewhere they wait for the maintenance window."""
     if environment in DESTROYABLE_ENVIRONMENTS:
         return {}
-    if tier == "data":
+    if tier == Tier.DATA:
         return {"data_deletion_protection": True, "data_skip_final_snapshot": False, "data_apply_immediately": False}
-    if tier == "cache":
+    if tier == Tier.CACHE:
         return {"cache_apply_immediately": False}
     return {}
