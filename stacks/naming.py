@@ -7,8 +7,12 @@ docs/architecture.md "Names".
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
 
 PROJECT = "rightsize"
 MANAGED_BY = "cdktf"  # ManagedBy tag of what the stacks create
@@ -36,7 +40,7 @@ FUNCTIONS = ("orders", "catalog", "sessions", "ratelimit", "reports")
 # Ports the tiers listen on.
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
-HTTPS_PORT = 443  # interface endpoints (Secrets Manager)
+HTTPS_PORT = 443  # interface endpoints (Secrets Manager, CloudWatch Logs)
 
 # Database and user the data tier creates.
 DATABASE_NAME = PROJECT
@@ -49,6 +53,16 @@ BLUE_SUFFIX = "-old1"  # what RDS names the old (blue) instance after a Blue/Gre
 REGION_RE = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 _STACK_RE = re.compile(rf"({'|'.join(TIERS)})-({REGION_RE})")
 ENVIRONMENT_RE = r"[a-z][a-z0-9-]{0,15}"
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Region codes of every AWS partition, from botocore's bundled endpoint data (read as a file:
+    no network, and no botocore import on the synth path)."""
+    spec = importlib.util.find_spec("botocore")
+    assert spec is not None and spec.submodule_search_locations, "botocore is a dependency (boto3)"
+    data = json.loads(Path(list(spec.submodule_search_locations)[0], "data", "endpoints.json").read_text())
+    return frozenset(region for partition in data["partitions"] for region in partition["regions"])
 
 
 def stack_name(tier: str, region: str) -> str:
@@ -117,6 +131,11 @@ def secret_name(environment: str, tier: str, what: str) -> str:
 
 def log_group_name(environment: str, tier: str, what: str) -> str:
     return f"/{PROJECT}/{environment}/{tier}/{what}"
+
+
+def state_key(environment: str, stack: str) -> str:
+    """`<environment>/<stack>.tfstate`: a stack's Terraform state, one per environment."""
+    return f"{environment}/{stack}.tfstate"
 
 
 def alarm_prefix(environment: str, tier: str) -> str:

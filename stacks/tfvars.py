@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .naming import TIERS, stack_name, tfvars_filename
+from .naming import DEFAULT_ENVIRONMENT, TIERS, stack_name, tfvars_filename
 from .props import PROPS, TierProps, environment_defaults
 
 __all__ = ["TfvarsError", "props_class", "load_overrides", "load_all", "validate", "build_props", "override_path"]
@@ -85,7 +85,9 @@ def _normalise(value: Any, meta: Mapping[str, Any]) -> Any:
     return value
 
 
-def validate(tier: str, data: Any, source: str | Path = "<overrides>", environment: str = "staging") -> dict[str, Any]:
+def validate(
+    tier: str, data: Any, source: str | Path = "<overrides>", environment: str = DEFAULT_ENVIRONMENT
+) -> dict[str, Any]:
     """Validate one stack's overrides; return them normalised. Raises TfvarsError (one line).
 
     Checks, in order: the file is a JSON object; every key is a variable of the tier's
@@ -120,7 +122,7 @@ def validate(tier: str, data: Any, source: str | Path = "<overrides>", environme
     return out
 
 
-def load_overrides(path: str | Path, tier: str, environment: str = "staging") -> dict[str, Any]:
+def load_overrides(path: str | Path, tier: str, environment: str = DEFAULT_ENVIRONMENT) -> dict[str, Any]:
     """Read and validate an override file; a missing file means no overrides."""
     path = Path(path)
     if not path.exists():

@@ -168,7 +168,9 @@ def test_data_primary_and_replica(synth):
     assert replica["count"] == "${var.data_replica_count}" and replica["tags"]["Role"] == "replica"
     assert replica["replicate_source_db"] == "${aws_db_instance.primary.identifier}"
     assert replica["instance_class"] == "${var.data_replica_instance_class}"
-    assert "aws_db_instance.primary.availability_zone" in replica["availability_zone"]  # another AZ
+    # from the sorted subnet AZs, never from the primary's current AZ (a failover moves it)
+    assert "aws_db_instance.primary" not in replica["availability_zone"]
+    assert "data.aws_subnet.private_subnet" in replica["availability_zone"]
     params = synth.resource(s, "aws_db_parameter_group", "params")["parameter"]
     assert {"name": "rds.force_ssl", "value": "1"} in params
     sg = synth.resource(s, "aws_security_group", "db_sg")
