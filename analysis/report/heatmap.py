@@ -63,9 +63,8 @@ def heatmap_svg(title: str, share: np.ndarray, schedule: WeeklySchedule | None) 
                 )
     if schedule is not None:
         for day, a, b in _segments(schedule):
-            x = PAD_L + a / 60 * CELL_W
             parts.append(
-                f'<rect x="{x:.1f}" y="{PAD_T + day * CELL_H}" width="{(b - a) / 60 * CELL_W:.1f}" '
+                f'<rect x="{PAD_L + a / 60 * CELL_W:.1f}" y="{PAD_T + day * CELL_H}" width="{(b - a) / 60 * CELL_W:.1f}" '
                 f'height="{CELL_H}" class="window"/>'
             )
     caption = f"{schedule.describe()}" if schedule else "no schedule proposed"

@@ -8,7 +8,7 @@ idle. One region may also run a nightly batch job, whose hours no schedule may s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -27,7 +27,10 @@ class WorkingHours:
     batch_level: float = 0.5  # use factor while it runs
 
     def __post_init__(self) -> None:
-        ZoneInfo(self.timezone)  # an unknown zone fails here, not in the middle of a series
+        try:
+            ZoneInfo(self.timezone)  # an unknown zone fails here, not in the middle of a series
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
         if not 0 <= self.open_hour < self.close_hour <= 24:
             raise ValueError(
                 f"working hours must satisfy 0 <= open < close <= 24, got {self.open_hour}-{self.close_hour}"
