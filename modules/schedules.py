@@ -77,7 +77,8 @@ def _ref(resource) -> str:
 
 
 def _for_each(resource, condition: str, crons: str) -> None:
-    resource.add_override("for_each", tf(f"{condition} ? {crons} : {{}}"))
+    # a filter, not `cond ? crons : {}`: two object types with different keys do not unify
+    resource.add_override("for_each", tf(f"{{for k, v in {crons} : k => v if {condition}}}"))
 
 
 def _not_critical(stack, role: str) -> str:

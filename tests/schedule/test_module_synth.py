@@ -135,7 +135,7 @@ def test_compute_scales_to_zero_off_and_back_to_the_sized_values_on(synthesized)
     res = _res(synthesized["compute"], "aws_autoscaling_schedule")
     assert set(res) == {"schedule_on", "schedule_off"}
     on, off = res["schedule_on"], res["schedule_off"]
-    guard = '!contains(var.compute_critical_path, "asg") ? local.schedule_crons : {}'
+    guard = '{for k, v in local.schedule_crons : k => v if !contains(var.compute_critical_path, "asg")}'
     assert on["for_each"] == off["for_each"] == "${" + guard + "}"
     assert (on["min_size"], on["max_size"], on["desired_capacity"]) == (
         "${var.compute_min_size}",
@@ -172,7 +172,7 @@ def test_serverless_schedules_provisioned_concurrency_on_the_alias(synthesized):
     assert on["scalable_target_action"] == {"min_capacity": level, "max_capacity": level}
     assert off["scalable_target_action"] == {"min_capacity": "0", "max_capacity": "0"}
     assert on["resource_id"] == "${aws_appautoscaling_target.orders_pc_target[0].resource_id}"
-    assert on["for_each"] == "${" + cond + " ? local.schedule_crons : {}}"
+    assert on["for_each"] == "${{for k, v in local.schedule_crons : k => v if " + cond + "}}"
     # the fixed config steps aside while the schedule owns the level
     pcc = _res(stack, "aws_lambda_provisioned_concurrency_config")["orders_provisioned"]
     assert f"!({cond})" in pcc["count"]
@@ -191,6 +191,8 @@ def test_data_stops_and_starts_the_primary_with_a_role_allowed_only_that(synthes
     assert stop["target"]["input"] == "${jsonencode({DbInstanceIdentifier = aws_db_instance.primary.identifier})}"
     assert stop["target"]["role_arn"] == "${aws_iam_role.scheduler_role[0].arn}"
     assert stop["lifecycle"]["precondition"][0]["condition"] == "${var.data_replica_count == 0}"
+    cond = 'var.data_schedule != null && !contains(var.data_critical_path, "primary")'
+    assert start["for_each"] == stop["for_each"] == "${{for k, v in local.schedule_crons : k => v if " + cond + "}}"
     role = _res(stack, "aws_iam_role")["scheduler_role"]
     assert role["count"] == '${var.data_schedule != null && !contains(var.data_critical_path, "primary") ? 1 : 0}'
     docs = stack["data"]["aws_iam_policy_document"]
