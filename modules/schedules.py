@@ -22,7 +22,7 @@ from __future__ import annotations
 from cdktf import TerraformLocal, TerraformResourceLifecycle
 
 from stacks.naming import schedule_action_name, schedule_variable
-from stacks.schedule_contract import DAYS
+from stacks.schedule_contract import ASG_ACTION, DAYS, DB_ACTION, DB_POLICY, DB_ROLE, PC_ACTION, PC_TARGET
 
 from . import aws
 from .expr import num, tf
@@ -101,7 +101,7 @@ def compute_schedule(stack, asg) -> None:
     ):
         res = aws.AutoscalingSchedule(
             stack,
-            f"schedule_{action}",
+            ASG_ACTION.format(action=action),
             autoscaling_group_name=asg.name,
             scheduled_action_name=schedule_action_name(env, tier, action, "${each.key}"),
             recurrence=tf(cron),
@@ -124,7 +124,7 @@ def serverless_schedule(stack, fn: str, function, alias) -> None:
     level = f'local.provisioned_concurrency["{fn}"]'
     target = aws.AppautoscalingTarget(
         stack,
-        f"{fn}_pc_target",
+        PC_TARGET.format(fn=fn),
         count=num(f"{pc_scheduled(stack, fn)} ? 1 : 0"),
         service_namespace="lambda",
         scalable_dimension=PC_DIMENSION,
@@ -142,7 +142,7 @@ def serverless_schedule(stack, fn: str, function, alias) -> None:
     ):
         res = aws.AppautoscalingScheduledAction(
             stack,
-            f"{fn}_pc_{action}",
+            PC_ACTION.format(fn=fn, action=action),
             name=schedule_action_name(env, tier, action, f"{fn}-${{each.key}}"),
             service_namespace=tf(f"{target_ref}.service_namespace"),
             scalable_dimension=tf(f"{target_ref}.scalable_dimension"),
@@ -162,7 +162,7 @@ def data_schedule(stack, primary) -> None:
     scheduled = f"{var} != null && {_not_critical(stack, 'primary')}"
     role = aws.IamRole(
         stack,
-        "scheduler_role",
+        DB_ROLE,
         count=num(f"{scheduled} ? 1 : 0"),
         name=f"{t.name('scheduler')}-{region}",
         assume_role_policy=assume_role(stack, "scheduler_trust", "scheduler.amazonaws.com"),
@@ -170,7 +170,7 @@ def data_schedule(stack, primary) -> None:
     )
     aws.IamRolePolicy(
         stack,
-        "scheduler_policy",
+        DB_POLICY,
         count=num(f"{scheduled} ? 1 : 0"),
         role=tf(f"{_ref(role)}[0].id"),
         name="stop-start-primary",
@@ -192,7 +192,7 @@ def data_schedule(stack, primary) -> None:
     for action, api, cron in (("start", "start", "each.value.on_aws"), ("stop", "stop", "each.value.off_aws")):
         res = aws.SchedulerSchedule(
             stack,
-            f"schedule_{action}",
+            DB_ACTION.format(action=action),
             name=schedule_action_name(env, tier, action, "${each.key}"),
             description=f"{action.title()} {primary.identifier} (off-hours schedule)",
             schedule_expression=tf(cron),

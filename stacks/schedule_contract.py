@@ -104,13 +104,20 @@ class WeeklySchedule:
     def on_hours_per_week(self) -> float:
         return self.on_minutes() / 60
 
-    def is_on(self, epoch: float) -> bool:
-        """Whether the schedule has the tier running at this instant."""
+    def on_since(self, epoch: float) -> float | None:
+        """When the window holding this instant switched the tier on (epoch seconds), None when off."""
         t = datetime.fromtimestamp(epoch, ZoneInfo(self.timezone))
         minute = t.weekday() * 1440 + t.hour * 60 + t.minute
-        return any(
-            s <= minute < e or s <= minute + MINUTES_PER_WEEK < e for w in self.windows for s, e in w.intervals()
-        )
+        for w in self.windows:
+            for s, e in w.intervals():
+                for m in (minute, minute + MINUTES_PER_WEEK):  # a window may run past Sunday midnight
+                    if s <= m < e:
+                        return epoch - t.second - t.microsecond / 1e6 - (m - s) * 60
+        return None
+
+    def is_on(self, epoch: float) -> bool:
+        """Whether the schedule has the tier running at this instant."""
+        return self.on_since(epoch) is not None
 
     def describe(self) -> str:
         """`on Mon-Fri 07:00-20:00 Europe/Berlin`."""
@@ -165,6 +172,37 @@ def _day_ranges(days: tuple[str, ...]) -> str:
             runs.append([i])
     name = lambda i: DAYS[i].title()  # noqa: E731
     return ", ".join(name(r[0]) if len(r) == 1 else f"{name(r[0])}-{name(r[-1])}" for r in runs)
+
+
+# --- what the stacks create per window (construct ids shared with modules/schedules.py) ---------
+ASG_ACTION = "schedule_{action}"  # aws_autoscaling_schedule, action on/off
+PC_TARGET = "{fn}_pc_target"  # aws_appautoscaling_target (count 1)
+PC_ACTION = "{fn}_pc_{action}"  # aws_appautoscaling_scheduled_action, action on/off
+DB_ROLE, DB_POLICY = "scheduler_role", "scheduler_policy"  # aws_iam_role / aws_iam_role_policy (count 1)
+DB_ACTION = "schedule_{action}"  # aws_scheduler_schedule, action start/stop
+
+
+def planned(tier: str, schedule: WeeklySchedule, functions: tuple[str, ...] = ()) -> list[str]:
+    """Terraform addresses a schedule creates in a tier's stack (`functions`: the serverless
+    functions it runs provisioned concurrency for)."""
+    keys = [str(i) for i in range(len(schedule.windows))]
+
+    def each(rtype: str, template: str, actions: tuple[str, ...], **kw: str) -> list[str]:
+        return [f'{rtype}.{template.format(action=a, **kw)}["{k}"]' for a in actions for k in keys]
+
+    if tier == "compute":
+        return each("aws_autoscaling_schedule", ASG_ACTION, ("on", "off"))
+    if tier == "serverless":
+        out = []
+        for fn in functions:
+            out.append(f"aws_appautoscaling_target.{PC_TARGET.format(fn=fn)}[0]")
+            out += each("aws_appautoscaling_scheduled_action", PC_ACTION, ("on", "off"), fn=fn)
+        return out
+    if tier == "data":
+        return [f"aws_iam_role.{DB_ROLE}[0]", f"aws_iam_role_policy.{DB_POLICY}[0]"] + each(
+            "aws_scheduler_schedule", DB_ACTION, ("start", "stop")
+        )
+    raise ValueError(f"tier {tier!r} has no schedule")
 
 
 # --- Terraform validation blocks (the same rules, on the variable) -----------------------------

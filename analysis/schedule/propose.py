@@ -60,6 +60,7 @@ class ResourceSchedule:
     decision: Decision  # no default
     reason: str = ""  # one line
     cost: ScheduleCost = ScheduleCost()  # priced on the right-sized configuration
+    role: str | None = None  # Role tag (a function's short name in the serverless tier)
 
     def __post_init__(self) -> None:
         if self.decision == Decision.SCHEDULED and self.stack is None:
@@ -174,6 +175,7 @@ def propose(
                 r.resource.stack,
                 Decision.NO_SCHEDULE,
                 detection.reason,
+                role=r.resource.role,
             )
             for r in ordered
         )
@@ -190,7 +192,7 @@ def propose(
             if decision in (Decision.SCHEDULED, Decision.NOT_STOPPABLE)
             else ScheduleCost()
         )
-        rows_list.append(ResourceSchedule(r.region, r.kind, r.resource_id, r.stack, decision, reason, cost))
+        rows_list.append(ResourceSchedule(r.region, r.kind, r.resource_id, r.stack, decision, reason, cost, r.role))
         if decision == Decision.SCHEDULED and r.stack:
             tfvars.setdefault(r.stack, {})[schedule_variable(tier_of(r.stack))] = value
     reason = (

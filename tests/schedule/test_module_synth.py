@@ -104,3 +104,26 @@ def test_data_stops_and_starts_the_primary_with_a_role_allowed_only_that(synthes
     (perm,) = docs["scheduler_permissions"]["statement"]
     assert perm["actions"] == ["rds:StopDBInstance", "rds:StartDBInstance"]
     assert perm["resources"] == ["${aws_db_instance.primary.arn}"]
+
+
+def test_planned_addresses_are_what_the_stacks_create(synthesized):
+    from stacks.schedule_contract import WeeklySchedule, Window, planned
+
+    s = WeeklySchedule((Window(("MON",), "07:00", 2), Window(("TUE",), "07:00", 2)), "UTC")
+    scheduled_types = {
+        "aws_autoscaling_schedule",
+        "aws_appautoscaling_target",
+        "aws_appautoscaling_scheduled_action",
+        "aws_scheduler_schedule",
+        "aws_iam_role",
+        "aws_iam_role_policy",
+    }
+    for tier, fns in (("compute", ()), ("serverless", ("orders",)), ("data", ())):
+        addresses = planned(tier, s, fns)
+        assert len(addresses) == len(set(addresses))
+        made = {f"{t}.{i}" for t, rs in synthesized[tier]["resource"].items() if t in scheduled_types for i in rs}
+        assert {a.split("[")[0] for a in addresses} == made, tier
+    assert planned("compute", s)[:2] == [
+        'aws_autoscaling_schedule.schedule_on["0"]',
+        'aws_autoscaling_schedule.schedule_on["1"]',
+    ]

@@ -363,3 +363,33 @@ def test_working_hours_with_a_night_batch():
     assert saturday[0] == 0.0
     with pytest.raises(ValueError):
         WorkingHours(timezone="Nowhere/Land")
+
+
+def test_on_since_is_the_switch_on_instant():
+    s = WeeklySchedule((Window(("SUN",), "22:00", 4),), "UTC")
+    monday_0130 = datetime(2026, 11, 2, 1, 30, 17, tzinfo=UTC).timestamp()
+    assert s.on_since(monday_0130) == datetime(2026, 11, 1, 22, 0, tzinfo=UTC).timestamp()
+    assert s.on_since(monday_0130 + 3 * 3600) is None
+
+
+def test_guard_does_not_judge_a_tier_switched_off_or_starting(tmp_path):
+    from analysis.errors import AnalysisError
+    from analysis.schedule.quiet import STARTUP_GRACE, quiet, stack_schedule
+
+    path = tmp_path / "compute-us-east-1.auto.tfvars.json"
+    assert stack_schedule(path, "compute") is None  # no file: always on
+    path.write_text('{"compute_schedule": ' + __import__("json").dumps(GOOD) + "}")
+    s = stack_schedule(path, "compute")
+    assert s is not None
+    monday = datetime(2026, 12, 7, tzinfo=UTC).timestamp()  # CET = UTC+1: on from 06:00 UTC
+    change = monday - 86400
+    night = quiet(s, monday + 3 * 3600, change)
+    assert night.judge_from is None and night.reason and "switched off" in night.reason
+    starting = quiet(s, monday + 6 * 3600 + 300, change)
+    assert starting.judge_from is None and starting.reason and "start-up" in starting.reason
+    later = quiet(s, monday + 9 * 3600, change)
+    assert later.reason is None and later.judge_from == monday + 6 * 3600 + STARTUP_GRACE
+    assert quiet(None, monday, change).judge_from == change
+    path.write_text('{"compute_schedule": {"timezone": "Mars/Base", "windows": []}}')
+    with pytest.raises(AnalysisError, match="compute_schedule: "):
+        stack_schedule(path, "compute")
