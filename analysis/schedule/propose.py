@@ -83,11 +83,11 @@ class EnvironmentProposal:
     @property
     def saved(self) -> float | None:
         """USD/month on demand, None when a scheduled resource lacks a price."""
-        return _total(r.cost.saved for r in self.resources if r.decision == Decision.SCHEDULED)
+        return total_or_none(r.cost.saved for r in self.resources if r.decision == Decision.SCHEDULED)
 
     @property
     def continuing(self) -> float | None:
-        return _total(r.cost.continuing for r in self.resources if r.decision == Decision.NOT_STOPPABLE)
+        return total_or_none(r.cost.continuing for r in self.resources if r.decision == Decision.NOT_STOPPABLE)
 
     def saved_by_tier(self) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
@@ -99,7 +99,8 @@ class EnvironmentProposal:
         return dict(sorted(out.items()))
 
 
-def _total(values) -> float | None:
+def total_or_none(values) -> float | None:
+    """Sum, or None when any value is (a missing price is never guessed)."""
     total = 0.0
     for v in values:
         if v is None:

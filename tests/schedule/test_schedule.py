@@ -393,3 +393,52 @@ def test_guard_does_not_judge_a_tier_switched_off_or_starting(tmp_path):
     path.write_text('{"compute_schedule": {"timezone": "Mars/Base", "windows": []}}')
     with pytest.raises(AnalysisError, match="compute_schedule: "):
         stack_schedule(path, "compute")
+
+
+# --------------------------------------------------------------------------- the run stage and its report
+def test_analyse_reads_the_use_signals_and_reports(catalog):
+    import json
+
+    from analysis.model import Series
+    from analysis.schedule import report
+    from analysis.schedule.analyse import analyse
+
+    nlb = "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/rs-staging-nlb/abc"
+    recs = [
+        rec("asg", "rightsize-staging-compute-asg", {**ASG, "load_balancer_arns": [nlb]}, "compute-us-east-1"),
+        rec("rds", "rightsize-staging-data-primary", {**PRIMARY, "replica_ids": []}, "data-us-east-1"),
+        rec("lambda", "rightsize-staging-serverless-orders", LAMBDA, "serverless-us-east-1"),
+        rec(
+            "lambda",
+            "rightsize-staging-serverless-sessions",
+            {**LAMBDA, "provisioned_concurrency": 0},
+            "serverless-us-east-1",
+        ),
+        rec("nat", "vpc-1", {"nat_gateway_count": 1, "az_count": 2, "nat_gateway_ids": ["nat-1"]}, "network-us-east-1"),
+    ]
+    series = []
+    signals = Signals()
+    for r in recs:
+        for q in signals.queries(r.resource):
+            series.append(Series(r.resource.region, q, TS, office()))
+    proposal, profiles = analyse("staging", recs, series, START, END, catalog)
+    assert set(profiles) == {f"us-east-1/{r.resource.resource_id}" for r in recs}
+    assert proposal.status == Status.PROPOSED
+    assert sorted(proposal.tfvars) == ["compute-us-east-1", "data-us-east-1", "serverless-us-east-1"]
+
+    data = report.as_dict(proposal)
+    assert json.loads(json.dumps(data)) == data  # JSON-ready
+    assert data["description"] == "on Mon-Fri 07:00-20:00 UTC" and data["off_hours_per_week"] == 103
+    assert data["monthly_saved_on_demand"] == pytest.approx(sum(data["monthly_saved_by_tier"].values()), abs=0.02)
+    assert data["monthly_continuing_not_stoppable"] > 0  # the NAT gateway keeps billing
+
+    table = report.pr_table(proposal)
+    assert table.count("\n|") == 6  # header, rule, then compute, data, network, serverless
+    assert "| serverless | serverless-us-east-1 | orders |" in table
+    assert "sessions: nothing-to-stop" in table and "| network |" in table and "off-hours)" in table
+
+    plan = report.planned_resources(proposal)
+    assert plan["serverless-us-east-1"][0] == "aws_appautoscaling_target.orders_pc_target[0]"
+    assert not any("sessions" in a for a in plan["serverless-us-east-1"])
+    assert plan["data-us-east-1"][:2] == ["aws_iam_role.scheduler_role[0]", "aws_iam_role_policy.scheduler_policy[0]"]
+    assert report.heatmap(proposal, profiles).count('class="window"') == 5
