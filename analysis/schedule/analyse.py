@@ -16,6 +16,9 @@ from analysis.pricing.catalog import PriceCatalog
 from analysis.schedule.profile import Signals, WeeklyProfile, weekly_profile
 from analysis.schedule.propose import EnvironmentProposal, SchedulePolicy, key, propose
 
+DEFAULT_SIGNALS = Signals()
+DEFAULT_POLICY = SchedulePolicy()
+
 
 def _index(series: Iterable[Series] | Mapping[Any, Series]) -> dict[tuple[str, MetricQuery], Series]:
     items = series.values() if isinstance(series, Mapping) else series
@@ -28,9 +31,9 @@ def profiles(
     start: int,
     end: int,
     timezone: str = "UTC",
-    signals: Signals = Signals(),
+    signals: Signals = DEFAULT_SIGNALS,
 ) -> dict[str, WeeklyProfile]:
-    """ "<region>/<resource_id>" -> weekly profile of its use signal (resources without one are left out)."""
+    """`<region>/<resource_id>` -> weekly profile of its use signal (resources without one are left out)."""
     index = None if hasattr(source_or_series, "fetch") else _index(source_or_series)
     out = {}
     for r in sorted(resources, key=lambda r: (r.region, r.kind, r.resource_id)):
@@ -56,7 +59,7 @@ def analyse(
     start: int,
     end: int,
     catalog: PriceCatalog,
-    policy: SchedulePolicy = SchedulePolicy(),
+    policy: SchedulePolicy = DEFAULT_POLICY,
 ) -> tuple[EnvironmentProposal, dict[str, WeeklyProfile]]:
     found = profiles(
         [r.resource for r in recs], source_or_series, start, end, policy.detection.timezone, policy.signals
