@@ -70,33 +70,34 @@ def as_dict(p: EnvironmentProposal) -> dict[str, Any]:
 
 
 def pr_table(p: EnvironmentProposal) -> str:
-    """The PR's schedule summary: one line of context, one table (tier by tier)."""
+    """The PR's schedule summary: one line of context, then one table, a row per stack."""
     s, d = schedule_of(p), p.detection
     if s is None or d is None:
         return f"**Schedule ({p.environment})**: none - {p.reason}\n"
     lines = [
         f"**Schedule ({p.environment})**: {s.describe()}; off {d.off_hours} of {HOURS_PER_WEEK} h a week, "
-        f"{d.weeks_agreeing} of {d.weeks} weeks agree; saves {_usd(p.saved)}/month on demand "
-        f"after right-sizing",
+        f"{d.weeks_agreeing} of {d.weeks} weeks agree; saves {_usd(p.saved)}/month on demand after right-sizing",
         "",
-        "| tier | stack | scheduled | saved / month | not scheduled |",
-        "|---|---|---|---:|---|",
+        "| stack | scheduled | saved / month | not scheduled |",
+        "|---|---|---:|---|",
     ]
-    by_tier: dict[str, list] = {}
+    by_stack: dict[str, list] = {}
     for r in p.resources:
-        by_tier.setdefault(tier_of(r.stack) if r.stack else "unmanaged", []).append(r)
-    saved = p.saved_by_tier()
-    for tier in sorted(by_tier):
-        rows = by_tier[tier]
-        stacks = sorted({r.stack for r in rows if r.stack})
-        done = [r.role or r.resource_id for r in rows if r.decision == Decision.SCHEDULED]
+        by_stack.setdefault(r.stack or f"unmanaged ({r.region})", []).append(r)
+    for stack in sorted(by_stack):
+        rows = by_stack[stack]
+        done = [r for r in rows if r.decision == Decision.SCHEDULED]
         skipped = [f"{r.role or r.resource_id}: {r.decision.value}" for r in rows if r.decision != Decision.SCHEDULED]
-        money = _usd(saved[tier]) if tier in saved else "-"
-        if any(r.decision == Decision.NOT_STOPPABLE for r in rows):
-            money = f"- (still {_usd(total_or_none(r.cost.continuing for r in rows))} off-hours)"
-        lines.append(
-            f"| {tier} | {', '.join(stacks) or '-'} | {', '.join(done) or '-'} | {money} | {'; '.join(skipped) or '-'} |"
-        )
+        if done:
+            money = _usd(total_or_none(r.cost.saved for r in done))
+        elif any(r.decision == Decision.NOT_STOPPABLE for r in rows):
+            cost = total_or_none(r.cost.continuing for r in rows if r.decision == Decision.NOT_STOPPABLE)
+            money = f"- (still {_usd(cost)} off-hours)"
+        else:
+            money = "-"
+        names = ", ".join(r.role or r.resource_id for r in done) or "-"
+        lines.append(f"| {stack} | {names} | {money} | {'; '.join(skipped) or '-'} |")
+    lines.append(f"| **total** | | **{_usd(p.saved)}** | |")
     return "\n".join(lines) + "\n"
 
 

@@ -433,9 +433,10 @@ def test_analyse_reads_the_use_signals_and_reports(catalog):
     assert data["monthly_continuing_not_stoppable"] > 0  # the NAT gateway keeps billing
 
     table = report.pr_table(proposal)
-    assert table.count("\n|") == 6  # header, rule, then compute, data, network, serverless
-    assert "| serverless | serverless-us-east-1 | orders |" in table
-    assert "sessions: nothing-to-stop" in table and "| network |" in table and "off-hours)" in table
+    assert table.count("\n|") == 7  # header, rule, compute, data, network, serverless, total
+    assert "| serverless-us-east-1 | orders | $" in table and "| sessions: nothing-to-stop |" in table
+    assert "| network-us-east-1 | - | - (still $" in table
+    assert table.rstrip().endswith(f"| **total** | | **${proposal.saved:,.2f}** | |")
 
     plan = report.planned_resources(proposal)
     assert plan["serverless-us-east-1"][0] == "aws_appautoscaling_target.orders_pc_target[0]"
