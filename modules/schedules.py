@@ -132,8 +132,16 @@ def serverless_schedule(stack, fn: str, function, alias) -> None:
         min_capacity=0,
         max_capacity=num(level),
         tags=t(fn),
-        # the scheduled actions move the target's min/max: that is the schedule working, not drift
-        lifecycle=TerraformResourceLifecycle(ignore_changes=["min_capacity", "max_capacity"]),
+        lifecycle=TerraformResourceLifecycle(
+            # the scheduled actions move the target's min/max: that is the schedule working, not drift
+            ignore_changes=["min_capacity", "max_capacity"],
+            precondition=[
+                {
+                    "condition": tf(f'{level} <= local.reserved_concurrency["{fn}"]'),
+                    "errorMessage": f"Provisioned concurrency of {fn} must be <= its reserved concurrency.",
+                }
+            ],
+        ),
     )
     target_ref = f"{_ref(target)}[0]"
     for action, cron, capacity in (
@@ -202,6 +210,9 @@ def data_schedule(stack, primary) -> None:
                 "arn": RDS_TARGET.format(action=api),
                 "role_arn": tf(f"{_ref(role)}[0].arn"),
                 "input": tf(f"jsonencode({{DbInstanceIdentifier = {_ref(primary)}.identifier}})"),
+                # a stop that finds the instance still starting (AWS's 7-day restart) succeeds on a
+                # retry; after an hour the next window's action is the better one
+                "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},
             },
             lifecycle=TerraformResourceLifecycle(
                 precondition=[

@@ -63,6 +63,7 @@ class Serverless(TierStack):
 
     def resources(self) -> None:
         TerraformLocal(self, "provisioned_concurrency", {"orders": 7})
+        TerraformLocal(self, "reserved_concurrency", {"orders": 10})
         fn = aws.LambdaFunction(
             self, "orders", function_name=self.tags.name("orders"), role="arn:aws:iam::1:role/r", runtime="python3.12"
         )

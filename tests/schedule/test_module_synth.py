@@ -67,6 +67,9 @@ def test_serverless_schedules_provisioned_concurrency_on_the_alias(synthesized):
         == "function:${aws_lambda_function.orders.function_name}:${aws_lambda_alias.orders_live.name}"
     )
     assert target["lifecycle"]["ignore_changes"] == ["min_capacity", "max_capacity"]
+    (pre,) = target["lifecycle"]["precondition"]
+    assert pre["condition"] == '${local.provisioned_concurrency["orders"] <= local.reserved_concurrency["orders"]}'
+
     actions = _res(stack, "aws_appautoscaling_scheduled_action")
     on, off = actions["orders_pc_on"], actions["orders_pc_off"]
     assert on["schedule"] == "${each.value.on_aws}" and off["schedule"] == "${each.value.off_aws}"
@@ -93,6 +96,7 @@ def test_data_stops_and_starts_the_primary_with_a_role_allowed_only_that(synthes
     assert stop["flexible_time_window"] == {"mode": "OFF"}
     assert stop["target"]["input"] == "${jsonencode({DbInstanceIdentifier = aws_db_instance.primary.identifier})}"
     assert stop["target"]["role_arn"] == "${aws_iam_role.scheduler_role[0].arn}"
+    assert stop["target"]["retry_policy"] == {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10}
     assert stop["lifecycle"]["precondition"][0]["condition"] == "${var.data_replica_count == 0}"
     cond = 'var.data_schedule != null && !contains(var.data_critical_path, "primary")'
     assert start["for_each"] == stop["for_each"] == "${{for k, v in local.schedule_crons : k => v if " + cond + "}}"
