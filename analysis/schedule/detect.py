@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -46,7 +47,7 @@ class OffUse:
     value: float  # in `unit`
     unit: str
     share_of_peak: float  # value / the resource's largest value over the window
-    when: str  # "week of 2026-10-05, Tue 21:00"
+    when: str  # "Tue 2026-10-06 21:00", local time
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ def _largest_off_use(profiles: Mapping[str, WeeklyProfile], off: np.ndarray) -> 
         top = float(np.nanmax(p.peak))
         share = value / top if top > 0 else 1.0
         if best is None or share > best.share_of_peak:
-            when = f"week {week} from {p.week0}, {DAYS[slot // 24].title()} {slot % 24:02d}:00"
+            day = date.fromisoformat(p.week0) + timedelta(days=int(week) * 7 + int(slot) // 24)
+            when = f"{DAYS[slot // 24].title()} {day.isoformat()} {slot % 24:02d}:00"
             best = OffUse(key, value, p.unit, share, when)
     return best
 
