@@ -14,18 +14,13 @@ from modules import aws
 from modules.base import TierStack
 from modules.expr import num, tf
 from modules.schedules import compute_schedule, data_schedule, pc_scheduled, serverless_schedule
-from stacks.props import knob
-from stacks.schedule_contract import TF_RULES, TF_TYPE, problem
-
-
-def _schedule_knob():
-    return knob(None, "Off-hours schedule.", tf_type=TF_TYPE, nullable=True, check=problem, tf_rules=TF_RULES)
+from stacks.props import knob, schedule_knob
 
 
 @dataclass(frozen=True)
 class ComputeTest:
     sizing_keys: ClassVar[dict] = {}
-    compute_schedule: dict | None = _schedule_knob()
+    compute_schedule: dict | None = schedule_knob("compute")
     compute_critical_path: list = knob([], "roles", tf_type="list(string)")
     compute_min_size: int = knob(2, "min")
     compute_max_size: int = knob(4, "max")
@@ -35,14 +30,14 @@ class ComputeTest:
 @dataclass(frozen=True)
 class ServerlessTest:
     sizing_keys: ClassVar[dict] = {}
-    serverless_schedule: dict | None = _schedule_knob()
+    serverless_schedule: dict | None = schedule_knob("serverless")
     serverless_critical_path: list = knob([], "roles", tf_type="list(string)")
 
 
 @dataclass(frozen=True)
 class DataTest:
     sizing_keys: ClassVar[dict] = {}
-    data_schedule: dict | None = _schedule_knob()
+    data_schedule: dict | None = schedule_knob("data")
     data_critical_path: list = knob([], "roles", tf_type="list(string)")
     data_replica_count: int = knob(0, "replicas")
 
