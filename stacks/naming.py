@@ -15,6 +15,8 @@ MANAGED_BY = "cdktf"  # ManagedBy tag of what the stacks create
 ROLLOUT_MANAGED_BY = f"{PROJECT}-rollout"  # ManagedBy tag of a Blue/Green deployment `rollout` creates
 
 DEFAULT_ENVIRONMENT = "staging"
+# Environment names that keep full availability: one NAT per AZ, never an off-hours schedule.
+PRODUCTION_ENVIRONMENTS = ("production", "prod")
 DEFAULT_REGIONS = ("us-east-1", "us-west-2")
 
 

@@ -19,8 +19,8 @@ from analysis.model import Recommendation, Resource
 from analysis.pricing.catalog import PriceCatalog
 from analysis.schedule.detect import Detection, DetectionPolicy, detect
 from analysis.schedule.pricing import STOPPABLE, ScheduleCost, schedule_cost, sized_config
-from analysis.schedule.profile import HOURS_PER_WEEK, Signals, WeeklyProfile
-from stacks.naming import schedule_variable, tier_of
+from analysis.schedule.profile import Signals, WeeklyProfile
+from stacks.naming import PRODUCTION_ENVIRONMENTS, schedule_variable, tier_of
 
 
 class Status(StrEnum):
@@ -44,7 +44,7 @@ class Decision(StrEnum):
 class SchedulePolicy:
     detection: DetectionPolicy = DetectionPolicy()
     signals: Signals = Signals()
-    excluded_environments: tuple[str, ...] = ("production", "prod")  # never scheduled (like NAT consolidation)
+    excluded_environments: tuple[str, ...] = PRODUCTION_ENVIRONMENTS  # never scheduled (like NAT consolidation)
 
     def __post_init__(self) -> None:
         if any(not e for e in self.excluded_environments):
@@ -196,9 +196,7 @@ def propose(
         rows_list.append(ResourceSchedule(r.region, r.kind, r.resource_id, r.stack, decision, reason, cost, r.role))
         if decision == Decision.SCHEDULED and r.stack:
             tfvars.setdefault(r.stack, {})[schedule_variable(tier_of(r.stack))] = value
-    reason = (
-        f"{detection.schedule.describe()}: {detection.reason}; saves {detection.off_hours} of {HOURS_PER_WEEK} hours"
-    )
+    reason = f"{detection.schedule.describe()}: {detection.reason}"
     return EnvironmentProposal(
         environment, Status.PROPOSED, reason, detection, tuple(rows_list), dict(sorted(tfvars.items()))
     )

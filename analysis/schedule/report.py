@@ -124,3 +124,13 @@ def planned_resources(p: EnvironmentProposal) -> dict[str, list[str]]:
         )
         out[stack] = planned(tier, s, functions)
     return out
+
+
+def material(p: EnvironmentProposal, profiles: Mapping[str, WeeklyProfile]) -> dict[str, Any]:
+    """What the report templates show of the schedule (`schedule` in their context)."""
+    return {
+        "data": as_dict(p),
+        "heatmap": heatmap(p, profiles),
+        "table": pr_table(p),
+        "planned": planned_resources(p),
+    }
