@@ -9,13 +9,15 @@ is not read as a failure; after the grace the errors count again, from the switc
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from analysis import tfvars_io
 from analysis.errors import AnalysisError
-from stacks.naming import schedule_variable
+from stacks.naming import SCHEDULED_TIERS, schedule_variable, stack_name
 from stacks.schedule_contract import WeeklySchedule
+from stacks.tfvars import override_path
 
 
 @dataclass(frozen=True)
@@ -49,3 +51,15 @@ def quiet(schedule: WeeklySchedule | None, now: float, since: float, grace: floa
             f"{int(grace // 60)} min grace is not a breach",
         )
     return Quiet(max(since, on + grace))
+
+
+def schedules(
+    tfvars_root: Path, environment: str, regions: Iterable[str], tiers: Iterable[str]
+) -> dict[tuple[str, str], WeeklySchedule | None]:
+    """(tier, region) -> the schedule its committed tfvars give (scheduled tiers only)."""
+    return {
+        (tier, region): stack_schedule(override_path(tfvars_root, environment, stack_name(tier, region)), tier)
+        for region in sorted(set(regions))
+        for tier in sorted(set(tiers))
+        if tier in SCHEDULED_TIERS
+    }
