@@ -443,3 +443,21 @@ def test_analyse_reads_the_use_signals_and_reports(catalog):
     assert not any("sessions" in a for a in plan["serverless-us-east-1"])
     assert plan["data-us-east-1"][:2] == ["aws_iam_role.scheduler_role[0]", "aws_iam_role_policy.scheduler_policy[0]"]
     assert report.heatmap(proposal, profiles).count('class="window"') == 5
+
+
+def test_tfvars_updates_write_the_proposal_and_clear_what_no_longer_applies(catalog, tmp_path):
+    import json
+
+    from analysis.schedule.analyse import tfvars_updates
+
+    base = tmp_path / "staging"
+    base.mkdir()
+    stale = {"timezone": "UTC", "windows": [{"days": ["MON"], "start": "07:00", "hours": 2}]}
+    (base / "data-us-east-1.auto.tfvars.json").write_text(json.dumps({"data_schedule": stale}))
+    recs = staging(replica_removed=False)  # the replica stays: the primary can no longer be stopped
+    p = propose("staging", recs, office_profiles(recs), catalog)
+    updates = tfvars_updates(p, tmp_path, "staging")
+    assert updates[base / "data-us-east-1.auto.tfvars.json"] == {"data_schedule": None}
+    assert updates[base / "compute-us-east-1.auto.tfvars.json"] == dict(p.tfvars["compute-us-east-1"])
+    assert base / "cache-us-east-1.auto.tfvars.json" not in updates  # cache has no schedule variable
+    assert tfvars_updates(propose("production", recs, office_profiles(recs), catalog), tmp_path, "production") == {}
