@@ -15,7 +15,7 @@ import numpy as np
 from stacks.schedule_contract import DAYS, MINUTES_PER_WEEK, WeeklySchedule
 
 CELL_W, CELL_H = 22, 18
-PAD_L, PAD_T, PAD_R, PAD_B = 40, 28, 12, 40
+PAD_L, PAD_T, PAD_R, PAD_B = 40, 28, 12, 52
 WIDTH = PAD_L + 24 * CELL_W + PAD_R
 HEIGHT = PAD_T + 7 * CELL_H + PAD_B
 
@@ -67,10 +67,10 @@ def heatmap_svg(title: str, share: np.ndarray, schedule: WeeklySchedule | None) 
                 f'<rect x="{PAD_L + a / 60 * CELL_W:.1f}" y="{PAD_T + day * CELL_H}" width="{(b - a) / 60 * CELL_W:.1f}" '
                 f'height="{CELL_H}" class="window"/>'
             )
-    caption = f"{schedule.describe()}" if schedule else "no schedule proposed"
+    caption = f"outline: {schedule.describe()}" if schedule else "no schedule proposed"
     parts.append(
-        f'<text x="{PAD_L}" y="{HEIGHT - 8}" class="axis">shade: share of weeks used, hour by hour '
-        f"({escape(zone)}); outline: {escape(caption)}</text>"
+        f'<text x="{PAD_L}" y="{HEIGHT - 20}" class="axis">shade: share of weeks used, hour by hour ({escape(zone)})</text>'
+        f'<text x="{PAD_L}" y="{HEIGHT - 6}" class="axis">{escape(caption)}</text>'
     )
     parts.append("</svg>")
     return "".join(parts)
