@@ -162,8 +162,9 @@ def serverless_schedule(stack, fn: str, function, alias) -> None:
         _for_each(res, pc_scheduled(stack, fn), crons)
 
 
-def data_schedule(stack, primary) -> None:
-    """Stop the primary off-hours and start it on, through EventBridge Scheduler."""
+def data_schedule(stack, primary, key) -> None:
+    """Stop the primary off-hours and start it on, through EventBridge Scheduler (its payload
+    encrypted with the stack's key `key`, which the role may decrypt)."""
     crons = _locals(stack)
     env, tier, t, region = stack.environment, stack.tier, stack.tags, stack.region
     var = f"var.{schedule_variable(tier)}"
@@ -192,7 +193,8 @@ def data_schedule(stack, primary) -> None:
                         "Effect": "Allow",
                         "Action": ["rds:StopDBInstance", "rds:StartDBInstance"],
                         "Resource": primary.arn,
-                    }
+                    },
+                    {"Sid": "DecryptScheduleInput", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
                 ]
             },
         ),
@@ -206,6 +208,7 @@ def data_schedule(stack, primary) -> None:
             schedule_expression=tf(cron),
             schedule_expression_timezone=tf(f"{var}.timezone"),
             flexible_time_window={"mode": "OFF"},
+            kms_key_arn=key.arn,
             target={
                 "arn": RDS_TARGET.format(action=api),
                 "role_arn": tf(f"{_ref(role)}[0].arn"),

@@ -175,7 +175,7 @@ class DataStack(TierStack):
             tags=t("replica", f"{t.name('replica')}-${{count.index + 1}}"),
             **common,
         )
-        data_schedule(self, self.primary)
+        data_schedule(self, self.primary, self.key)
 
     def outputs(self) -> None:
         self.output("data_writer_endpoint", self.primary.address, "Writer (primary) hostname")

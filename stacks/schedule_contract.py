@@ -207,11 +207,13 @@ def planned(tier: str, schedule: WeeklySchedule, functions: tuple[str, ...] = ()
 
 # --- Terraform validation blocks (the same rules, on the variable) -----------------------------
 _LISTED_DAYS = ", ".join(f'"{d}"' for d in DAYS)
-# Minute-of-week intervals of every (window, day): one element per scheduled switch-on.
+# Every (window, day) as one number, 1000 x the minute of the week it switches on + its hours
+# (< 1000). A number, not an object: checkov's HCL parser cannot read two object constructors
+# holding strings in one expression, and flatten() would flatten a pair.
 _SPANS = (
-    "flatten([for w in {var}.windows : [for d in w.days : {"
-    f"s = index([{_LISTED_DAYS}], d) * 1440 + tonumber(split(\":\", w.start)[0]) * 60"
-    ' + tonumber(split(":", w.start)[1]), h = w.hours}]])'
+    "flatten([for w in {var}.windows : [for d in w.days : 1000 * ("
+    f"index([{_LISTED_DAYS}], d) * 1440 + tonumber(split(\":\", w.start)[0]) * 60"
+    ' + tonumber(split(":", w.start)[1])) + w.hours]])'
 )
 TF_RULES: tuple[tuple[str, str], ...] = (
     (
@@ -239,7 +241,8 @@ TF_RULES: tuple[tuple[str, str], ...] = (
     (
         # every ordered pair of switch-ons: the other one starts strictly after this one ends
         f"{{var}} == null || try(alltrue([for i, a in {_SPANS} : alltrue([for j, b in {_SPANS} : "
-        f"i == j || (b.s - a.s + {MINUTES_PER_WEEK}) % {MINUTES_PER_WEEK} > a.h * 60])]), false)",
+        f"i == j || (floor(b / 1000) - floor(a / 1000) + {MINUTES_PER_WEEK}) % {MINUTES_PER_WEEK} "
+        "> a % 1000 * 60])]), false)",
         "Schedule windows must not overlap or touch.",
     ),
 )

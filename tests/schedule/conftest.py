@@ -82,7 +82,8 @@ class Data(TierStack):
 
     def resources(self) -> None:
         primary = aws.DbInstance(self, "primary", identifier=self.tags.name("primary"), instance_class=tf("var.x"))
-        data_schedule(self, primary)
+        key = aws.KmsKey(self, "kms", description="stack key")
+        data_schedule(self, primary, key)
 
     def outputs(self) -> None:
         pass

@@ -105,9 +105,11 @@ def test_data_stops_and_starts_the_primary_with_a_role_allowed_only_that(synthes
     docs = stack["data"]["aws_iam_policy_document"]
     trust = docs["scheduler_trust"]["statement"][0]
     assert trust["principals"] == [{"type": "Service", "identifiers": ["scheduler.amazonaws.com"]}]
-    (perm,) = docs["scheduler_permissions"]["statement"]
+    perm, decrypt = docs["scheduler_permissions"]["statement"]
     assert perm["actions"] == ["rds:StopDBInstance", "rds:StartDBInstance"]
     assert perm["resources"] == ["${aws_db_instance.primary.arn}"]
+    assert decrypt["actions"] == ["kms:Decrypt"] and decrypt["resources"] == ["${aws_kms_key.kms.arn}"]
+    assert stop["kms_key_arn"] == start["kms_key_arn"] == "${aws_kms_key.kms.arn}"  # payload under the stack's CMK
 
 
 def test_planned_addresses_are_what_the_stacks_create(synthesized):
