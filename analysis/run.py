@@ -1,4 +1,4 @@
-"""The main job: inventory -> metrics -> sizing -> reports -> proposed (and applied) tfvars.
+"""The main job: inventory -> metrics -> sizing -> schedule -> reports -> proposed (and applied) tfvars.
 
 `python -m analysis run` (analysis/commands/run.py) parses flags into `RunOptions` and calls
 `execute`. The account is prepared first (`Account`): AWS, or the simulated account
@@ -26,9 +26,16 @@ from analysis.errors import AnalysisError, UsageError
 from analysis.inventory import discover, inventory_path, load_inventory, matches, save_inventory
 from analysis.model import MetricsSource, Recommendation, Resource
 from analysis.pricing import live
+from analysis.pricing.catalog import PriceCatalog
 from analysis.report.charts import utilisation_svg
 from analysis.report.plan import preview
 from analysis.report.records import records as to_records
+from analysis.schedule import report as schedule_report
+from analysis.schedule.analyse import analyse as analyse_schedule
+from analysis.schedule.analyse import tfvars_updates as schedule_tfvars
+from analysis.schedule.detect import DetectionPolicy
+from analysis.schedule.profile import WeeklyProfile
+from analysis.schedule.propose import EnvironmentProposal, SchedulePolicy
 from analysis.sim import account as sim_account
 from analysis.sim import motoserver
 from analysis.sim.scenario import SIM_END, series
@@ -38,7 +45,7 @@ from analysis.sources import open_source
 from analysis.sources.aws import Connector
 from analysis.sources.snapshot import SnapshotSource, write_snapshot
 from analysis.tfmap import StackError, load_sizing_keys
-from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS
+from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS, PRODUCTION_ENVIRONMENTS
 from stacks.tfvars import override_path
 
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
@@ -79,6 +86,8 @@ class RunOptions:
     load_test: bool = False
     load_test_outputs: Path | None = None
     load_test_duration: str = "60s"
+    schedule_timezone: str = "UTC"  # IANA zone off-hours schedules are detected and written in
+    no_schedule_environments: tuple[str, ...] = PRODUCTION_ENVIRONMENTS  # never get a schedule
 
 
 @dataclass
@@ -91,6 +100,7 @@ class RunResult:
     diff: str
     applied: list[Path] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    schedule: EnvironmentProposal | None = None  # the environment's off-hours schedule proposal
 
 
 def _say(line: str) -> None:
@@ -197,8 +207,8 @@ def sizing_stage(
     window: tuple[int, int],
     messages: list[str],
     progress: Callable[[str], None],
-) -> tuple[list[Recommendation], str]:
-    """The recommendations, and the date of the prices they were costed with."""
+) -> tuple[list[Recommendation], PriceCatalog]:
+    """The recommendations, and the prices they were costed with."""
     try:
         prices, notes = live.load(opts.pricing, regions=list(opts.regions))
     except live.PricingUnavailable as e:
@@ -215,7 +225,25 @@ def sizing_stage(
     if hasattr(source, "usage"):
         progress(f"CloudWatch: {source.usage.summary()}")
     progress(f"sizing: {sum(r.status == 'emitted' for r in recs)} changes emitted")
-    return recs, prices.as_of
+    return recs, prices
+
+
+def schedule_stage(
+    opts: RunOptions,
+    recs: list[Recommendation],
+    source: MetricsSource,
+    window: tuple[int, int],
+    prices: PriceCatalog,
+    progress: Callable[[str], None],
+) -> tuple[EnvironmentProposal, dict[str, WeeklyProfile]]:
+    """The environment's off-hours schedule, from the same metrics, priced on the sized configuration."""
+    policy = SchedulePolicy(
+        detection=DetectionPolicy(timezone=opts.schedule_timezone),
+        excluded_environments=opts.no_schedule_environments,
+    )
+    proposal, profiles = analyse_schedule(opts.environment, recs, source, *window, prices, policy)
+    progress(f"schedule: {proposal.reason}")
+    return proposal, profiles
 
 
 def reports_stage(
@@ -225,15 +253,27 @@ def reports_stage(
     window: tuple[int, int],
     prices_as_of: str,
     messages: list[str],
+    schedule: tuple[EnvironmentProposal, dict[str, WeeklyProfile]],
 ) -> RunResult:
     records = to_records(recs, opts.environment)
     files, pending = proposals(records, opts.tfvars_root, opts.environment)
+    proposal, profiles = schedule
+    for path, updates in schedule_tfvars(proposal, opts.tfvars_root, opts.environment).items():
+        files.setdefault(path, {}).update(updates)
+    files = dict(sorted(files.items()))
     proposed_files, diff = _proposed_files(opts, files)
     meta = _meta(opts, *window, prices_as_of, getattr(source, "usage", None), messages)
-    outputs = report.render(records, meta, _charts(recs), preview(records, opts.stacks_dir), diff)
+    outputs = report.render(
+        records,
+        meta,
+        _charts(recs),
+        preview(records, opts.stacks_dir),
+        diff,
+        schedule_report.material(proposal, profiles),
+    )
     outputs.update(proposed_files)
     written = report.write(opts.output, outputs)
-    return RunResult(recs, records, written, files, pending, diff, messages=messages)
+    return RunResult(recs, records, written, files, pending, diff, messages=messages, schedule=proposal)
 
 
 def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResult:
@@ -244,8 +284,9 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
         messages: list[str] = []
         resources = inventory_stage(opts, account, messages, progress)
         source, window = metrics_stage(opts, account, resources)
-        recs, prices_as_of = sizing_stage(opts, resources, source, window, messages, progress)
-    result = reports_stage(opts, recs, source, window, prices_as_of, messages)
+        recs, prices = sizing_stage(opts, resources, source, window, messages, progress)
+        schedule = schedule_stage(opts, recs, source, window, prices, progress)
+    result = reports_stage(opts, recs, source, window, prices.as_of, messages, schedule)
     if opts.apply:
         result.applied = apply(result.proposed)
     return result

@@ -81,6 +81,11 @@ _CLASSES: dict[str, str] = {
     "LambdaFunction": "lambda_function",
     "LambdaAlias": "lambda_alias",
     "LambdaProvisionedConcurrencyConfig": "lambda_provisioned_concurrency_config",
+    # off-hours schedules
+    "AutoscalingSchedule": "autoscaling_schedule",
+    "AppautoscalingTarget": "appautoscaling_target",
+    "AppautoscalingScheduledAction": "appautoscaling_scheduled_action",
+    "SchedulerSchedule": "scheduler_schedule",
 }
 
 

@@ -19,6 +19,7 @@ from modules.expr import num, tf
 from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
+from modules.schedules import compute_schedule
 from modules.security import ANYWHERE, allow_in, allow_out, security_group
 from stacks.naming import PROJECT, Tier, log_group_name
 
@@ -245,6 +246,7 @@ class ComputeStack(TierStack):
             ],
             tag=t.asg_tags("asg"),
         )
+        compute_schedule(self, self.asg)
 
     def alarms(self) -> None:
         """TCP resets (target + NLB) per new flow through the NLB."""

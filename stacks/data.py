@@ -17,6 +17,7 @@ from modules.expr import flag, num, tf
 from modules.iam import assume_role
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
+from modules.schedules import data_schedule
 from modules.security import security_group
 from stacks.naming import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT, Tier, secret_name
 from stacks.props import MAINTENANCE_WINDOWS, window_note
@@ -208,6 +209,7 @@ class DataStack(TierStack):
             tags=t("replica", f"{replica_name}-${{count.index + 1}}"),
             **common,
         )
+        data_schedule(self, self.primary, self.key)
 
     def outputs(self) -> None:
         self.output("data_writer_endpoint", self.primary.address, "Writer (primary) hostname")

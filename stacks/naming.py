@@ -19,6 +19,8 @@ MANAGED_BY = "cdktf"  # ManagedBy tag of what the stacks create
 ROLLOUT_MANAGED_BY = f"{PROJECT}-rollout"  # ManagedBy tag of a Blue/Green deployment `rollout` creates
 
 DEFAULT_ENVIRONMENT = "staging"
+# Environment names that keep full availability: one NAT per AZ, never an off-hours schedule.
+PRODUCTION_ENVIRONMENTS = ("production", "prod")
 DEFAULT_REGIONS = ("us-east-1", "us-west-2")
 
 
@@ -160,3 +162,18 @@ def owner_tags(environment: str, tier: str, region: str, role: str | None = None
     """What another stack looks a resource up by: Project, Environment, Stack (+ Role)."""
     tags = {"Project": PROJECT, "Environment": environment, "Stack": stack_name(tier, region)}
     return {**tags, "Role": role} if role else tags
+
+
+# Tiers whose running hours a schedule can switch off (cache and NAT cannot be stopped).
+SCHEDULED_TIERS = (Tier.DATA.value, Tier.COMPUTE.value, Tier.SERVERLESS.value)
+
+
+def schedule_variable(tier: str) -> str:
+    """`<tier>_schedule`: the variable (and tfvars key) holding a tier's off-hours schedule."""
+    return f"{tier}_schedule"
+
+
+def schedule_action_name(environment: str, tier: str, action: str, key: str) -> str:
+    """`rightsize-<env>-<tier>-<action>-<key>`: a scheduled action (action on/off or start/stop,
+    key the window index, prefixed by the function for the serverless tier)."""
+    return resource_name(environment, tier, f"{action}-{key}")

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from . import rules
+from . import rules, schedule_contract
 from .naming import FUNCTIONS, Tier
 
 # Environments that must be destroyable: deletion protection off, no final snapshot.
@@ -248,6 +248,20 @@ def _retention(tier: str) -> Any:
     )
 
 
+def schedule_knob(tier: str) -> Any:
+    """`<tier>_schedule`: null (always on) or the weekly hours the tier runs (stacks/schedule_contract.py)."""
+    (first, message), *rest = schedule_contract.TF_RULES
+    return knob(
+        None,
+        f"Off-hours schedule of the {tier} tier: null (always on) or timezone + on windows "
+        '(days, start HH:MM, hours); README "Schedules".',
+        tf_type=schedule_contract.TF_TYPE,
+        nullable=True,
+        limit=Limit(schedule_contract.problem, first.replace("{var}", "{x}"), "null or timezone + windows", message),
+        tf_rules=tuple(rest),
+    )
+
+
 class TierProps:
     """Shared behaviour of the per-tier dataclasses."""
 
@@ -426,6 +440,8 @@ class DataProps(TierProps):
     data_log_retention_days: int = _retention(Tier.DATA)
     # []: roles tagged CriticalPath=true.
     data_critical_path: list = _critical_path(Tier.DATA, ("primary", "replica"))
+    # null: always on; otherwise off-hours the primary stopped (EventBridge Scheduler; no read replica) outside the windows.
+    data_schedule: dict | None = schedule_knob(Tier.DATA)
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -576,6 +592,8 @@ class ComputeProps(TierProps):
     compute_log_retention_days: int = _retention(Tier.COMPUTE)
     # []: roles tagged CriticalPath=true.
     compute_critical_path: list = _critical_path(Tier.COMPUTE, ("asg", "nlb"))
+    # null: always on; otherwise off-hours the group scaled to 0 outside the windows.
+    compute_schedule: dict | None = schedule_knob(Tier.COMPUTE)
 
     def problems(self) -> list[tuple[str, str]]:
         err = rules.asg_sizes(self.compute_min_size, self.compute_max_size, self.compute_desired_capacity)
@@ -661,6 +679,8 @@ class ServerlessProps(TierProps):
     serverless_log_retention_days: int = _retention(Tier.SERVERLESS)
     # []: roles (function short names) tagged CriticalPath=true.
     serverless_critical_path: list = _critical_path(Tier.SERVERLESS, FUNCTIONS)
+    # null: always on; otherwise off-hours provisioned concurrency at 0 outside the windows.
+    serverless_schedule: dict | None = schedule_knob(Tier.SERVERLESS)
 
     def effective(self, name: str) -> dict:
         """A map variable merged over its per-function defaults (what the stack deploys)."""

@@ -24,6 +24,7 @@ from modules.expr import hcl_literal, num, strings, tf
 from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
+from modules.schedules import pc_scheduled, serverless_schedule
 from modules.security import security_group
 from stacks.naming import FUNCTIONS, PROJECT, REDIS_PORT, Tier, resource_name, secret_name
 from stacks.props import DEFAULTS_BY_MAP
@@ -218,7 +219,8 @@ class ServerlessStack(TierStack):
         aws.LambdaProvisionedConcurrencyConfig(
             self,
             f"{fn}_provisioned",
-            count=num(f'local.provisioned_concurrency["{fn}"] > 0 ? 1 : 0'),
+            # with a schedule, Application Auto Scaling owns the level (the two would fight)
+            count=num(f'local.provisioned_concurrency["{fn}"] > 0 && !({pc_scheduled(self, fn)}) ? 1 : 0'),
             function_name=function.function_name,
             qualifier=alias.name,
             provisioned_concurrent_executions=num(f'local.provisioned_concurrency["{fn}"]'),
@@ -231,6 +233,7 @@ class ServerlessStack(TierStack):
                 ]
             ),
         )
+        serverless_schedule(self, fn, function, alias)
         self.functions[fn], self.aliases[fn] = function, alias
 
     def _vpc_statements(self) -> list[dict]:

@@ -71,6 +71,9 @@ def _type_error(value: Any, meta: Mapping[str, Any]) -> str | None:
             ok = is_number(v) and v == int(v) if inner == "number" else isinstance(v, str)
             if not ok:
                 return f"{k}: expected {'a whole number' if inner == 'number' else inner}, got {json.dumps(v)}"
+    elif tf_type.startswith("object("):
+        if not isinstance(value, dict):  # the knob's check reads the object itself
+            return f"expected an object, got {got(value)} {json.dumps(value)}"
     else:  # pragma: no cover - a props declaration error
         raise AssertionError(f"unsupported tf_type {tf_type}")
     return None

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analysis.args import (
     add_environment_argument,
@@ -24,6 +25,7 @@ from analysis.errors import UsageError
 from analysis.fsutil import check_writable_dir
 from analysis.report.records import totals
 from analysis.run import RunOptions, Target, execute
+from stacks.naming import PRODUCTION_ENVIRONMENTS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,6 +72,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let compute move between x86_64 and arm64 (needs an arm64 AMI)",
     )
+    p.add_argument(
+        "--schedule-timezone",
+        default="UTC",
+        metavar="ZONE",
+        help="IANA time zone off-hours schedules are detected and written in (default: UTC)",
+    )
+    p.add_argument(
+        "--no-schedule-environments",
+        default=",".join(PRODUCTION_ENVIRONMENTS),
+        metavar="LIST",
+        help=f"environments never given an off-hours schedule (default: {','.join(PRODUCTION_ENVIRONMENTS)})",
+    )
     p.add_argument("--load-test", action="store_true", help="run the load test first (needs --outputs)")
     p.add_argument("--outputs", metavar="PATH", help="stack outputs JSON for --load-test (cdktf output --outputs-file)")
     p.add_argument("--load-test-duration", default="60s", help="load test duration (default: 60s)")
@@ -94,6 +108,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--inventory needs --target aws (the simulated account discovers its own resources)")
     if inventory is not None and not inventory.is_file():
         raise UsageError(f"--inventory {inventory}: no such file")
+    try:
+        ZoneInfo(args.schedule_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"--schedule-timezone {args.schedule_timezone!r}: unknown time zone (an IANA name such as Europe/Berlin)"
+        ) from None
     opts = RunOptions(
         environment=args.environment,
         regions=tuple(parse_regions(args.regions)),
@@ -116,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
         load_test=args.load_test,
         load_test_outputs=Path(args.outputs) if args.outputs else None,
         load_test_duration=args.load_test_duration,
+        schedule_timezone=args.schedule_timezone,
+        no_schedule_environments=tuple(e.strip() for e in args.no_schedule_environments.split(",") if e.strip()),
     )
     result = execute(opts)
     for line in result.messages:
@@ -145,7 +167,13 @@ def summary(result, opts) -> str:
                 )
             )
         )
-    lines.append(f"reports: {opts.output}/report.html, report.md, plan-preview.md, recommendations.json/.csv")
+    if result.schedule is not None:
+        saved = result.schedule.saved
+        note = "" if saved is None else f" (saves ${saved:,.2f}/month on demand after right-sizing)"
+        lines.append(f"schedule: {result.schedule.reason}{note}")
+    lines.append(
+        f"reports: {opts.output}/report.html, report.md, plan-preview.md, recommendations.json/.csv, schedule.json"
+    )
     if opts.apply:
         lines.append(
             f"applied: {', '.join(map(str, result.applied)) or 'nothing to change (tfvars already up to date)'}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,9 @@ def render(
     charts: Mapping[str, list[str]],
     plan: Mapping[str, list[plan_mod.PlannedChange]],
     tfvars_diff: str,
+    schedule: Mapping[str, Any],
 ) -> dict[str, str]:
-    """File name -> content for every report file."""
+    """File name -> content for every report file (`schedule`: analysis.schedule.report.material)."""
     from markupsafe import Markup
 
     context = {
@@ -55,14 +57,18 @@ def render(
         "terms": TERMS,
         "term_names": TERM_NAMES,
         "plan_action": {m.value: m.plan_action for m in RolloutMethod},
+        "schedule": schedule,
     }
     html_charts = {k: [Markup(svg) for svg in v] for k, v in charts.items()}
     return {
-        "report.html": _env(True).get_template("report.html.j2").render(**context, charts=html_charts),
+        "report.html": _env(True)
+        .get_template("report.html.j2")
+        .render(**context, charts=html_charts, heatmap=Markup(schedule["heatmap"])),
         "report.md": _env(False).get_template("report.md.j2").render(**context),
         "plan-preview.md": _env(False).get_template("plan-preview.md.j2").render(**context),
         "recommendations.json": render_json(records, {**meta, "totals": context["totals"]}),
         "recommendations.csv": render_csv(records),
+        "schedule.json": json.dumps(schedule["data"], indent=2, sort_keys=True) + "\n",
     }
 
 
