@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from analysis.fsutil import atomic_write
+from analysis.fsutil import replace_dir
 from analysis.report import plan as plan_mod
 from analysis.report.records import TERMS, render_csv, render_json, totals
 
@@ -66,8 +66,6 @@ def render(
 
 
 def write(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
-    written = []
-    for name, content in sorted(files.items()):
-        atomic_write(out_dir / name, content)
-        written.append(out_dir / name)
-    return written
+    """Replace the report (every top-level name in `files`, e.g. the whole proposed `tfvars/`) as
+    one directory swap: no file of an earlier run survives; other commands' state is kept."""
+    return replace_dir(out_dir, files, owned={Path(name).parts[0] for name in files} | {"tfvars"})
