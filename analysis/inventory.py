@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -73,12 +74,14 @@ def discover(
 
     from analysis import registry
     from analysis.errors import AnalysisError
-    from analysis.sources.aws import error_code, is_access_denied, is_unreachable
+    from analysis.sources.aws import RegionHung, error_code, is_access_denied, is_unreachable
 
     all_kinds = {name: k for name, k in registry.kinds().items() if "discover" in k.parts}
     names = list(all_kinds)
-    inv = Inventory()
-    for region in regions:
+
+    def one_region(region: str) -> Inventory:
+        """This region's share; a hung or unreachable region is named and skipped."""
+        part = Inventory()
         clients = connector.region(region)
         found: list[Resource] = []
         done: list[tuple[str, str]] = []
@@ -89,9 +92,9 @@ def discover(
                     found += all_kinds[name].discover(clients)
                     done.append((region, name))
                 except ClientError as e:
-                    inv.skipped.append((region, name))
+                    part.skipped.append((region, name))
                     why = "access denied" if is_access_denied(e) else "API error"
-                    inv.messages.append(
+                    part.messages.append(
                         f"{region}: {name} skipped: {why} ({error_code(e)}: "
                         f"{e.response.get('Error', {}).get('Message', '')})".rstrip()
                     )
@@ -100,16 +103,27 @@ def discover(
         except Exception as e:
             if not is_unreachable(e):
                 raise
-            down = f"{type(e).__name__}: {e}"
+            down = str(e) if isinstance(e, RegionHung) else f"{type(e).__name__}: {e}"
         if down:
-            inv.unreachable_regions.append(region)
-            inv.skipped += [(region, n) for n in names if (region, n) not in inv.skipped]
-            inv.messages.append(f"{region}: region unreachable, skipped ({down})")
-            continue
-        inv.discovered += done
+            part.unreachable_regions.append(region)
+            part.skipped += [(region, n) for n in names if (region, n) not in part.skipped]
+            part.messages.append(f"{region}: region unreachable, skipped ({down})")
+            return part
+        part.discovered += done
         for r in found:
-            inv.messages += [f"{region}: {r.kind} {r.resource_id}: {note}" for note in r.config.get("notes", ())]
-        inv.resources += [r for r in found if matches(r.tags, tag_filters)]
+            part.messages += [f"{region}: {r.kind} {r.resource_id}: {note}" for note in r.config.get("notes", ())]
+        part.resources += [r for r in found if matches(r.tags, tag_filters)]
+        return part
+
+    inv = Inventory()
+    # regions in parallel: a hung one costs its own timeout budget, not the sum over regions
+    with ThreadPoolExecutor(max_workers=max(1, min(len(regions), 16))) as pool:
+        for part in pool.map(one_region, regions):  # merged in the order asked: deterministic
+            inv.resources += part.resources
+            inv.messages += part.messages
+            inv.unreachable_regions += part.unreachable_regions
+            inv.skipped += part.skipped
+            inv.discovered += part.discovered
     keys = sizing_keys or {}
     inv.resources = sorted(
         (replace(join(r, keys), excluded=exclusion(r.tags)) for r in inv.resources),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,26 @@ def _money(v: float | None) -> str:
     return "missing" if v is None else f"${v:,.2f}"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline syntax; values are mid-line, never at a line start
+
+
+def _md(value: Any) -> str:
+    """Inline Markdown text that stays text: HTML and Markdown syntax escaped, one line (a value
+    from a tag or an AWS reason cannot open a link, a table cell or a heading)."""
+    from markupsafe import escape
+
+    return _MD_SPECIAL.sub(r"\\\1", str(escape(" ".join(str(value).split()))))
+
+
+def _code(value: Any) -> str:
+    """A Markdown code span holding `value` literally: its fence is longer than any backtick run
+    inside (a code span shows HTML as text, so only the fence and newlines need care)."""
+    text = " ".join(str(value).split())
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _env(autoescape: bool):
     import jinja2
 
@@ -30,6 +51,8 @@ def _env(autoescape: bool):
         lstrip_blocks=False,
     )
     env.filters["money"] = _money
+    env.filters["md"] = _md
+    env.filters["code"] = _code
     return env
 
 

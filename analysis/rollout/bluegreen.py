@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis import tfvars_io
+from analysis import fsutil, tfvars_io
 from analysis.errors import AnalysisError
-from analysis.fsutil import atomic_write
 from analysis.rollout.plan import Plan
 from stacks.naming import BLUE_SUFFIX, PROJECT, ROLLOUT_MANAGED_BY
 
@@ -73,7 +72,7 @@ class State:
     def save(self, **updates: Any) -> None:
         self.data.update(updates)
         text = json.dumps(self.data, sort_keys=True, indent=2) + "\n"
-        atomic_write(self.path, text.encode("utf-8"))
+        fsutil.atomic_write(self.path, text.encode("utf-8"))
 
     def log(self, line: str) -> None:
         self.save(log=[*self.data.get("log", []), line])
@@ -168,6 +167,14 @@ class BlueGreenRollout:
 
     # --- the flow ----------------------------------------------------------------------------
     def run(self) -> None:
+        """Drive the rollout, holding its state file's lock: a second run of the same resource is
+        refused instead of racing this one (the state is re-read under the lock)."""
+        lock = self.state.path.with_name(self.state.path.name + ".lock")
+        with fsutil.locked(lock, f"rollout of {self.rid}"):
+            self.state = State.load(self.state.path)
+            self._run()
+
+    def _run(self) -> None:
         dep = self.find_existing()
         if dep is None:
             inst = self.instance(self.rid)
