@@ -180,7 +180,8 @@ class Transaction:
                 if data is None:
                     path.unlink(missing_ok=True)
                 else:
-                    os.replace(temps.pop(path), path)
+                    os.replace(temps[path], path)
+                    del temps[path]
                 done.append(path)
         except (OSError, KeyboardInterrupt) as e:
             put_back = self._undo(done, before)

@@ -235,13 +235,13 @@ def apply(path: Path | str, updates: Mapping[str, Any], *, dry_run: bool = False
 def restore_all(paths: Iterable[Path | str], *, dry_run: bool = False) -> list[Written]:
     """Put back the bytes kept in .previous/ (delete a file whose marker says it was absent),
     every file in one transaction under the directory's lock."""
-    paths = [Path(p) for p in paths]
-    if not paths:
+    files = [Path(p) for p in paths]
+    if not files:
         return []
     out = []
-    with _locked(paths, dry_run):
+    with _locked(files, dry_run):
         tx = fsutil.Transaction()
-        for path in paths:
+        for path in files:
             kept = read_bytes(previous_path(path))
             if kept is None:
                 raise AnalysisError(f"{path}: no previous copy in {previous_path(path).parent} to restore")
