@@ -226,6 +226,18 @@ def _link_into(src: Path, dst: Path) -> None:
         link(str(src), str(dst))
 
 
+def _recover(target: Path) -> None:
+    """Undo what a swap killed half-way left (call it holding the lock): the old directory goes
+    back if the new one never arrived; unfinished new ones are removed."""
+    for stale in sorted(target.parent.glob(f".{target.name}.old.*")):
+        if not target.exists():
+            os.replace(stale, target)
+        else:
+            shutil.rmtree(stale, ignore_errors=True)
+    for stale in target.parent.glob(f".{target.name}.new.*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def replace_dir(target: Path, files: Mapping[str, bytes | str], owned: Collection[str]) -> list[Path]:
     """Make `target` hold `files` (relative name -> content) in place of everything it had under
     the top-level names in `owned`; its other entries (another command's state) are kept.
@@ -234,26 +246,33 @@ def replace_dir(target: Path, files: Mapping[str, bytes | str], owned: Collectio
     swapped in, so no file of an earlier run survives under an owned name and a crash leaves
     either the old directory or the new one, whole."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new.", dir=target.parent))
-    old = new.with_name(new.name.replace(".new.", ".old.", 1))
     try:
-        if target.is_dir():
-            for entry in sorted(target.iterdir()):
-                if entry.name not in owned:
-                    _link_into(entry, new / entry.name)
-        for name, content in sorted(files.items()):
-            f = new / name
-            f.parent.mkdir(parents=True, exist_ok=True)
-            _fill(f, content.encode() if isinstance(content, str) else content)
-        os.chmod(new, 0o777 & ~_umask())  # mkdtemp makes 0700 directories
-        if target.exists():
-            os.replace(target, old)
-        os.replace(new, target)
-    except BaseException:
-        if old.exists() and not target.exists():
-            os.replace(old, target)
-        shutil.rmtree(new, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AnalysisError(f"cannot write {target}: {_why(e)}") from None
+    with locked(target.parent / f".{target.name}.lock", f"directory {target}"):
+        _recover(target)
+        new = Path(tempfile.mkdtemp(prefix=f".{target.name}.new.", dir=target.parent))
+        old = new.with_name(new.name.replace(".new.", ".old.", 1))
+        try:
+            if target.is_dir():
+                for entry in sorted(target.iterdir()):
+                    if entry.name not in owned:
+                        _link_into(entry, new / entry.name)
+            for name, content in sorted(files.items()):
+                f = new / name
+                f.parent.mkdir(parents=True, exist_ok=True)
+                _fill(f, content.encode() if isinstance(content, str) else content)
+            os.chmod(new, 0o777 & ~_umask())  # mkdtemp makes 0700 directories
+            if target.exists():
+                os.replace(target, old)
+            os.replace(new, target)
+        except BaseException as e:
+            if old.exists() and not target.exists():
+                os.replace(old, target)
+            shutil.rmtree(new, ignore_errors=True)
+            if isinstance(e, OSError):
+                raise AnalysisError(f"cannot write {target}: {_why(e)}; it is left as it was") from None
+            raise
+        shutil.rmtree(old, ignore_errors=True)
     return [target / name for name in sorted(files)]

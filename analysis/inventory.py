@@ -260,6 +260,7 @@ def _check_resource(i: int, d: Any, known_kinds: Collection[str]) -> None:
         "stack": (_OPT_STR, False),
         "tfvars_keys": ((dict,), False),
         "excluded": (_OPT_STR, False),
+        "account": (_STR, False),  # multi-account inventories
     }
     for name, (types, required) in fields.items():
         if name not in d:
@@ -292,16 +293,13 @@ def _check_resource(i: int, d: Any, known_kinds: Collection[str]) -> None:
             )
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
 def load_inventory_document(path: str | Path) -> dict[str, Any]:
     """The whole inventory JSON, checked against the schema (version, field types, each kind's
     config fields, stack names, no duplicate resource), with `resources` as Resource objects.
     Any defect is one AnalysisError line naming the file and the field."""
     from analysis import registry
     from analysis.errors import AnalysisError
+    from stacks.tfvars import loads_strict
 
     path = Path(path)
     try:
@@ -314,7 +312,7 @@ def load_inventory_document(path: str | Path) -> dict[str, Any]:
     try:
         if len(raw) > MAX_INVENTORY_BYTES:
             raise ValueError(f"larger than {MAX_INVENTORY_BYTES:,} bytes")
-        doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        doc = loads_strict(raw)
         if not isinstance(doc, dict):
             raise ValueError(f"expected a JSON object, got {_type_name(doc)}")
         if doc.get("version") != INVENTORY_VERSION:
@@ -329,7 +327,7 @@ def load_inventory_document(path: str | Path) -> dict[str, Any]:
             if key in seen:
                 raise ValueError(f"resources[{i}]: duplicate of resources[{seen[key]}] ({' '.join(key)})")
             seen[key] = i
-    except (ValueError, RecursionError) as e:  # also UnicodeDecodeError and JSONDecodeError
+    except ValueError as e:  # also UnicodeDecodeError, JSONDecodeError, NaN, duplicate keys
         raise AnalysisError(f"{path}: not a valid inventory ({str(e).splitlines()[0]})") from None
     doc["resources"] = [resource_from_dict(d) for d in doc["resources"]]
     return doc

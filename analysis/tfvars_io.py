@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
-import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from stacks import tfvars as stack_tfvars
 
 PREVIOUS_DIR = ".previous"
 LOCK_FILE = ".lock"  # in PREVIOUS_DIR (ignored by git, never a tfvars name)
-MAX_BYTES = 1 << 20  # an override file sets a few dozen keys; anything near this is not one
+MAX_BYTES = stack_tfvars.MAX_BYTES
 
 
 def override_file(root: Path | str, environment: str, stack: str) -> Path:
@@ -71,23 +70,12 @@ def tier_of(path: Path | str) -> str:
     return naming.tier_of(stack_of(path))
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} overflows a double")
-    return value
-
-
 def parse(text: bytes | str, source: Path | str) -> dict[str, Any]:
     if len(text) > MAX_BYTES:
         raise AnalysisError(f"{source}: {len(text):,} bytes, more than the {MAX_BYTES:,} a tfvars file may hold")
     try:
-        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
-    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError, NaN, 1e400, huge ints
+        data = stack_tfvars.loads_strict(text)
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, NaN, 1e400, duplicate keys, huge ints
         raise AnalysisError(f"corrupt tfvars JSON in {source} ({str(e).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise AnalysisError(f"{source}: tfvars must be a JSON object, got {type(data).__name__}")

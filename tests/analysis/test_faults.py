@@ -25,6 +25,7 @@ from analysis.report import _code, _md
 from analysis.rollout.plan import SCHEMA_VERSION
 from analysis.run import proposals
 from analysis.sources.aws import TIMEOUT_ENV, Connector, RegionHung
+from stacks import tfvars as stack_tfvars
 
 ENV = "staging"
 COMPUTE = "compute-us-east-1"
@@ -95,6 +96,30 @@ def test_oversized_tfvars_is_refused_without_reading_it_all(tree):
         f.truncate(200 << 20)  # 200 MB, sparse: the probe of the issue
     with pytest.raises(AnalysisError, match=f"{path}: larger than"):
         tfvars_io.read(path)
+
+
+def test_duplicate_keys_are_refused(tree):
+    path = tree / ENV / f"{COMPUTE}.auto.tfvars.json"
+    path.write_text('{"compute_min_size": 2, "compute_min_size": 9}')
+    with pytest.raises(AnalysisError, match="duplicate key 'compute_min_size'"):
+        tfvars_io.read(path)
+
+
+def test_synth_reads_overrides_as_strictly(tree):
+    path = tree / ENV / f"{COMPUTE}.auto.tfvars.json"
+    for content, says in (
+        (b'{"compute_min_size": NaN}', "NaN"),
+        (b'{"compute_min_size": 2, "compute_min_size": 9}', "duplicate key"),
+        (b"\xff", "invalid JSON"),
+    ):
+        path.write_bytes(content)
+        with pytest.raises(stack_tfvars.TfvarsError, match=says) as e:
+            stack_tfvars.load_overrides(path, "compute", ENV)
+        assert "\n" not in str(e.value)
+    with open(path, "wb") as f:
+        f.truncate(200 << 20)
+    with pytest.raises(stack_tfvars.TfvarsError, match="larger than"):
+        stack_tfvars.load_overrides(path, "compute", ENV)
 
 
 def test_directory_in_place_of_a_tfvars_file_is_named(tree):
@@ -228,7 +253,17 @@ def test_report_directory_is_replaced_whole_and_other_state_kept(tmp_path):
     assert (out / "report.md").read_text() == "second\n"
     assert not (out / "tfvars").exists()  # the earlier run's proposal does not survive
     assert (out / "rollout" / "us-east-1" / "db.json").read_text() == '{"phase": "created"}\n'
-    assert [p.name for p in tmp_path.joinpath("reports").iterdir()] == [ENV]  # no staging dir left
+    assert sorted(p.name for p in tmp_path.joinpath("reports").iterdir()) == [f".{ENV}.lock", ENV]  # no staging dir
+
+
+def test_a_report_swap_killed_half_way_is_recovered(tmp_path):
+    out = tmp_path / ENV
+    report.write(out, {"report.md": "first\n"})
+    out.rename(tmp_path / f".{ENV}.old.x1")  # killed between the two renames: only the old one exists
+    (tmp_path / f".{ENV}.new.x1").mkdir()
+    report.write(out, {"report.md": "second\n"})
+    assert (out / "report.md").read_text() == "second\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".{ENV}.lock", ENV]
 
 
 # --- nothing escapes the tfvars tree -----------------------------------------------------------
@@ -317,6 +352,7 @@ def test_a_valid_inventory_loads(tmp_path):
         ([good_resource(region="mars-1")], 1, "not a region name"),
         ([{k: v for k, v in good_resource().items() if k != "config"}], 1, "missing field 'config'"),
         ([good_resource(extra=1)], 1, "unknown field"),
+        ([good_resource(account=123)], 1, "account: expected str"),
         ("all", 1, "resources: expected a list"),
     ],
 )
@@ -326,7 +362,9 @@ def test_defective_inventory_is_one_line(tmp_path, resources, version, says):
     assert "\n" not in str(e.value) and "m.inventory.json" in str(e.value)
 
 
-@pytest.mark.parametrize("raw", [b"\xff\xfe{}", b'{"version": NaN, "resources": []}', b"[]", b"{"])
+@pytest.mark.parametrize(
+    "raw", [b"\xff\xfe{}", b'{"version": NaN, "resources": []}', b'{"version": 1, "version": 2}', b"[]", b"{"]
+)
 def test_unreadable_inventory_is_one_line(tmp_path, raw):
     path = tmp_path / "m.inventory.json"
     path.write_bytes(raw)
