@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 from analysis import fsutil, tfvars_io
 from analysis.errors import AnalysisError
 from analysis.rollout.plan import Plan
-from stacks.naming import BLUE_SUFFIX, PROJECT, ROLLOUT_MANAGED_BY
+from stacks.naming import BLUE_SUFFIX, PROJECT, REGION_RE, ROLLOUT_MANAGED_BY
 
 TERMINAL_FAILURES = ("INVALID_CONFIGURATION", "SWITCHOVER_FAILED")
 # CreateBlueGreenDeployment Target* parameter -> DescribeDBInstances field it sets
@@ -78,7 +79,14 @@ class State:
         self.save(log=[*self.data.get("log", []), line])
 
 
+DB_ID_RE = r"[A-Za-z][A-Za-z0-9-]{0,62}"  # an RDS DB instance identifier
+
+
 def state_path(state_dir: Path | str, region: str, resource_id: str) -> Path:
+    """`<state_dir>/<region>/<resource_id>.json`; AnalysisError for a region or id from
+    recommendations.json that is not one (it would put the state outside `state_dir`)."""
+    if not re.fullmatch(REGION_RE, region) or not re.fullmatch(DB_ID_RE, resource_id):
+        raise AnalysisError(f"refusing rollout state for {region!r} / {resource_id!r}: not a region / DB identifier")
     return Path(state_dir) / region / f"{resource_id}.json"
 
 

@@ -309,6 +309,15 @@ def test_rollout_refuses_a_traversing_recommendation(tmp_path, capsys):
     assert not outside.exists() and not (tmp_path / "tfvars").exists()
 
 
+@pytest.mark.parametrize("region, rid", [("us-east-1", "../../db"), ("../x", "db"), ("us-east-1", "db/x")])
+def test_rollout_state_stays_in_its_directory(tmp_path, region, rid):
+    from analysis.rollout.bluegreen import state_path
+
+    with pytest.raises(AnalysisError, match="refusing rollout state"):
+        state_path(tmp_path, region, rid)
+    assert state_path(tmp_path, "us-east-1", "rightsize-staging-data-primary").parent == tmp_path / "us-east-1"
+
+
 # --- inventories with each defect --------------------------------------------------------------
 def good_resource(**over) -> dict:
     r = Resource(
