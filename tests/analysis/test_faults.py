@@ -168,6 +168,38 @@ def test_unwritable_file_is_found_before_anything_is_written(tree):
     assert snapshot(tree) == before
 
 
+@pytest.fixture
+def immutable():
+    """Mark files immutable (chattr +i: even root cannot write them); undone at teardown."""
+    marked: list[Path] = []
+
+    def mark(path: Path) -> None:
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here (needs root and an ext4-like file system)")
+        marked.append(path)
+
+    yield mark
+    for path in marked:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_an_immutable_file_in_the_middle_changes_nothing(tree, immutable):
+    data = tree / ENV / "data-us-east-1.auto.tfvars.json"
+    data.write_text("{}\n")
+    immutable(tree / ENV / f"{CACHE}.auto.tfvars.json")  # sorted between compute and data
+    before = snapshot(tree)
+    files = {
+        tree / ENV / f"{COMPUTE}.auto.tfvars.json": COMPUTE_CHANGE,
+        tree / ENV / f"{CACHE}.auto.tfvars.json": CACHE_CHANGE,
+        data: {"data_instance_class": "db.r6g.large"},
+    }
+    with pytest.raises(
+        AnalysisError, match=f"cannot write {tree / ENV / CACHE}.*Operation not permitted.*nothing changed"
+    ):
+        tfvars_io.apply_all(files)
+    assert snapshot(tree) == before
+
+
 def test_a_second_apply_is_refused_while_one_holds_the_tree(tree):
     path = tree / ENV / f"{COMPUTE}.auto.tfvars.json"
     before = snapshot(tree)
