@@ -170,30 +170,28 @@ class Transaction:
         before = {p: (p.read_bytes() if p.exists() else None) for p in self.staged}
         temps: dict[Path, Path] = {}
         done: list[Path] = []
+        current: Path | None = None  # the file being written when a step fails
         try:
-            for path, data in self.staged.items():
+            for current, data in self.staged.items():
                 if data is not None:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    temps[path] = _temp_beside(path)
-                    _fill(temps[path], data)
-            for path, data in self.staged.items():
+                    current.parent.mkdir(parents=True, exist_ok=True)
+                    temps[current] = _temp_beside(current)
+                    _fill(temps[current], data)
+            for current, data in self.staged.items():
                 if data is None:
-                    path.unlink(missing_ok=True)
+                    current.unlink(missing_ok=True)
                 else:
-                    os.replace(temps[path], path)
-                    del temps[path]
-                done.append(path)
+                    os.replace(temps[current], current)
+                    del temps[current]
+                done.append(current)
         except (OSError, KeyboardInterrupt) as e:
-            put_back = self._undo(done, before)
+            stuck = self._undo(done, before)
             for tmp in temps.values():
                 tmp.unlink(missing_ok=True)
             if isinstance(e, KeyboardInterrupt):
                 raise
-            where = getattr(e, "filename", None) or "?"
-            tail = (
-                "nothing changed" if not put_back else f"nothing changed, but could not put back {', '.join(put_back)}"
-            )
-            raise AnalysisError(f"writing {where} failed ({_why(e)}); {tail}") from None
+            outcome = f"could not put back {', '.join(stuck)}: check them" if stuck else "nothing changed"
+            raise AnalysisError(f"writing {current} failed ({_why(e)}); {outcome}") from None
 
     @staticmethod
     def _undo(done: list[Path], before: dict[Path, bytes | None]) -> list[str]:

@@ -9,7 +9,7 @@ exist) so `guard` can restore it byte for byte or delete it.
 Writers of one `tfvars/<env>/` directory hold its lock (`.previous/.lock`) and change all their
 files in one transaction (analysis/fsutil.py): every file or none, never two runs interleaved.
 Paths come from `override_file`, which accepts only stack names of the naming contract and
-paths inside the tfvars root. Reads are bounded (MAX_BYTES) and reject non-finite numbers.
+paths inside the tfvars root. Reads are bounded (MAX_BYTES) and strict (stacks/tfvars.loads_strict).
 
 Key addresses: `var` sets a variable, `var.mapkey` sets one key of a map variable and leaves the
 map's other keys alone.
