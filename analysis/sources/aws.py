@@ -57,6 +57,7 @@ class RegionHung(AnalysisError):
 
     def __init__(self, region: str, service: str, operation: str, timeout: float, attempts: int):
         self.region, self.service, self.operation = region, service, operation
+        self.timeout, self.attempts = timeout, attempts
         super().__init__(
             f"{service} {operation} in {region} did not answer within {timeout:g} s "
             f"({attempts} timed-out attempts in this region): the endpoint hangs"
@@ -189,13 +190,16 @@ class Connector:
         still retrying and every later call in the region raise RegionHung at once."""
         from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
+        def give_up() -> None:
+            if region in self._hung:  # a new instance per raise: threads must not share a traceback
+                h = self._hung[region]
+                raise RegionHung(h.region, h.service, h.operation, h.timeout, h.attempts)
+
         def before_call(model: Any, **_: Any) -> None:
-            if region in self._hung:
-                raise self._hung[region]
+            give_up()
 
         def needs_retry(caught_exception: BaseException | None = None, operation: Any = None, **_: Any) -> None:
-            if region in self._hung:
-                raise self._hung[region]
+            give_up()
             if not isinstance(caught_exception, (ReadTimeoutError, ConnectTimeoutError)):
                 return
             with self._lock:
@@ -203,15 +207,10 @@ class Connector:
                 if spent >= self.timeout_budget:
                     name = getattr(operation, "name", "?")
                     self._hung.setdefault(region, RegionHung(region, service, name, timeout, spent))
-            if region in self._hung:
-                raise self._hung[region]
+            give_up()
 
         client.meta.events.register_first("before-call", before_call)
         client.meta.events.register_first("needs-retry", needs_retry)
-
-    def hung(self, region: str) -> RegionHung | None:
-        """Why the region was given up as hung, or None."""
-        return self._hung.get(region)
 
     def _session(self, raw_timestamps: bool):
         if raw_timestamps not in self._sessions:
