@@ -85,7 +85,7 @@ def check_writable_dir(path: str | os.PathLike) -> str | None:
         with tempfile.TemporaryFile(dir=probe):
             pass
     except OSError as e:
-        return f"{probe} is not writable ({_why(e)})"
+        return f"cannot create a file in {probe} ({_why(e)})"
     return None
 
 
