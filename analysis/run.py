@@ -46,7 +46,6 @@ from analysis.sources.aws import Connector
 from analysis.sources.snapshot import SnapshotSource, write_snapshot
 from analysis.tfmap import StackError, load_sizing_keys
 from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS, PRODUCTION_ENVIRONMENTS
-from stacks.tfvars import override_path
 
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
 SIM_CREDENTIALS = {
@@ -327,7 +326,7 @@ def proposals(
         if rec["rollout"] == ROLLOUT_OWNED:
             pending.append(rec)
             continue
-        path = override_path(tfvars_root, environment, rec["stack"])
+        path = tfvars_io.override_file(tfvars_root, environment, rec["stack"])  # refuses ../ and non-stacks
         for ch in rec["changes"]:
             if ch["tfvars_key"]:
                 files.setdefault(path, {})[ch["tfvars_key"]] = ch["proposed"]
@@ -336,29 +335,18 @@ def proposals(
 
 def _proposed_files(opts: RunOptions, files: dict[Path, dict[str, Any]]) -> tuple[dict[str, str], str]:
     """Report-relative path -> proposed file content, and the unified diff against the committed files."""
-    contents, diffs = {}, []
-    for path, updates in files.items():
-        try:
-            written = tfvars_io.apply(path, updates, dry_run=True)
-        except (ValueError, OSError) as e:
-            raise AnalysisError(str(e)) from None
-        contents[str(Path("tfvars") / opts.environment / path.name)] = written.content.decode()
-        diffs.append(written.diff)
-    return contents, "".join(diffs)
+    written = tfvars_io.apply_all(files, dry_run=True)
+    contents = {str(Path("tfvars") / opts.environment / w.path.name): w.content.decode() for w in written}
+    return contents, "".join(w.diff for w in written)
 
 
 def apply(files: dict[Path, dict[str, Any]]) -> list[Path]:
-    """Write the owned keys into the committed tfvars (atomic, previous kept for rollback)."""
-    changed = []
-    for path, updates in files.items():
-        try:
-            written = tfvars_io.apply(path, updates)
-        except (ValueError, OSError) as e:
-            raise AnalysisError(str(e)) from None
-        if written.changed:
-            changed.append(path)
-            print(written.diff, end="")
-    return changed
+    """Write the owned keys into the committed tfvars: every file or none, under the tfvars
+    directory's lock, previous copies kept for rollback (tfvars_io.apply_all)."""
+    written = tfvars_io.apply_all(files)
+    for w in written:
+        print(w.diff, end="")
+    return [w.path for w in written if w.changed]
 
 
 def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messages: list[str]) -> dict[str, Any]:

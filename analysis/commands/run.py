@@ -100,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     problem = check_writable_dir(output)
     if problem:
         raise UsageError(f"--output {output}: {problem}")
+    tfvars_dir = tfvars_root(args) / args.environment
+    problem = check_writable_dir(tfvars_dir) if args.apply else None
+    if problem:  # before any work: a read-only tree must not fail after the reports are written
+        raise UsageError(f"--apply: {tfvars_dir}: {problem}")
     snapshot = Path(args.metrics_snapshot) if args.metrics_snapshot else None
     if snapshot is not None and not snapshot.is_file():
         raise UsageError(f"--metrics-snapshot {snapshot}: no such file")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from analysis.enums import RolloutMethod
-from analysis.fsutil import atomic_write
+from analysis.fsutil import replace_dir
 from analysis.report import plan as plan_mod
 from analysis.report.records import TERMS, render_csv, render_json, totals
 
@@ -18,6 +19,26 @@ TERM_NAMES = {"on_demand": "on-demand", "reserved_1yr": "RI 1-yr", "reserved_3yr
 
 def _money(v: float | None) -> str:
     return "missing" if v is None else f"${v:,.2f}"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # inline syntax; values are mid-line, never at a line start
+
+
+def _md(value: Any) -> str:
+    """Inline Markdown text that stays text: HTML and Markdown syntax escaped, one line (a value
+    from a tag or an AWS reason cannot open a link, a table cell or a heading)."""
+    from markupsafe import escape
+
+    return _MD_SPECIAL.sub(r"\\\1", str(escape(" ".join(str(value).split()))))
+
+
+def _code(value: Any) -> str:
+    """A Markdown code span holding `value` literally: its fence is longer than any backtick run
+    inside (a code span shows HTML as text, so only the fence and newlines need care)."""
+    text = " ".join(str(value).split())
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _env(autoescape: bool):
@@ -32,6 +53,8 @@ def _env(autoescape: bool):
         lstrip_blocks=False,
     )
     env.filters["money"] = _money
+    env.filters["md"] = _md
+    env.filters["code"] = _code
     return env
 
 
@@ -73,8 +96,6 @@ def render(
 
 
 def write(out_dir: Path, files: Mapping[str, str]) -> list[Path]:
-    written = []
-    for name, content in sorted(files.items()):
-        atomic_write(out_dir / name, content)
-        written.append(out_dir / name)
-    return written
+    """Replace the report (every top-level name in `files`, e.g. the whole proposed `tfvars/`) as
+    one directory swap: no file of an earlier run survives; other commands' state is kept."""
+    return replace_dir(out_dir, files, owned={Path(name).parts[0] for name in files} | {"tfvars"})

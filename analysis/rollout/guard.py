@@ -333,7 +333,7 @@ def rollback(
     verb = "would restore" if dry_run else "restored"
     for b in breaches:
         log(f"guard: BREACH {b.region} {b.alarm}: {b.reason}")
-    restored, refused = 0, []
+    allowed, refused = [], []
     for t in targets:
         kept = tfvars_io.read_bytes(tfvars_io.previous_path(t.path))
         if kept is None:
@@ -349,13 +349,16 @@ def rollback(
             )
             refused.append(str(t.path))
             continue
-        written = tfvars_io.restore(t.path, dry_run=dry_run)
+        allowed.append((t.path, kept == b""))
+    restored = 0
+    # every allowed file in one transaction: a failure restores none, never half the change set
+    for written, (_, absent) in zip(tfvars_io.restore_all([p for p, _ in allowed], dry_run=dry_run), allowed):
         if written.changed:
             restored += 1
-            what = "deleted (it did not exist before)" if kept == b"" else "to the previous version"
-            log(f"guard: {verb} {t.path} {what}; reverted:\n{written.diff.rstrip()}")
+            what = "deleted (it did not exist before)" if absent else "to the previous version"
+            log(f"guard: {verb} {written.path} {what}; reverted:\n{written.diff.rstrip()}")
         else:
-            log(f"guard: {t.path} already equals the previous version")
+            log(f"guard: {written.path} already equals the previous version")
     for line in db_rollback_paths(state_dir, {t.stack for t in targets if t.tier == "data"}):
         log(f"guard: {line}")
     return Rollback(restored, tuple(refused))
