@@ -83,7 +83,9 @@ rds-ca: node_modules/.installed
 checkov: install .venv-checkov/.installed   ## checkov on the HCL synth; suppressions only in .checkov.yaml
 	rm -rf cdktf.out/hcl
 	SYNTH_HCL_OUTPUT=true $(PY) main.py $(SYNTH_ARGS) --outdir cdktf.out/hcl
-	.venv-checkov/bin/checkov --config-file .checkov.yaml -d cdktf.out/hcl/stacks
+	@# checkov exits 0 when it cannot parse a file (and then skips it): a parsing error fails here too.
+	set -o pipefail; .venv-checkov/bin/checkov --config-file .checkov.yaml -d cdktf.out/hcl/stacks | tee cdktf.out/checkov.txt
+	@! grep -E "Parsing errors: [1-9]" cdktf.out/checkov.txt || { echo "make checkov: checkov could not parse a stack"; exit 1; }
 
 # --- analysis ------------------------------------------------------------------
 # The main job: make analyze [ANALYZE_ARGS="--apply"] (every flag: .venv/bin/python -m analysis run --help).
