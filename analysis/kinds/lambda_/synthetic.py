@@ -1,5 +1,7 @@
 """Synthetic CloudWatch series of a Lambda function: dimensions concurrency (executions), memory
-(MB used, only if given: otherwise no Lambda Insights); param duration_ms.
+(MB used, only if given: otherwise no Lambda Insights); params duration_ms (mean, at today's
+memory) and cpu_ms (cpu_total_time per invocation, only with Lambda Insights; absent: not
+published).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def synthetic(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: Sp
         ("Errors", "Sum"): np.zeros(n),
         ("Throttles", "Sum"): np.round((conc - served) * PERIOD / (duration / 1000)),
         ("Duration", "Average"): np.full(n, duration),
+        ("Duration", "p50"): np.full(n, duration * 0.9),
         ("Duration", "Maximum"): np.full(n, duration * 2),
         ("Duration", "p99"): np.full(n, duration * 1.6),
         ("ConcurrentExecutions", "Maximum"): np.round(served),
@@ -43,4 +46,8 @@ def synthetic(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: Sp
         )
     if "memory" in d:
         table[("used_memory_max", "Maximum")] = d["memory"]
+        table[("total_memory", "Maximum")] = np.full(n, float(cfg["memory_size"]))
+        table[("init_duration", "Maximum")] = np.full(n, 400.0)
+        if "cpu_ms" in model.params:
+            table[("cpu_total_time", "Average")] = np.full(n, float(model.params["cpu_ms"]))
     return lambda q: table.get((q.metric_name, q.stat))
