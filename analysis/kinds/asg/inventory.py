@@ -63,7 +63,8 @@ def _policies(autoscaling, group: str) -> tuple[tuple[str, ...], float | None]:
     """(policy names, target of a target-tracking policy on average CPU or None): a group with a
     policy is elastic even if its count did not move in the window."""
     policies = [
-        p for page in autoscaling.get_paginator("describe_policies").paginate(AutoScalingGroupName=group)
+        p
+        for page in autoscaling.get_paginator("describe_policies").paginate(AutoScalingGroupName=group)
         for p in page["ScalingPolicies"]
     ]
     target = None
