@@ -117,9 +117,11 @@ def finish(
     evidence: Mapping[str, Any] | None = None,
     projected: Mapping[str, np.ndarray] | None = None,  # demand values on the new size (default: as observed)
     capacity_series: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,  # elastic: (now, new) per sample
+    conflicts: Sequence[str] = (),  # coupled limits the proposal would break (each with its numbers)
 ) -> Recommendation:
     """The record of a proposal: its status, confidence, risk, evidence and its replay (every
-    dimension's demand on the proposed capacity over the window; any minute over it rejects)."""
+    dimension's demand on the proposed capacity over the window). Any minute over capacity, or
+    any conflict, rejects it."""
     changes = tuple(c for c in changes if c.current != c.proposed)
     projected, capacity_series = projected or {}, capacity_series or {}
     conf, parts = confidence(demands, capacity_new, ctx.window)
@@ -161,13 +163,18 @@ def finish(
             demand,
             utilisation,
         )
-    if replayed.over:
+    if replayed.over or conflicts:
         status = Status.REJECTED
-        reason = (
-            "not emitted: replayed over the window the proposal would have run out of capacity ("
-            + "; ".join(r.describe() for r in replayed.over)
-            + f"); {reason}"
+        why = (
+            [
+                "replayed over the window the proposal would have run out of capacity ("
+                + "; ".join(r.describe() for r in replayed.over)
+                + ")"
+            ]
+            if replayed.over
+            else []
         )
+        reason = f"not emitted: {'; '.join(why + list(conflicts))}; {reason}"
     elif conf < ctx.confidence_threshold:
         status = Status.BELOW_THRESHOLD
         reason = (
