@@ -264,7 +264,7 @@ def _elastic_options(
         per = spec["vcpu"] * target
         lo = max(ctx.options.asg_min_instances, math.ceil(trough * (1 + headroom) / per - 1e-9))
         hi = max(
-            lo,
+            lo + 1,  # room to scale out beyond what was seen: costs nothing until the policy uses it
             math.ceil((cpu.target or 0) / per - 1e-9),
             math.ceil((net.target or 0) / spec["network_gbps"] - 1e-9),
         )
