@@ -234,3 +234,15 @@ def test_database_downsize_that_would_starve_its_clients_is_flagged(sizing_resou
         r for r in analyse([db, sizing_resource("asg", max_size=12), fn], series, ctx) if r.resource.kind == "rds"
     )
     assert calm.status == "emitted" and calm.evidence["client_connections"]["total"] == 320
+
+
+@pytest.mark.parametrize("cpu_ms", [8.0, 60.0, 190.0])
+def test_applied_lambda_proposal_is_a_fixed_point(cpu_ms, sizing_resource, sizing_ctx):
+    """The simulated function runs longer at less memory; sizing it again after the change
+    proposes nothing (the latency budget is not spent twice)."""
+    ctx = sizing_ctx()
+    model = DemandModel({"concurrency": 25, "memory": 300}, params={"duration_ms": 200, "cpu_ms": cpu_ms})
+    first = size(sizing_resource("lambda"), model, ctx)
+    applied = sizing_resource("lambda", **{c.field: c.proposed for c in first.changes})
+    again = size(applied, model, ctx)
+    assert first.changes and again.status == "no-change", again.changes

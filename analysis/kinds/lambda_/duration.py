@@ -46,6 +46,11 @@ class DurationModel:
         ratio = self.cpu_ms / self.duration_ms
         return 1.0 if ratio <= 1 else min(ratio, float(MAX_VCPUS))
 
+    @property
+    def full_speed_mb(self) -> float:
+        """The least memory that gives the function all the CPU it can use."""
+        return min(VCPU_MB * self.threads, VCPU_MB * MAX_VCPUS)
+
     def speed(self, memory_mb: float) -> float:
         return min(vcpus(memory_mb), self.threads)
 

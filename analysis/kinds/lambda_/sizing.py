@@ -3,7 +3,8 @@
 Memory is also CPU (analysis/kinds/lambda_/duration.py): with Lambda Insights `cpu_total_time`
 the memory is the one that minimises the monthly cost (requests, GB-seconds at the predicted
 duration, provisioned concurrency) among those >= used_memory_max with headroom whose predicted
-p99 duration stays within `lambda_latency_budget` of today's and well under the timeout - it
+p99 duration stays within `lambda_latency_budget` of today's (counted from the function at full
+speed, so sizing an applied proposal again gives the same size) and well under the timeout - it
 may be more than today. Without cpu_total_time the CPU share is unknown: never below
 min(today, 1,769 MB). Concurrency = arrival rate x duration, so reserved (peak
 ConcurrentExecutions with headroom) and provisioned concurrency (from its utilisation and
@@ -142,7 +143,17 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
             {mem_now, VCPU_MB, *range(lowest, rules.LAMBDA_MEMORY_MAX + 1, opts.lambda_memory_step_mb)}
             - set(range(0, lowest))
         )
-        limit = None if p99_now is None else min(p99_now * (1 + budget), opts.lambda_slow_fraction * timeout_ms)
+        # The budget is counted from the function at full speed (today's p99 when today is full
+        # speed), never from a size already slowed down: applying the proposal and sizing again
+        # must not give up another 10% each time.
+        limit = (
+            None
+            if p99_now is None
+            else min(
+                max(p99_now, p99_now * model.ratio(model.full_speed_mb) * (1 + budget)),
+                opts.lambda_slow_fraction * timeout_ms,
+            )
+        )
         feasible = [
             o
             for o in (option(m, model.ratio(m)) for m in sizes)
@@ -160,7 +171,8 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         notes.append(
             f"memory from the cost of each size at its predicted duration (cpu_total_time {model.cpu_ms:.0f} ms of "
             f"{model.duration_ms:.0f} ms: {model.cpu_share:.0%} CPU, {model.threads:g} thread(s)); used_memory_max "
-            f"p100 {mem.p100:.0f} MB, p99 duration within {budget:.0%} of today's and under "
+            f"p100 {mem.p100:.0f} MB, p99 duration within {budget:.0%} of the full-speed p99 (never slower than "
+            f"today's beyond that) and under "
             f"{opts.lambda_slow_fraction:.0%} of the timeout"
         )
     mem_new, ratio, reserved_new, pc_new = pick.memory, pick.ratio, pick.reserved, pick.provisioned
