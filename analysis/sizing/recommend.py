@@ -142,6 +142,13 @@ def finish(
         "replay": replayed.as_dict(),
         **(evidence or {}),
     }
+    binding = replayed.binding
+    if binding is not None:
+        reason += (
+            f"; replayed over {ctx.window.days:g} days: {sum(r.minutes_over for r in replayed.dimensions.values()):.0f} "
+            f"minutes over capacity, {binding.name} at p99 {binding.p99_utilisation:.0%} / peak "
+            f"{binding.peak_utilisation:.0%} of the {'proposed' if changes else 'current'} size"
+        )
     demand = {d.name: (d.timestamps, d.values) for d in demands}
     utilisation = {}
     for d in demands:

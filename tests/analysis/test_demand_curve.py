@@ -246,3 +246,11 @@ def test_applied_lambda_proposal_is_a_fixed_point(cpu_ms, sizing_resource, sizin
     applied = sizing_resource("lambda", **{c.field: c.proposed for c in first.changes})
     again = size(applied, model, ctx)
     assert first.changes and again.status == "no-change", again.changes
+
+
+def test_slow_function_keeps_its_memory_and_the_reason_shows_the_durations(sizing_resource, sizing_ctx):
+    model = DemandModel({"concurrency": 5, "memory": 200}, params={"duration_ms": 700, "cpu_ms": 20})
+    slow = size(sizing_resource("lambda", timeout=2), model, sizing_ctx())  # p99 ~1.1 s of a 2 s timeout
+    assert "memory_size" not in {c.field for c in slow.changes} and "no size meets the duration limits" in slow.reason
+    fast = size(sizing_resource("lambda"), model, sizing_ctx())
+    assert "duration p50" in fast.reason and "GB-s a month" in fast.reason and "replayed over 45 days" in fast.reason

@@ -40,7 +40,8 @@ from stacks.props import ComputeProps
 
 MAX_INSTANCES = 100
 TROUGH_PERCENTILE = 5.0  # min_size carries this percentile of aggregate CPU (the night trough)
-DEFAULT_TARGET = ComputeProps().compute_target_cpu_utilization  # the policy the stack creates
+# The policy the stack creates; a group scaled by something else is assumed to scale alike.
+DEFAULT_TARGET = ComputeProps().compute_target_cpu_utilization or 50
 
 
 def demands(
@@ -287,7 +288,7 @@ def size_elastic(
     ctx: SizingContext,
 ) -> Recommendation:
     cfg = resource.config
-    target_pct = cfg.get("target_cpu_utilization") or DEFAULT_TARGET or 50
+    target_pct = cfg.get("target_cpu_utilization") or DEFAULT_TARGET
     target = float(target_pct) / 100
     options = _elastic_options(resource, spec_now, ds, ctx, target)
     priced = [o for o in options if o.monthly is not None or o.instance_type == cfg["instance_type"]]
@@ -313,12 +314,12 @@ def size_elastic(
     notes = [f"elastic group ({why})"]
     if pick is None:
         notes.append("no catalog instance type covers the demand with headroom: kept, review by hand")
-        new_type, lo, hi = cfg["instance_type"], cfg.get("min_size"), cfg.get("max_size")
+        new_type, lo, hi = cfg["instance_type"], int(cfg.get("min_size") or 0), int(cfg.get("max_size") or 0)
         counts = now_counts["cpu"]
     else:
         new_type, lo, hi, counts = pick.instance_type, pick.min_size, pick.max_size, pick.counts
     spec_new = ctx.specs.spec("ec2", new_type)
-    new_counts = {"cpu": counts, "network": count_at(by["cpu"].timestamps, counts, by["network"].timestamps, lo or 1)}
+    new_counts = {"cpu": counts, "network": count_at(by["cpu"].timestamps, counts, by["network"].timestamps, lo)}
     per_dim = {"cpu": "vcpu", "network": "network_gbps"}
     capacity_series = {
         dim: (now_counts[dim] * spec_now[key], new_counts[dim] * spec_new[key]) for dim, key in per_dim.items()

@@ -139,10 +139,8 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         )
     else:
         lowest = rules.lambda_memory(mem_target, opts.lambda_memory_step_mb)
-        sizes = sorted(
-            {mem_now, VCPU_MB, *range(lowest, rules.LAMBDA_MEMORY_MAX + 1, opts.lambda_memory_step_mb)}
-            - set(range(0, lowest))
-        )
+        steps = range(lowest, rules.LAMBDA_MEMORY_MAX + 1, opts.lambda_memory_step_mb)
+        sizes = sorted({m for m in (mem_now, VCPU_MB, *steps) if m >= lowest})
         # The budget is counted from the function at full speed (today's p99 when today is full
         # speed), never from a size already slowed down: applying the proposal and sizing again
         # must not give up another 10% each time.
@@ -157,8 +155,15 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         feasible = [
             o
             for o in (option(m, model.ratio(m)) for m in sizes)
-            if o.memory == mem_now or (limit is not None and p99_now is not None and p99_now * o.ratio <= limit)
+            if limit is not None and p99_now is not None and p99_now * o.ratio <= limit * (1 + 1e-9)
         ]
+        if not feasible:
+            kept = max(mem_now, lowest)
+            feasible = [option(kept, model.ratio(kept))]
+            notes.append(
+                f"memory {kept} MB: no size meets the duration limits (p99 duration unknown, or over "
+                f"{opts.lambda_slow_fraction:.0%} of the timeout), and less memory also means less CPU"
+            )
         pick = min(
             feasible,
             key=lambda o: (
@@ -190,6 +195,8 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
             f"the true peak is unknown and reserved concurrency is never lowered"
         )
 
+    gb_s_now = None if usage is None else usage.seconds_per_month * mem_now / 1024
+    gb_s_new = None if usage is None else usage.seconds_per_month * ratio * mem_new / 1024
     demands = [conc] + ([mem] if mem.n else [])
     cap_now = {"concurrency": reserved_now, "memory": mem_now}
     cap_new = {"concurrency": reserved_new, "memory": mem_new}
@@ -202,7 +209,16 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         f"memory {mem_now} -> {mem_new} MB, reserved {reserved_now} -> {reserved_new}, provisioned "
         f"{pc_now} -> {pc_new}"
         + (f" (peak concurrency {conc.p100:.0f})" if conc.n else "")
-        + (f", predicted p99 duration {p99_now:.0f} -> {p99_now * ratio:.0f} ms" if p99_now is not None else "")
+        + (
+            f"; duration p50 {p50_now:.0f} -> {p50_now * ratio:.0f} ms, p99 {p99_now:.0f} -> {p99_now * ratio:.0f} ms"
+            if p50_now is not None and p99_now is not None
+            else ""
+        )
+        + (
+            f", {gb_s_now:,.0f} -> {gb_s_new:,.0f} GB-s a month"
+            if gb_s_now is not None and gb_s_new is not None
+            else ""
+        )
         + "; "
         + "; ".join(notes)
         + "; rollout: publish a version and shift the alias to it; concurrency settings change in place"
@@ -234,10 +250,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
                 "ratio": ratio,
                 "p50_ms": twice(p50_now),
                 "p99_ms": twice(p99_now),
-                "gb_seconds_month": {
-                    "today": None if usage is None else usage.seconds_per_month * mem_now / 1024,
-                    "predicted": None if usage is None else usage.seconds_per_month * ratio * mem_new / 1024,
-                },
+                "gb_seconds_month": {"today": gb_s_now, "predicted": gb_s_new},
             },
         },
         projected={"concurrency": conc.values * ratio},
