@@ -121,8 +121,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         return Option(memory, ratio, reserved, pc, price(new_cfg, resource.region, ctx.prices, scaled))
 
     # Memory
-    today = option(mem_now, 1.0)
-    pick = today
+    pick = option(mem_now, 1.0)
     mem_target = mem.target  # None without Lambda Insights data
     budget = opts.lambda_latency_budget
     if mem_target is None:
@@ -164,14 +163,13 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
                 f"memory {kept} MB: no size meets the duration limits (p99 duration unknown, or over "
                 f"{opts.lambda_slow_fraction:.0%} of the timeout), and less memory also means less CPU"
             )
-        pick = min(
-            feasible,
-            key=lambda o: (
-                math.inf if o.cost.on_demand is None else round(o.cost.on_demand, 2),
-                o.ratio,
-                o.memory != mem_now,
-                o.memory,
-            ),
+        priced = [o for o in feasible if o.cost.on_demand is not None]
+        # cheapest (to the cent), then fastest; without prices nothing is compared: today's size
+        # where it is feasible, else the smallest that is
+        pick = (
+            min(priced, key=lambda o: (round(o.cost.on_demand or 0.0, 2), o.ratio, o.memory != mem_now, o.memory))
+            if priced
+            else next((o for o in feasible if o.memory == mem_now), feasible[0])
         )
         notes.append(
             f"memory from the cost of each size at its predicted duration (cpu_total_time {model.cpu_ms:.0f} ms of "
