@@ -219,6 +219,10 @@ class Elastic:
     counts: np.ndarray  # instances in service at each CPU demand sample, replayed
     monthly: float | None  # on-demand USD a month at the replayed count
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_size <= self.max_size:
+            raise ValueError(f"{self.instance_type}: min_size {self.min_size} > max_size {self.max_size}")
+
 
 def policy_counts(cpu: np.ndarray, per_instance: float, lo: int, hi: int) -> np.ndarray:
     """Instances a target-tracking policy runs: enough for the previous period's CPU at the target."""

@@ -81,6 +81,10 @@ class Option:
     provisioned: int
     cost: Cost
 
+    def __post_init__(self) -> None:
+        if self.ratio <= 0:
+            raise ValueError(f"{self.memory} MB: duration ratio must be > 0, got {self.ratio}")
+
 
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
