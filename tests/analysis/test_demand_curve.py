@@ -254,3 +254,25 @@ def test_slow_function_keeps_its_memory_and_the_reason_shows_the_durations(sizin
     assert "memory_size" not in {c.field for c in slow.changes} and "no size meets the duration limits" in slow.reason
     fast = size(sizing_resource("lambda"), model, sizing_ctx())
     assert "duration p50" in fast.reason and "GB-s a month" in fast.reason and "replayed over 45 days" in fast.reason
+
+
+@pytest.mark.parametrize("trace", ["rds_cpu_utilization_cc0c53", "rds_cpu_utilization_e47b3b"])
+def test_replay_on_real_database_traces(trace, sizing_resource, sizing_ctx):
+    """Real CloudWatch CPU (NAB): sized to p90 without the peak guard the proposal is replayed
+    over capacity and rejected; with the default guard it is emitted and never over."""
+    ts, values = load_trace(TRACES / f"{trace}.csv")
+    grid = regular(ts, values)
+    grid = grid / np.nanmax(grid) * 6.0  # the trace's shape at a 6-vCPU peak
+    days = len(grid) * 300 / 86400
+    model = DemandModel(
+        {"cpu": 6.0, "memory": 6, "connections": 60, "iops": 1200, "throughput": 20},
+        shape="steady",
+        noise=0.0,
+        traces={"cpu": grid},
+    )
+    r = sizing_resource("rds")
+    for policy, status in ((Policy.uniform(90.0, 0.0, None), "rejected"), (Policy(), "emitted")):
+        ctx = sizing_ctx(days=days, policy=policy)
+        rec = get("rds").size(r, generate(r, model, ctx.window.start, ctx.window.end, seed=2), ctx)
+        assert rec.status == status, rec.reason
+        assert (rec.evidence["replay"]["minutes_over_capacity"] > 0) == (status == "rejected")
