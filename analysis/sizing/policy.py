@@ -58,12 +58,12 @@ class Options:
     cache_min_replicas: int = 1  # a replica per shard keeps data on a node failure
     replica_idle_connections: float = 1.0  # replica with p99 connections <= this serves no reads
     lambda_memory_step_mb: int = 64  # proposed memory rounded up to this
-    lambda_slow_fraction: float = 0.5  # predicted p99 duration must stay under this x timeout
-    lambda_latency_budget: float = 0.10  # predicted p99 duration <= today's x (1 + this)
+    lambda_slow_fraction: float = 0.5  # keep memory when p99 duration > this x timeout
     nat_per_az_environments: tuple[str, ...] = ("production", "prod")  # keep one NAT per AZ there
     nat_max_cross_az_gb_month: float = 1000.0  # above this, consolidating NATs is not proposed
     ec2_metric_period: int = 300  # EC2 basic monitoring: NetworkIn/Out are bytes per 5 minutes
     db_pool_size: int = ComputeProps().compute_db_pool_size  # connections each app instance may open
+    lambda_latency_budget: float = 0.10  # predicted p99 duration <= today's x (1 + this), from full speed
 
     def __post_init__(self) -> None:
         if self.lambda_latency_budget < 0:
