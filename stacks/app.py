@@ -13,7 +13,7 @@ from cdktf import App
 
 from modules.base import TierStack
 
-from .naming import TIERS, Tier, stack_name
+from .naming import TFVARS_SUFFIX, TIERS, Tier, stack_name, tfvars_filename
 from .tfvars import build_props
 
 
@@ -72,8 +72,12 @@ def synth(
         if hcl and stack.raw_blocks:
             with open(stack_dir / "cdk.tf", "a") as fh:
                 fh.write("\n" + stack.hcl_appendix())
+        # The folder holds exactly the override that exists now: terraform loads every
+        # *.auto.tfvars.json beside the stack, so a stale copy would still apply.
+        for stale in stack_dir.glob(f"*{TFVARS_SUFFIX}"):
+            stale.unlink()
         source = overrides[name][1]
-        if source is not None:  # beside the stack: terraform loads *.auto.tfvars.json itself
-            copied[name] = stack_dir / source.name
+        if source is not None:
+            copied[name] = stack_dir / tfvars_filename(name)
             shutil.copyfile(source, copied[name])
     return SynthResult(out, list(built), copied)
