@@ -74,3 +74,10 @@ _DEPLOY_STEP = {
     RolloutMethod.IN_PLACE: "cdktf deploy {stack}: modified in place ({detail})",
     RolloutMethod.REPLACEMENT: "cdktf deploy {stack}: resources destroyed and created ({detail})",
 }
+
+
+class Target(StrEnum):
+    """Which account a command reads."""
+
+    SIM = "sim"  # the simulated account (analysis/sim/): no AWS call leaves the machine
+    AWS = "aws"  # a real (or AWS-compatible) account through --profile / --endpoint-url

@@ -8,20 +8,19 @@ metrics snapshot); the stages then read it the same way whichever it is.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
 import loadtest
 from analysis import report, tfvars_io
 from analysis.collect import DEFAULT_DAYS
+from analysis.enums import Target
 from analysis.errors import AnalysisError, UsageError
 from analysis.inventory import discover, inventory_path, load_inventory, matches, save_inventory
 from analysis.model import MetricsSource, Recommendation, Resource
@@ -30,7 +29,6 @@ from analysis.report.charts import utilisation_svg
 from analysis.report.plan import preview
 from analysis.report.records import records as to_records
 from analysis.sim import account as sim_account
-from analysis.sim import motoserver
 from analysis.sim.scenario import SIM_END, series
 from analysis.sizing.engine import analyse
 from analysis.sizing.policy import Options, Policy, SizingContext
@@ -42,18 +40,6 @@ from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS
 from stacks.tfvars import override_path
 
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
-SIM_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "simulated",
-    "AWS_SECRET_ACCESS_KEY": "simulated",
-    "AWS_SESSION_TOKEN": "simulated",
-}
-
-
-class Target(StrEnum):
-    """Which account a run reads."""
-
-    SIM = "sim"  # the simulated account (analysis/sim/): no AWS call leaves the machine
-    AWS = "aws"  # a real (or AWS-compatible) account through --profile / --endpoint-url
 
 
 @dataclass(frozen=True)
@@ -110,14 +96,7 @@ class Account:
 def simulated_account(opts: RunOptions, progress: Callable[[str], None]) -> Iterator[Account]:
     """A moto server holding the synthesized stacks; their metrics are generated into a snapshot."""
     progress("analysing the SIMULATED account (no AWS call leaves this machine); use --target aws for a real one")
-    os.environ.update(SIM_CREDENTIALS)  # moto accepts any key; never the user's real credentials
-    os.environ.pop("AWS_PROFILE", None)
-    with motoserver.running() as url:
-        connector = Connector(endpoint_url=url, max_attempts=3)
-        try:
-            created = sim_account.populate(connector, opts.stacks_dir, list(opts.regions))
-        except sim_account.SimError as e:
-            raise AnalysisError(f"simulated account: {e}") from None
+    with sim_account.running(opts.stacks_dir, list(opts.regions)) as (connector, url, created):
         progress(
             f"simulated account: moto server at {url} holds "
             f"{', '.join(f'{r} ({len(t)} stacks)' for r, t in created.items())}"
