@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any, cast
 
 import loadtest
-from analysis import report, tfvars_io
+from analysis import report, risk, tfvars_io
 from analysis.collect import DEFAULT_DAYS
-from analysis.enums import Target
+from analysis.enums import Risk, Target
 from analysis.errors import AnalysisError, UsageError
 from analysis.inventory import discover, inventory_path, load_inventory, matches, save_inventory
 from analysis.model import MetricsSource, Recommendation, Resource
 from analysis.pricing import live
 from analysis.report.charts import utilisation_svg
-from analysis.report.plan import preview
+from analysis.report.plan import preview, terraform_version
 from analysis.report.records import records as to_records
 from analysis.sim import account as sim_account
 from analysis.sim.scenario import SIM_END, series
@@ -48,6 +48,7 @@ class RunOptions:
     regions: tuple[str, ...] = DEFAULT_REGIONS
     days: int = DEFAULT_DAYS
     confidence: float = 0.1  # below it a recommendation is reported, not written to tfvars
+    max_risk: Risk | None = None  # above it too (None: every risk is emitted)
     apply: bool = False
     target: Target = Target.SIM
     profile: str | None = None
@@ -190,7 +191,7 @@ def sizing_stage(
         policy=Policy.uniform(opts.percentile, opts.headroom),
         options=Options(allow_architecture_switch=opts.allow_architecture_switch),
     )
-    recs = analyse(resources, source, ctx)
+    recs = [risk.apply(r, opts.max_risk) for r in analyse(resources, source, ctx)]
     if hasattr(source, "usage"):
         progress(f"CloudWatch: {source.usage.summary()}")
     progress(f"sizing: {sum(r.status == 'emitted' for r in recs)} changes emitted")
@@ -209,7 +210,7 @@ def reports_stage(
     files, pending = proposals(records, opts.tfvars_root, opts.environment)
     proposed_files, diff = _proposed_files(opts, files)
     meta = _meta(opts, *window, prices_as_of, getattr(source, "usage", None), messages)
-    outputs = report.render(records, meta, _charts(recs), preview(records, opts.stacks_dir), diff)
+    outputs = report.render(records, meta, _charts(recs, opts.percentile), preview(records, opts.stacks_dir), diff)
     outputs.update(proposed_files)
     written = report.write(opts.output, outputs)
     return RunResult(recs, records, written, files, pending, diff, messages=messages)
@@ -230,8 +231,8 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
     return result
 
 
-def _charts(recs: list[Recommendation]) -> dict[str, list[str]]:
-    """SVG per recommendation with a change: each sized dimension's demand against its capacities."""
+def _charts(recs: list[Recommendation], percentile: float) -> dict[str, list[str]]:
+    """SVG per recommendation with a change: each sized dimension's demand, its percentile and its capacities."""
     out: dict[str, list[str]] = {}
     for rec in recs:
         if not rec.changes:
@@ -239,12 +240,13 @@ def _charts(recs: list[Recommendation]) -> dict[str, list[str]]:
         dims = rec.evidence.get("dimensions", {})
         out[f"{rec.resource.region}/{rec.resource.resource_id}"] = [
             utilisation_svg(
-                f"{dim} ({dims[dim]['unit']})",
+                dim,
                 dims[dim]["unit"],
                 ts,
                 values,
                 dims[dim].get("capacity_now"),
                 dims[dim].get("capacity_proposed"),
+                dims[dim].get(f"p{percentile:g}"),
             )
             for dim, (ts, values) in sorted(rec.demand.items())
             if dim in dims
@@ -315,6 +317,7 @@ def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messag
         "pricing_as_of": as_of,
         "policy": {"percentile": opts.percentile, "headroom": opts.headroom},
         "collection": usage.as_dict() if usage is not None else None,  # CloudWatch only
+        "terraform": terraform_version(),  # `make plan` can show Terraform's own plan
         "messages": sorted(messages),
     }
 

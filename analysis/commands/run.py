@@ -20,6 +20,7 @@ from analysis.args import (
 )
 from analysis.cli import command
 from analysis.collect import DEFAULT_DAYS
+from analysis.enums import Risk
 from analysis.errors import UsageError
 from analysis.fsutil import check_writable_dir
 from analysis.report.records import totals
@@ -34,6 +35,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--confidence",
         default="0.1",
         help="minimum confidence for a recommendation to become tfvars, 0..1 (default: 0.1)",
+    )
+    p.add_argument(
+        "--max-risk",
+        choices=[r.value for r in Risk],
+        help="emit only changes up to this risk (the worse of performance and availability risk); "
+        "the others are reported, not written (default: every risk)",
     )
     p.add_argument(
         "--apply",
@@ -99,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         regions=tuple(parse_regions(args.regions)),
         days=parse_days(args.days),
         confidence=parse_fraction(args.confidence, "--confidence"),
+        max_risk=Risk(args.max_risk) if args.max_risk else None,
         apply=args.apply,
         target=target,
         profile=args.profile,
