@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from analysis.enums import RolloutMethod
 from analysis.fsutil import atomic_write
 from analysis.registry import get
 from analysis.report import plan as plan_mod
@@ -133,13 +134,14 @@ def _env(autoescape: bool):
     return env
 
 
-def _kind_rollout(records: list[dict[str, Any]]) -> dict[str, str]:
+def _rollouts(records: list[dict[str, Any]]) -> dict[str, str]:
+    """"<kind> <rollout>" -> how it ships: the method's plan text, with the kind's explanation where
+    the method's deploy step is the kind's own (in place, replacement)."""
     out = {}
     for r in records:
-        kind = get(r["kind"])
-        out[r["kind"]] = (
-            f"{kind.rollout}: {kind.rollout_explanation}" if kind.rollout_explanation else str(kind.rollout)
-        )
+        kind, method = get(r["kind"]), RolloutMethod(r["rollout"])
+        detail = kind.rollout_explanation if "{detail}" in (method.deploy_step or "") else ""
+        out[f"{r['kind']} {method}"] = f"{method.plan_action}: {detail}" if detail else method.plan_action
     return dict(sorted(out.items()))
 
 
@@ -185,7 +187,7 @@ def render(
         },
         "terms": TERMS,
         "term_names": TERM_NAMES,
-        "kind_rollout": _kind_rollout(emitted),
+        "rollouts": _rollouts(emitted),
         "terraform": meta.get("terraform"),
     }
     html_charts = {k: [Markup(svg) for svg in v] for k, v in charts.items()}
