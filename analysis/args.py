@@ -8,7 +8,21 @@ from pathlib import Path
 
 from analysis.collect import MAX_DAYS, MIN_DAYS
 from analysis.errors import UsageError
+from analysis.tfmap import DEFAULT_STACKS_DIR
 from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS
+
+# The repository: default paths (tfvars/, reports/, cdktf.out/stacks) are read from it whatever the
+# working directory; a path given on the command line is taken as given.
+ROOT = Path(__file__).resolve().parents[1]
+STACKS_DIR = ROOT / DEFAULT_STACKS_DIR
+
+
+def shown(path: Path) -> str:
+    """A path as a message shows it: relative to the working directory when under it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def parse_days(text: str) -> int:
@@ -91,7 +105,7 @@ def add_source_arguments(p: argparse.ArgumentParser, *, regions: Sequence[str] |
 
 def add_path_arguments(p: argparse.ArgumentParser, output_help: str) -> None:
     """--tfvars-root DIR and --output DIR (an environment's report directory); see `tfvars_root` /
-    `output_dir` for their defaults."""
+    `output_dir` for their defaults (under the repository, ROOT)."""
     p.add_argument(
         "--tfvars-root",
         type=Path,
@@ -101,7 +115,7 @@ def add_path_arguments(p: argparse.ArgumentParser, output_help: str) -> None:
     p.add_argument("--output", type=Path, metavar="DIR", help=f"{output_help} (default: reports/<environment>/)")
     # older spellings keep working: --tfvars-dir (run), --root PROJECT_DIR (rollout, guard)
     p.add_argument("--tfvars-dir", dest="tfvars_root", type=Path, help=argparse.SUPPRESS)
-    p.add_argument("--root", type=Path, default=Path(), help=argparse.SUPPRESS)
+    p.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
 
 
 def tfvars_root(args: argparse.Namespace) -> Path:

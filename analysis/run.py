@@ -8,6 +8,7 @@ metrics snapshot); the stages then read it the same way whichever it is.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -299,6 +300,25 @@ def apply(files: dict[Path, dict[str, Any]]) -> list[Path]:
             changed.append(path)
             print(written.diff, end="")
     return changed
+
+
+def untracked(paths: list[Path]) -> list[Path] | None:
+    """The paths git does not track yet (a reviewer must add them), or None outside a git work tree."""
+    if not paths:
+        return []
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all", "--", *map(str, paths)],
+            cwd=paths[0].parent,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    new = {line[3:].strip() for line in out.splitlines() if line.startswith("?? ")}
+    return [p for p in paths if any(p.resolve().as_posix().endswith("/" + n) for n in new)]
 
 
 def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messages: list[str]) -> dict[str, Any]:

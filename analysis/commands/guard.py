@@ -11,6 +11,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analysis.args import (
+    STACKS_DIR,
     add_aws_arguments,
     add_environment_argument,
     add_path_arguments,
@@ -70,7 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--stacks-dir",
         type=Path,
-        default=Path("cdktf.out/stacks"),
+        default=STACKS_DIR,
         metavar="DIR",
         help="--target sim: the synthesized stacks (default: cdktf.out/stacks)",
     )

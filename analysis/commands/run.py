@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from analysis.args import (
+    STACKS_DIR,
     add_environment_argument,
     add_path_arguments,
     add_source_arguments,
@@ -16,6 +17,7 @@ from analysis.args import (
     parse_fraction,
     parse_regions,
     parse_tags,
+    shown,
     tfvars_root,
 )
 from analysis.cli import command
@@ -23,8 +25,9 @@ from analysis.collect import DEFAULT_DAYS
 from analysis.enums import Risk
 from analysis.errors import UsageError
 from analysis.fsutil import check_writable_dir
+from analysis.report import next_steps
 from analysis.report.records import totals
-from analysis.run import RunOptions, Target, execute
+from analysis.run import RunOptions, Target, execute, untracked
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,7 +64,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_path_arguments(p, "report directory")
     p.add_argument(
-        "--stacks-dir", default="cdktf.out/stacks", metavar="DIR", help="synthesized stacks (default: cdktf.out/stacks)"
+        "--stacks-dir",
+        type=Path,
+        default=STACKS_DIR,
+        metavar="DIR",
+        help="synthesized stacks (default: cdktf.out/stacks)",
     )
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only resources with this tag")
     p.add_argument(
@@ -153,11 +160,18 @@ def summary(result, opts) -> str:
                 )
             )
         )
-    lines.append(f"reports: {opts.output}/report.html, report.md, plan-preview.md, recommendations.json/.csv")
+    out = shown(opts.output)
+    lines.append(f"reports: {out}/report.html, report.md, plan-preview.md, recommendations.json/.csv")
     if opts.apply:
         lines.append(
-            f"applied: {', '.join(map(str, result.applied)) or 'nothing to change (tfvars already up to date)'}"
+            f"applied: {', '.join(map(shown, result.applied)) or 'nothing to change (tfvars already up to date)'}"
         )
+        new = untracked(result.applied)
+        if new:
+            lines.append(f"new files, not tracked by git yet: git add {' '.join(map(shown, new))}")
+        meta = {"environment": opts.environment, "simulated": opts.target is Target.SIM}
+        lines.append("next:")
+        lines += [f"  {cmd}    # {why}" for cmd, why in next_steps(meta, applied=True)]
     elif result.proposed:
-        lines.append(f"proposed tfvars in {opts.output}/tfvars/{opts.environment}/; re-run with --apply to write them")
+        lines.append(f"proposed tfvars in {out}/tfvars/{opts.environment}/; re-run with --apply to write them")
     return "\n".join(lines)
