@@ -11,12 +11,13 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analysis.args import (
-    STACKS_DIR,
     add_aws_arguments,
     add_environment_argument,
     add_path_arguments,
+    add_stacks_argument,
     output_dir,
     parse_regions,
+    stacks_dir,
     tfvars_root,
 )
 from analysis.cli import command
@@ -68,13 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="aws: your account (default); sim: the simulated account built from the synthesized stacks, "
         "with their rollback alarms (offline, no credentials)",
     )
-    p.add_argument(
-        "--stacks-dir",
-        type=Path,
-        default=STACKS_DIR,
-        metavar="DIR",
-        help="--target sim: the synthesized stacks (default: cdktf.out/stacks)",
-    )
+    add_stacks_argument(p, "--target sim")
     p.add_argument(
         "--simulate-breach",
         action="store_true",
@@ -93,7 +88,7 @@ def _account(args: argparse.Namespace, targets: list[guard.Target]) -> Iterator[
     if args.profile or args.endpoint_url:
         raise UsageError("--profile and --endpoint-url need --target aws (the simulated account runs its own endpoint)")
     regions = sorted({t.region for t in targets})
-    with sim_account.running(args.stacks_dir, regions) as (connector, url, _):
+    with sim_account.running(stacks_dir(args), regions) as (connector, url, _):
         print(f"guard: simulated account at {url} (the synthesized stacks and their rollback alarms)")
         yield connector
 

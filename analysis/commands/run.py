@@ -8,16 +8,17 @@ import sys
 from pathlib import Path
 
 from analysis.args import (
-    STACKS_DIR,
     add_environment_argument,
     add_path_arguments,
     add_source_arguments,
+    add_stacks_argument,
     output_dir,
     parse_days,
     parse_fraction,
     parse_regions,
     parse_tags,
     shown,
+    stacks_dir,
     tfvars_root,
 )
 from analysis.cli import command
@@ -63,13 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "them: with --metrics-snapshot, a fully offline re-analysis (needs --target aws)",
     )
     add_path_arguments(p, "report directory")
-    p.add_argument(
-        "--stacks-dir",
-        type=Path,
-        default=STACKS_DIR,
-        metavar="DIR",
-        help="synthesized stacks (default: cdktf.out/stacks)",
-    )
+    add_stacks_argument(p, "which tfvars key sizes each resource (and, with --target sim, the account)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only resources with this tag")
     p.add_argument(
         "--pricing",
@@ -121,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_snapshot=snapshot,
         inventory=inventory,
         output=output,
-        stacks_dir=Path(args.stacks_dir),
+        stacks_dir=stacks_dir(args),
         tfvars_root=tfvars_root(args),
         tags=parse_tags(args.tag),
         pricing=args.pricing,
