@@ -132,13 +132,25 @@ def add_stacks_argument(p: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def _in_project(root: Path | None, *parts: str | Path) -> Path:
+    """A default path under `root` (else the project), relative when it is under the working
+    directory so messages stay short."""
+    if root is not None:
+        return root.joinpath(*parts)
+    path = project_root().joinpath(*parts)
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def tfvars_root(args: argparse.Namespace) -> Path:
-    return args.tfvars_root or (args.root or project_root()) / "tfvars"
+    return args.tfvars_root or _in_project(args.root, "tfvars")
 
 
 def output_dir(args: argparse.Namespace) -> Path:
-    return args.output or (args.root or project_root()) / "reports" / args.environment
+    return args.output or _in_project(args.root, "reports", args.environment)
 
 
 def stacks_dir(args: argparse.Namespace) -> Path:
-    return args.stacks_dir or project_root() / DEFAULT_STACKS_DIR
+    return args.stacks_dir or _in_project(None, DEFAULT_STACKS_DIR)

@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
                 for region, watched in watcher.alarms().items():
                     alarm = watched[0]
                     print(
-                        f"guard: simulated breach: {BREACH_ERRORS:g} errors / {BREACH_TOTAL:g} on {alarm['AlarmName']}"
+                        f"guard: simulated breach: {BREACH_ERRORS:g} errors / {BREACH_TOTAL:g} on {region} {alarm['AlarmName']}"
                     )
                     sim_account.simulate_breach(
                         connector.client("cloudwatch", region), alarm, BREACH_ERRORS, BREACH_TOTAL

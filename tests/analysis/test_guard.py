@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -265,7 +266,7 @@ def test_cache_alarm_sums_every_node_of_the_shard(project_root, cw, capsys):
 
 @pytest.mark.parametrize("command", ["guard", "rollout"])
 def test_older_flag_spellings_mean_the_shared_ones(command):
-    from analysis.args import ROOT, output_dir, tfvars_root
+    from analysis.args import output_dir, tfvars_root
     from analysis.cli import build_parser
 
     def parsed(*argv):
@@ -275,4 +276,4 @@ def test_older_flag_spellings_mean_the_shared_ones(command):
     assert parsed("--env", "prod", "--region", "us-west-2", "--root", "x") == parsed(
         "--environment", "prod", "--regions", "us-west-2", "--tfvars-root", "x/tfvars", "--output", "x/reports/prod"
     )
-    assert parsed() == ("staging", None, ROOT / "tfvars", ROOT / "reports/staging")  # from the repository
+    assert parsed() == ("staging", None, Path("tfvars"), Path("reports/staging"))
