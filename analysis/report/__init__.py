@@ -135,7 +135,7 @@ def _env(autoescape: bool):
 
 
 def _rollouts(records: list[dict[str, Any]]) -> dict[str, str]:
-    """"<kind> <rollout>" -> how it ships: the method's plan text, with the kind's explanation where
+    """`<kind> <rollout>` -> how it ships: the method's plan text, with the kind's explanation where
     the method's deploy step is the kind's own (in place, replacement)."""
     out = {}
     for r in records:

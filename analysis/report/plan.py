@@ -114,10 +114,18 @@ class ResourcePlan:
     instances: int  # instances the action applies to
     why: str  # the argument, count or resource that causes it
     keys: tuple[str, ...]  # the changed tfvars keys behind it
+    arguments: tuple[tuple[str, str], ...] = ()  # (key, argument it sets) for in-place / replace actions
 
     def __post_init__(self) -> None:
         if self.instances < 1:
             raise ValueError(f"{self.address}: a planned action needs at least one instance")
+
+    def why_for(self, key: str) -> str:
+        """The cause as one key's row shows it: only the arguments that key sets."""
+        mine = sorted({arg for k, arg in self.arguments if k == key})
+        if not mine:
+            return self.why
+        return ", ".join(mine) + (" forces replacement" if self.action is Action.REPLACE else "")
 
     @property
     def line(self) -> str:
@@ -276,7 +284,8 @@ def plan_stack(doc: Mapping[str, Any], values: Mapping[str, Any], keys: Mapping[
                 )
             kept = min(before_n or 0, after_n or 0) if count_expr is not None else 1
             args = _arguments(body, local_vars)
-            replace_keys, update_keys, why, instances = list[str](), list[str](), set[str](), kept
+            replace_keys, update_keys, instances = list[str](), list[str](), kept
+            why: set[tuple[str, str]] = set()  # (key, argument)
             for key, (var, map_key) in sorted(changed.items()):
                 for arg, text in args.get(var, []):
                     if not _key_matches(map_key, QUOTED.findall(text)):
@@ -286,12 +295,12 @@ def plan_stack(doc: Mapping[str, Any], values: Mapping[str, Any], keys: Mapping[
                         old, new = int(values[var]), int(after[var])
                         instances = sum(1 for i in range(kept) if i % old != i % new)
                     (replace_keys if arg in FORCE_NEW.get(rtype, ()) else update_keys).append(key)
-                    why.add(arg)
+                    why.add((key, arg))
             if instances and (replace_keys or update_keys):
                 action = Action.REPLACE if replace_keys else Action.UPDATE
-                reason = ", ".join(sorted(why)) + (" forces replacement" if replace_keys else "")
+                reason = ", ".join(sorted({arg for _, arg in why})) + (" forces replacement" if replace_keys else "")
                 keys_used = tuple(sorted(set(replace_keys + update_keys)))
-                plans.append(ResourcePlan(address, action, instances, reason, keys_used))
+                plans.append(ResourcePlan(address, action, instances, reason, keys_used, tuple(sorted(why))))
                 if action is Action.UPDATE:
                     updated[address] = keys_used
     plans += _followers(doc, updated, {p.address for p in plans})

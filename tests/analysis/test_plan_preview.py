@@ -88,6 +88,16 @@ def test_fewer_shards_destroy_their_alarms_and_reshard_in_place(stacks):
     }
 
 
+def test_each_variable_row_names_the_arguments_it_sets(stacks):
+    loaded = load_stack(stacks, "cache-us-east-1")
+    assert loaded is not None
+    keys = {"cache_node_type": "cache.m6g.large", "cache_num_shards": 4}
+    (cluster,) = [p for p in plan_stack(loaded.doc, loaded.variables, keys) if p.action is Action.UPDATE]
+    assert cluster.why == "node_type, num_node_groups"
+    assert cluster.why_for("cache_node_type") == "node_type"
+    assert cluster.why_for("cache_num_shards") == "num_node_groups"
+
+
 def test_lambda_memory_updates_the_function_and_moves_its_alias(stacks):
     keys = {"serverless_memory_size.orders": 512, "serverless_provisioned_concurrency.orders": 0}
     assert actions(stacks, "serverless-us-east-1", keys) == {
