@@ -20,7 +20,7 @@ from analysis.enums import Risk, Status
 from analysis.model import Recommendation
 
 # Upper bounds of peak / proposed capacity for performance risk 0, 1, 2, 3; at or above the last: 4.
-PERFORMANCE_BOUNDS = (0.5, 0.7, 0.85, 1.0)
+PERFORMANCE_BOUNDS = (0.5, 0.75, 0.9, 1.0)
 PERFORMANCE_NAMES = ("very low", "low", "medium", "high", "very high")
 ORDER = (Risk.LOW, Risk.MEDIUM, Risk.HIGH)
 
