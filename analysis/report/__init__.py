@@ -72,9 +72,7 @@ def row(rec: Mapping[str, Any]) -> dict[str, Any]:
         "performance_name": risk.get("performance_name"),
         "availability": risk.get("availability"),
         "availability_why": risk.get("availability_why", []),
-        "change": ", ".join(
-            f"{c['tfvars_key'] or c['field']} {c['current']} -> {c['proposed']}" for c in rec["changes"]
-        ),
+        "changes": [f"{c['tfvars_key'] or c['field']} {c['current']} -> {c['proposed']}" for c in rec["changes"]],
     }
 
 
