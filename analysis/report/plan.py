@@ -27,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from analysis.enums import RolloutMethod
 from analysis.sim.account import SimError, Stack
 
 VAR_REF = re.compile(r"var\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -353,7 +354,9 @@ def preview(records: Iterable[Mapping[str, Any]], stacks_dir: Path) -> dict[str,
         if loaded is None:
             out[stack] = StackPlan(stack, tuple(sorted(planned, key=lambda c: c.key)), synthesized=False)
             continue
-        resources = plan_stack(loaded.doc, loaded.variables, {c.key: c.proposed for c in planned})
+        # Blue/Green keys are written by `analysis rollout` after the switchover: the plan then has nothing to do
+        through_terraform = {c.key: c.proposed for c in planned if c.rollout != RolloutMethod.BLUE_GREEN}
+        resources = plan_stack(loaded.doc, loaded.variables, through_terraform)
         with_resources = [
             PlannedChange(
                 c.key,

@@ -149,5 +149,15 @@ def test_preview_joins_records_to_their_stack_plan(stacks, tmp_path):
         "aws_nat_gateway.nat",
         "aws_route.private_default",
     )
+    blue_green = {
+        **rec("data-us-east-1", "data_instance_class", "db.r6g.2xlarge", "db.r6g.large", "rds"),
+        "rollout": "blue-green",
+    }
+    data = preview([blue_green, rec("data-us-east-1", "data_replica_count", 1, 0, "rds")], stacks)["data-us-east-1"]
+    assert [(c.key, c.addresses) for c in data.changes] == [
+        ("data_instance_class", ()),  # written by `rollout` after the switchover: nothing left to plan
+        ("data_replica_count", ("aws_db_instance.replica",)),
+    ]
+    assert data.summary == "Plan: 0 to add, 0 to change, 1 to destroy."
     missing = preview([rec("network-us-east-1", "network_nat_gateway_count", 3, 1)], tmp_path)
     assert not missing["network-us-east-1"].synthesized and missing["network-us-east-1"].resources == ()
