@@ -119,6 +119,7 @@ def test_plan_preview_skips_unmanaged_and_not_emitted(tmp_path):
     (tmp_path / "data-us-east-1").mkdir()
     (tmp_path / "data-us-east-1" / "cdk.tf.json").write_text(json.dumps(STACK))
     recs = records([rec(), rec(rid="x", stack=None), rec(rid="y", status="excluded")], "staging")
+    recs[0]["rollout"] = "in-place"  # a Blue/Green key is written after the switchover: nothing to plan
     plan = preview(recs, tmp_path)
     assert list(plan) == ["data-us-east-1"]
     assert [c.addresses for c in plan["data-us-east-1"].changes] == [("aws_db_instance.primary",)]
