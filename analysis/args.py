@@ -8,7 +8,29 @@ from pathlib import Path
 
 from analysis.collect import MAX_DAYS, MIN_DAYS
 from analysis.errors import UsageError
+from analysis.tfmap import DEFAULT_STACKS_DIR
 from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS
+
+# Default paths (tfvars/, reports/, cdktf.out/stacks) are read from the project checkout holding
+# the working directory, whatever subdirectory a command runs in; outside any checkout, from the
+# repository this package lives in. A path given on the command line is taken as given.
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT_MARKERS = ("cdktf.json", "tfvars")
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The nearest directory up from `start` (the working directory) holding cdktf.json or
+    tfvars/, else ROOT."""
+    here = (start or Path.cwd()).resolve()
+    return next((d for d in (here, *here.parents) if any((d / m).exists() for m in PROJECT_MARKERS)), ROOT)
+
+
+def shown(path: Path) -> str:
+    """A path as a message shows it: relative to the working directory when under it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def parse_days(text: str) -> int:
@@ -91,7 +113,7 @@ def add_source_arguments(p: argparse.ArgumentParser, *, regions: Sequence[str] |
 
 def add_path_arguments(p: argparse.ArgumentParser, output_help: str) -> None:
     """--tfvars-root DIR and --output DIR (an environment's report directory); see `tfvars_root` /
-    `output_dir` for their defaults."""
+    `output_dir` for their defaults (under `project_root()`)."""
     p.add_argument(
         "--tfvars-root",
         type=Path,
@@ -101,12 +123,34 @@ def add_path_arguments(p: argparse.ArgumentParser, output_help: str) -> None:
     p.add_argument("--output", type=Path, metavar="DIR", help=f"{output_help} (default: reports/<environment>/)")
     # older spellings keep working: --tfvars-dir (run), --root PROJECT_DIR (rollout, guard)
     p.add_argument("--tfvars-dir", dest="tfvars_root", type=Path, help=argparse.SUPPRESS)
-    p.add_argument("--root", type=Path, default=Path(), help=argparse.SUPPRESS)
+    p.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+
+
+def add_stacks_argument(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--stacks-dir", type=Path, metavar="DIR", help=f"{what}: the synthesized stacks (default: cdktf.out/stacks)"
+    )
+
+
+def _in_project(root: Path | None, *parts: str | Path) -> Path:
+    """A default path under `root` (else the project), relative when it is under the working
+    directory so messages stay short."""
+    if root is not None:
+        return root.joinpath(*parts)
+    path = project_root().joinpath(*parts)
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def tfvars_root(args: argparse.Namespace) -> Path:
-    return args.tfvars_root or args.root / "tfvars"
+    return args.tfvars_root or _in_project(args.root, "tfvars")
 
 
 def output_dir(args: argparse.Namespace) -> Path:
-    return args.output or args.root / "reports" / args.environment
+    return args.output or _in_project(args.root, "reports", args.environment)
+
+
+def stacks_dir(args: argparse.Namespace) -> Path:
+    return args.stacks_dir or _in_project(None, DEFAULT_STACKS_DIR)

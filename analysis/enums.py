@@ -50,7 +50,7 @@ class RolloutMethod(StrEnum):
 
 
 _PLAN_ACTION = {
-    RolloutMethod.IN_PLACE: "~ update in-place (online; ElastiCache scales and reshards without downtime)",
+    RolloutMethod.IN_PLACE: "~ update in-place",
     RolloutMethod.ROLLING_INSTANCE_REFRESH: (
         "~ launch template (new version) and ~ Auto Scaling group (instance refresh)"
     ),
@@ -59,7 +59,10 @@ _PLAN_ACTION = {
         "none once `python -m analysis rollout` has switched over and updated the tfvars; "
         "applied through Terraform alone it would be ~ update in-place at the next maintenance window"
     ),
-    RolloutMethod.REPLACEMENT: "-/+ destroy and create (e.g. NAT gateways and their routes)",
+    RolloutMethod.REPLACEMENT: (
+        "- / + the counted resources destroyed or created (NAT gateways with their EIPs and alarms), "
+        "~ the routes that used them"
+    ),
     RolloutMethod.NONE: "no change",
 }
 _DEPLOY_STEP = {
@@ -75,3 +78,10 @@ _DEPLOY_STEP = {
     RolloutMethod.IN_PLACE: "cdktf deploy {stack}: modified in place ({detail})",
     RolloutMethod.REPLACEMENT: "cdktf deploy {stack}: resources destroyed and created ({detail})",
 }
+
+
+class Target(StrEnum):
+    """Which account a command reads."""
+
+    SIM = "sim"  # the simulated account (analysis/sim/): no AWS call leaves the machine
+    AWS = "aws"  # a real (or AWS-compatible) account through --profile / --endpoint-url

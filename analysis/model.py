@@ -85,6 +85,9 @@ class Cost:
     reserved_1yr: float | None
     reserved_3yr: float | None
     missing: tuple[str, ...] = ()  # human-readable names of the prices that were missing
+    known_on_demand: float | None = None  # on-demand sum of the priced parts (on_demand itself when complete)
+    priced_parts: tuple[str, ...] = ()  # bill lines priced, e.g. "1 NAT gateways", "GB processed"
+    missing_parts: tuple[str, ...] = ()  # bill lines with a missing price, e.g. "inter-AZ transfer"
 
 
 @dataclass(frozen=True)

@@ -8,27 +8,27 @@ metrics snapshot); the stages then read it the same way whichever it is.
 
 from __future__ import annotations
 
-import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
 import loadtest
-from analysis import report, tfvars_io
+from analysis import report, risk, tfvars_io
 from analysis.collect import DEFAULT_DAYS
+from analysis.enums import Risk, Target
 from analysis.errors import AnalysisError, UsageError
 from analysis.inventory import discover, inventory_path, load_inventory, matches, save_inventory
 from analysis.model import MetricsSource, Recommendation, Resource
 from analysis.pricing import live
 from analysis.pricing.catalog import PriceCatalog
 from analysis.report.charts import projected_svg, utilisation_svg
-from analysis.report.plan import preview
+from analysis.report.plan import preview, terraform_version
 from analysis.report.records import records as to_records
 from analysis.schedule import report as schedule_report
 from analysis.schedule.analyse import analyse as analyse_schedule
@@ -37,7 +37,6 @@ from analysis.schedule.detect import DetectionPolicy
 from analysis.schedule.profile import WeeklyProfile
 from analysis.schedule.propose import EnvironmentProposal, SchedulePolicy
 from analysis.sim import account as sim_account
-from analysis.sim import motoserver
 from analysis.sim.scenario import SIM_END, series
 from analysis.sizing.engine import analyse
 from analysis.sizing.policy import Options, Policy, SizingContext
@@ -48,18 +47,6 @@ from analysis.tfmap import StackError, load_sizing_keys
 from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS, PRODUCTION_ENVIRONMENTS
 
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
-SIM_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "simulated",
-    "AWS_SECRET_ACCESS_KEY": "simulated",
-    "AWS_SESSION_TOKEN": "simulated",
-}
-
-
-class Target(StrEnum):
-    """Which account a run reads."""
-
-    SIM = "sim"  # the simulated account (analysis/sim/): no AWS call leaves the machine
-    AWS = "aws"  # a real (or AWS-compatible) account through --profile / --endpoint-url
 
 
 @dataclass(frozen=True)
@@ -68,6 +55,7 @@ class RunOptions:
     regions: tuple[str, ...] = DEFAULT_REGIONS
     days: int = DEFAULT_DAYS
     confidence: float = 0.1  # below it a recommendation is reported, not written to tfvars
+    max_risk: Risk | None = None  # above it too (None: every risk is emitted)
     apply: bool = False
     target: Target = Target.SIM
     profile: str | None = None
@@ -119,14 +107,7 @@ class Account:
 def simulated_account(opts: RunOptions, progress: Callable[[str], None]) -> Iterator[Account]:
     """A moto server holding the synthesized stacks; their metrics are generated into a snapshot."""
     progress("analysing the SIMULATED account (no AWS call leaves this machine); use --target aws for a real one")
-    os.environ.update(SIM_CREDENTIALS)  # moto accepts any key; never the user's real credentials
-    os.environ.pop("AWS_PROFILE", None)
-    with motoserver.running() as url:
-        connector = Connector(endpoint_url=url, max_attempts=3)
-        try:
-            created = sim_account.populate(connector, opts.stacks_dir, list(opts.regions))
-        except sim_account.SimError as e:
-            raise AnalysisError(f"simulated account: {e}") from None
+    with sim_account.running(opts.stacks_dir, list(opts.regions)) as (connector, url, created):
         progress(
             f"simulated account: moto server at {url} holds "
             f"{', '.join(f'{r} ({len(t)} stacks)' for r, t in created.items())}"
@@ -220,7 +201,7 @@ def sizing_stage(
         policy=Policy.uniform(opts.percentile, opts.headroom),
         options=Options(allow_architecture_switch=opts.allow_architecture_switch),
     )
-    recs = analyse(resources, source, ctx)
+    recs = [risk.apply(r, opts.max_risk) for r in analyse(resources, source, ctx)]
     if hasattr(source, "usage"):
         progress(f"CloudWatch: {source.usage.summary()}")
     progress(f"sizing: {sum(r.status == 'emitted' for r in recs)} changes emitted")
@@ -265,7 +246,7 @@ def reports_stage(
     outputs = report.render(
         records,
         meta,
-        _charts(recs),
+        _charts(recs, opts.percentile),
         preview(records, opts.stacks_dir),
         diff,
         schedule_report.material(proposal, profiles),
@@ -291,9 +272,9 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
     return result
 
 
-def _charts(recs: list[Recommendation]) -> dict[str, list[str]]:
-    """SVG per recommendation with a change: each sized dimension's demand against its capacities,
-    then its utilisation today beside its utilisation replayed on the proposed size."""
+def _charts(recs: list[Recommendation], percentile: float) -> dict[str, list[str]]:
+    """SVG per recommendation with a change: each sized dimension's demand, its percentile and its
+    capacities, then its utilisation today beside its utilisation replayed on the proposed size."""
     out: dict[str, list[str]] = {}
     for rec in recs:
         if not rec.changes:
@@ -305,12 +286,13 @@ def _charts(recs: list[Recommendation]) -> dict[str, list[str]]:
             if dim in dims
             for svg in (
                 utilisation_svg(
-                    f"{dim} ({dims[dim]['unit']})",
+                    dim,
                     dims[dim]["unit"],
                     ts,
                     values,
                     dims[dim].get("capacity_now"),
                     dims[dim].get("capacity_proposed"),
+                    dims[dim].get(f"p{percentile:g}"),
                 ),
                 *(
                     [projected_svg(f"{dim} utilisation: today and replayed on the proposal", *rec.utilisation[dim])]
@@ -358,6 +340,25 @@ def apply(files: dict[Path, dict[str, Any]]) -> list[Path]:
     return [w.path for w in written if w.changed]
 
 
+def untracked(paths: list[Path]) -> list[Path] | None:
+    """The paths git does not track yet (a reviewer must add them), or None outside a git work tree."""
+    if not paths:
+        return []
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all", "--", *map(str, paths)],
+            cwd=paths[0].parent,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    new = {line[3:].strip() for line in out.splitlines() if line.startswith("?? ")}
+    return [p for p in paths if any(p.resolve().as_posix().endswith("/" + n) for n in new)]
+
+
 def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messages: list[str]) -> dict[str, Any]:
     def day(t: int) -> str:
         return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d")
@@ -374,6 +375,7 @@ def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messag
         "pricing_as_of": as_of,
         "policy": {"percentile": opts.percentile, "headroom": opts.headroom},
         "collection": usage.as_dict() if usage is not None else None,  # CloudWatch only
+        "terraform": terraform_version(),  # `make plan` can show Terraform's own plan
         "messages": sorted(messages),
     }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,15 +14,23 @@ from analysis.args import (
     add_aws_arguments,
     add_environment_argument,
     add_path_arguments,
+    add_stacks_argument,
     output_dir,
     parse_regions,
+    stacks_dir,
     tfvars_root,
 )
 from analysis.cli import command
+from analysis.enums import Target
 from analysis.errors import EXIT_OK, EXIT_ROLLED_BACK, AnalysisError, UsageError
 from analysis.rollout import alarms, guard
 from analysis.schedule.quiet import schedules
+from analysis.sim import account as sim_account
 from analysis.sources.aws import Connector
+
+# What --simulate-breach publishes on each watched alarm: 5% failed connections, above any
+# --threshold below 5 and over the default --min-total.
+BREACH_ERRORS, BREACH_TOTAL = 50.0, 1000.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,6 +63,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="recommendations.json naming CriticalPath resources (default <output>/recommendations.json)",
     )
     add_aws_arguments(p, regions=None)
+    p.add_argument(
+        "--target",
+        default=Target.AWS.value,
+        choices=[t.value for t in Target],
+        help="aws: your account (default); sim: the simulated account built from the synthesized stacks, "
+        "with their rollback alarms (offline, no credentials)",
+    )
+    add_stacks_argument(p, "--target sim")
+    p.add_argument(
+        "--simulate-breach",
+        action="store_true",
+        help=f"--target sim: publish {BREACH_ERRORS / BREACH_TOTAL:.0%} connection errors on the watched alarms first",
+    )
+
+
+@contextmanager
+def _account(args: argparse.Namespace, targets: list[guard.Target]) -> Iterator[Connector]:
+    """AWS through --profile / --endpoint-url, or a simulated account holding the synthesized stacks."""
+    if Target(args.target) is Target.AWS:
+        if args.simulate_breach:
+            raise UsageError("--simulate-breach needs --target sim")
+        yield Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
+        return
+    if args.profile or args.endpoint_url:
+        raise UsageError("--profile and --endpoint-url need --target aws (the simulated account runs its own endpoint)")
+    regions = sorted({t.region for t in targets})
+    with sim_account.running(stacks_dir(args), regions) as (connector, url, _):
+        print(f"guard: simulated account at {url} (the synthesized stacks and their rollback alarms)")
+        yield connector
 
 
 def _since(text: str | None) -> dt.datetime | None:
@@ -85,28 +124,37 @@ def run(args: argparse.Namespace) -> int:
     excluded = guard.excluded_keys(args.recommendations or output / "recommendations.json")
     state_dir = args.state_dir or output / "rollout"
     guard.check_files(targets)  # a corrupt file is reported before any watching starts
-    connector = Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
     watched_tiers = {tier for t in targets for tier in alarms.WATCHED_TIERS[t.tier]}
-    watcher = guard.Guard(
-        args.environment,
-        targets,
-        connector.client,
-        threshold=args.threshold,
-        min_total=args.min_total,
-        since=since,
-        schedules=schedules(tfvars_root(args), args.environment, {t.region for t in targets}, watched_tiers),
-    )
-    print(
-        f"guard: watching {', '.join(t.stack for t in targets)} for {args.window:g} s "
-        f"(threshold {args.threshold:g}%{', dry run' if args.dry_run else ''})"
-    )
-    try:
-        breaches = watcher.watch(args.window, args.interval)
-    except ClientError as e:
-        err = e.response.get("Error", {})
-        raise AnalysisError(f"AWS {e.operation_name} failed: {err.get('Code')}: {err.get('Message', '')}") from None
-    except BotoCoreError as e:
-        raise AnalysisError(f"AWS call failed: {e}") from None
+    with _account(args, targets) as connector:
+        watcher = guard.Guard(
+            args.environment,
+            targets,
+            connector.client,
+            threshold=args.threshold,
+            min_total=args.min_total,
+            since=since,
+            schedules=schedules(tfvars_root(args), args.environment, {t.region for t in targets}, watched_tiers),
+        )
+        print(
+            f"guard: watching {', '.join(t.stack for t in targets)} for {args.window:g} s "
+            f"(threshold {args.threshold:g}%{', dry run' if args.dry_run else ''})"
+        )
+        try:
+            if args.simulate_breach:
+                for region, watched in watcher.alarms().items():
+                    alarm = watched[0]
+                    print(
+                        f"guard: simulated breach: {BREACH_ERRORS:g} errors / {BREACH_TOTAL:g} on {region} {alarm['AlarmName']}"
+                    )
+                    sim_account.simulate_breach(
+                        connector.client("cloudwatch", region), alarm, BREACH_ERRORS, BREACH_TOTAL
+                    )
+            breaches = watcher.watch(args.window, args.interval)
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            raise AnalysisError(f"AWS {e.operation_name} failed: {err.get('Code')}: {err.get('Message', '')}") from None
+        except BotoCoreError as e:
+            raise AnalysisError(f"AWS call failed: {e}") from None
     if not breaches:
         print("guard: no breach: keeping the change")
         return EXIT_OK

@@ -12,19 +12,24 @@ from analysis.args import (
     add_environment_argument,
     add_path_arguments,
     add_source_arguments,
+    add_stacks_argument,
     output_dir,
     parse_days,
     parse_fraction,
     parse_regions,
     parse_tags,
+    shown,
+    stacks_dir,
     tfvars_root,
 )
 from analysis.cli import command
 from analysis.collect import DEFAULT_DAYS
+from analysis.enums import Risk
 from analysis.errors import UsageError
 from analysis.fsutil import check_writable_dir
+from analysis.report import next_steps
 from analysis.report.records import totals
-from analysis.run import RunOptions, Target, execute
+from analysis.run import RunOptions, Target, execute, untracked
 from stacks.naming import PRODUCTION_ENVIRONMENTS
 
 
@@ -36,6 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--confidence",
         default="0.1",
         help="minimum confidence for a recommendation to become tfvars, 0..1 (default: 0.1)",
+    )
+    p.add_argument(
+        "--max-risk",
+        choices=[r.value for r in Risk],
+        help="emit only changes up to this risk (the worse of performance and availability risk); "
+        "the others are reported, not written (default: every risk)",
     )
     p.add_argument(
         "--apply",
@@ -55,9 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "them: with --metrics-snapshot, a fully offline re-analysis (needs --target aws)",
     )
     add_path_arguments(p, "report directory")
-    p.add_argument(
-        "--stacks-dir", default="cdktf.out/stacks", metavar="DIR", help="synthesized stacks (default: cdktf.out/stacks)"
-    )
+    add_stacks_argument(p, "which tfvars key sizes each resource (and, with --target sim, the account)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only resources with this tag")
     p.add_argument(
         "--pricing",
@@ -123,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         regions=tuple(parse_regions(args.regions)),
         days=parse_days(args.days),
         confidence=parse_fraction(args.confidence, "--confidence"),
+        max_risk=Risk(args.max_risk) if args.max_risk else None,
         apply=args.apply,
         target=target,
         profile=args.profile,
@@ -130,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         metrics_snapshot=snapshot,
         inventory=inventory,
         output=output,
-        stacks_dir=Path(args.stacks_dir),
+        stacks_dir=stacks_dir(args),
         tfvars_root=tfvars_root(args),
         tags=parse_tags(args.tag),
         pricing=args.pricing,
@@ -175,13 +185,18 @@ def summary(result, opts) -> str:
         saved = result.schedule.saved
         note = "" if saved is None else f" (saves ${saved:,.2f}/month on demand after right-sizing)"
         lines.append(f"schedule: {result.schedule.reason}{note}")
-    lines.append(
-        f"reports: {opts.output}/report.html, report.md, plan-preview.md, recommendations.json/.csv, schedule.json"
-    )
+    out = shown(opts.output)
+    lines.append(f"reports: {out}/report.html, report.md, plan-preview.md, recommendations.json/.csv, schedule.json")
     if opts.apply:
         lines.append(
-            f"applied: {', '.join(map(str, result.applied)) or 'nothing to change (tfvars already up to date)'}"
+            f"applied: {', '.join(map(shown, result.applied)) or 'nothing to change (tfvars already up to date)'}"
         )
+        new = untracked(result.applied)
+        if new:
+            lines.append(f"new files, not tracked by git yet: git add {' '.join(map(shown, new))}")
+        meta = {"environment": opts.environment, "simulated": opts.target is Target.SIM}
+        lines.append("next:")
+        lines += [f"  {cmd}    # {why}" for cmd, why in next_steps(meta, applied=True)]
     elif result.proposed:
-        lines.append(f"proposed tfvars in {opts.output}/tfvars/{opts.environment}/; re-run with --apply to write them")
+        lines.append(f"proposed tfvars in {out}/tfvars/{opts.environment}/; re-run with --apply to write them")
     return "\n".join(lines)

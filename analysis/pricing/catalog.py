@@ -80,6 +80,9 @@ class Bill:
 
     def __init__(self) -> None:
         self._totals: dict[str, float | None] = {t: 0.0 for t in TERMS}
+        self._known: dict[str, float] = {t: 0.0 for t in TERMS}  # the priced parts only
+        self._priced_parts: list[str] = []  # bill lines by whether their on-demand price is known
+        self._missing_parts: list[str] = []
         self._missing: set[str] = set()
         self.lines: list[tuple[str, dict[str, float | None]]] = []
 
@@ -94,9 +97,11 @@ class Bill:
             else:
                 amount = price.value * quantity
             line[term] = amount
+            self._known[term] += amount or 0.0
             total = self._totals[term]
             self._totals[term] = None if total is None or amount is None else total + amount
         self.lines.append((label, line))
+        (self._missing_parts if line.get("on_demand", 0.0) is None else self._priced_parts).append(label)
         return self
 
     def reservable(self, label: str, hourly: Mapping[str, Price], count: float) -> Bill:
@@ -110,4 +115,12 @@ class Bill:
 
     def cost(self) -> Cost:
         on_demand, reserved_1yr, reserved_3yr = (self._totals[t] for t in TERMS)
-        return Cost(on_demand, reserved_1yr, reserved_3yr, missing=tuple(sorted(self._missing)))
+        return Cost(
+            on_demand,
+            reserved_1yr,
+            reserved_3yr,
+            missing=tuple(sorted(self._missing)),
+            known_on_demand=self._known["on_demand"],
+            priced_parts=tuple(self._priced_parts),
+            missing_parts=tuple(self._missing_parts),
+        )

@@ -2,6 +2,10 @@
 
 Pure functions returning SVG text, so the HTML report needs no script and no network.
 Numbers are rounded to fixed decimals to keep the output byte-identical across runs.
+
+The y-axis is zoomed to what a reviewer judges: the demand and the proposed capacity. Today's
+capacity is drawn when it fits, otherwise named at the top edge ("current 64 above"), so an
+oversized resource does not squeeze the demand into the bottom tenth.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from html import escape
 
 import numpy as np
 
-WIDTH, HEIGHT = 640, 180
-PAD_L, PAD_R, PAD_T, PAD_B = 56, 12, 12, 28
+WIDTH, HEIGHT = 640, 220
+PAD_L, PAD_R, PAD_T, PAD_B = 56, 12, 30, 46
 MAX_POINTS = 320  # per chart: keeps the page small while every bucket keeps its peak
+ZOOM = 1.15  # top of the y-axis above the larger of peak demand and proposed capacity
 
 
 def downsample_max(
@@ -36,18 +41,29 @@ def _fmt(v: float) -> str:
 
 
 def utilisation_svg(
-    title: str, unit: str, timestamps: np.ndarray, values: np.ndarray, current: float | None, proposed: float | None
+    title: str,
+    unit: str,
+    timestamps: np.ndarray,
+    values: np.ndarray,
+    current: float | None,
+    proposed: float | None,
+    p99: float | None = None,
 ) -> str:
-    """A line chart of demand with horizontal lines for current and proposed capacity."""
+    """A titled line chart of demand with the p99 and the current / proposed capacity, a legend,
+    and the projected peak utilisation on the proposed size."""
     ts, vs = downsample_max(np.asarray(timestamps), np.asarray(values, dtype=float))
+    label = f"{title} ({unit})"
     if len(vs) == 0:
         return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="40" role="img" '
-            f'aria-label="{escape(title)}"><text x="8" y="24" class="muted">no datapoints for '
-            f'{escape(title)}</text></svg>'
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} 40" class="chart" role="img" '
+            f'aria-label="{escape(label)}"><text x="8" y="24" class="muted">no datapoints for '
+            f"{escape(label)}</text></svg>"
         )
-    lines = [x for x in (current, proposed) if x is not None]
-    top = max([float(vs.max())] + lines) * 1.08 or 1.0
+    peak = float(vs.max())
+    top = max([peak] + [x for x in (proposed, p99) if x is not None]) * ZOOM or 1.0
+    current_fits = current is not None and current <= top
+    if current_fits and current is not None:
+        top = max(top, current * 1.02)
     t0, t1 = int(ts[0]), int(ts[-1]) if ts[-1] > ts[0] else int(ts[0]) + 1
     plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
 
@@ -58,27 +74,40 @@ def utilisation_svg(
         return PAD_T + plot_h - v / top * plot_h
 
     points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(ts, vs))
+    projected = f"; peak {peak / proposed:.0%} of the proposed capacity" if proposed else ""
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'role="img" aria-label="{escape(title)}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" '
+        f'role="img" aria-label="{escape(label)}">',
+        f'<text x="{PAD_L}" y="16" class="title">{escape(label)}{escape(projected)}</text>',
         f'<rect x="{PAD_L}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" class="plot"/>',
     ]
-    for frac in (0.0, 0.5, 1.0):
+    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
         v = top * frac
         parts.append(f'<text x="{PAD_L - 4}" y="{y(v) + 4:.1f}" text-anchor="end" class="axis">{_fmt(v)}</text>')
     for t, anchor in ((t0, "start"), (t1, "end")):
         day = datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d")
-        parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" class="axis">{day}</text>')
+        parts.append(f'<text x="{x(t):.1f}" y="{PAD_T + plot_h + 14}" text-anchor="{anchor}" class="axis">{day}</text>')
     parts.append(f'<polyline points="{points}" class="demand"/>')
-    for value, css, label in ((current, "current", "current"), (proposed, "proposed", "proposed")):
+    lines = [
+        (p99, "p99", "p99"),
+        (proposed, "proposed", "proposed"),
+        (current if current_fits else None, "current", "current"),
+    ]
+    for value, css, _ in lines:
         if value is not None:
             parts.append(
                 f'<line x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(value):.1f}" y2="{y(value):.1f}" class="{css}"/>'
             )
-            parts.append(
-                f'<text x="{WIDTH - PAD_R - 4}" y="{y(value) - 4:.1f}" text-anchor="end" class="{css}-label">'
-                f'{label} {_fmt(value)} {escape(unit)}</text>'
-            )
+    legend = [("demand", "demand (max per bucket)")]
+    legend += [(css, f"{name} {_fmt(value)}") for value, css, name in lines if value is not None]
+    if current is not None and not current_fits:
+        legend.append(("current", f"current {_fmt(current)} (above the chart)"))
+    lx = PAD_L
+    ly = HEIGHT - 10
+    for css, text in legend:
+        parts.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" class="{css} key"/>')
+        parts.append(f'<text x="{lx + 22}" y="{ly}" class="legend">{escape(text)}</text>')
+        lx += 30 + 6 * len(text)
     parts.append("</svg>")
     return "".join(parts)
 

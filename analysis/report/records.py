@@ -28,6 +28,8 @@ CSV_COLUMNS = (
     "confidence",
     "status",
     "risk",
+    "performance_risk",
+    "availability_risk",
     "rollout",
     "monthly_savings_on_demand",
     "monthly_savings_reserved_1yr",
@@ -44,7 +46,24 @@ def tfvars_file(environment: str, stack: str | None) -> str | None:
 
 
 def cost_dict(cost: Cost) -> dict[str, Any]:
-    return {**{t: _money(getattr(cost, t)) for t in TERMS}, "missing": sorted(cost.missing)}
+    known = cost.known_on_demand if cost.known_on_demand is not None else cost.on_demand
+    return {
+        **{t: _money(getattr(cost, t)) for t in TERMS},
+        "missing": sorted(cost.missing),
+        "known_on_demand": _money(known),
+        "priced_parts": list(cost.priced_parts),
+        "missing_parts": list(cost.missing_parts),
+    }
+
+
+def priced_saving(rec: Recommendation) -> float | None:
+    """On-demand saving over the parts both sides could price: the saving itself when every price
+    is known; otherwise what the known parts show (the missing prices are named beside it)."""
+    now, new = (
+        c.known_on_demand if c.known_on_demand is not None else c.on_demand
+        for c in (rec.cost_current, rec.cost_proposed)
+    )
+    return None if now is None or new is None else _money(now - new)
 
 
 def savings(rec: Recommendation) -> dict[str, float | None]:
@@ -68,6 +87,8 @@ def record(rec: Recommendation, environment: str) -> dict[str, Any]:
         "status": rec.status,
         "confidence": round(float(rec.confidence), 3),
         "risk": rec.risk,
+        "performance_risk": rec.evidence.get("risk", {}).get("performance"),
+        "availability_risk": rec.evidence.get("risk", {}).get("availability"),
         "rollout": rec.rollout,
         "reason": rec.reason,
         "changes": [
@@ -77,6 +98,7 @@ def record(rec: Recommendation, environment: str) -> dict[str, Any]:
         "cost_current": cost_dict(rec.cost_current),
         "cost_proposed": cost_dict(rec.cost_proposed),
         "monthly_savings": savings(rec),
+        "monthly_savings_priced_on_demand": priced_saving(rec),
         "evidence": _plain(rec.evidence),
     }
 
@@ -102,7 +124,19 @@ def render_csv(recs: list[dict[str, Any]]) -> str:
     for rec in recs:
         base = {
             k: rec[k]
-            for k in ("region", "kind", "resource_id", "tier", "confidence", "status", "risk", "rollout", "reason")
+            for k in (
+                "region",
+                "kind",
+                "resource_id",
+                "tier",
+                "confidence",
+                "status",
+                "risk",
+                "performance_risk",
+                "availability_risk",
+                "rollout",
+                "reason",
+            )
         }
         base["tfvars_file"] = rec["tfvars_file"] or "unmanaged"
         base.update({f"monthly_savings_{t}": _blank(rec["monthly_savings"][t]) for t in TERMS})

@@ -4,7 +4,8 @@ Names, tags and fixed settings come from each stack's `cdk.tf.json`; sizes come 
 place the analysis reads them: the `sizing_keys` output (role -> field -> tfvars key) resolved
 against the stack's variable defaults and the tfvars override synth placed beside it. So an
 applied tfvars change, synthesized again, shows up in the simulated account as it would after
-`cdktf deploy`.
+`cdktf deploy`. The stacks' rollback alarms are created from the same contract the stacks
+synthesize them from (stacks/alarms_contract.py), so `guard` runs against the account offline.
 """
 
 from __future__ import annotations
@@ -13,14 +14,20 @@ import dataclasses
 import io
 import ipaddress
 import json
+import os
 import re
 import secrets
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from analysis.errors import AnalysisError
+from analysis.sim import motoserver
+from analysis.sources.aws import Connector
+from stacks import alarms_contract
 from stacks.naming import PROJECT, Tier, region_of, tfvars_filename, tier_of
 from stacks.tfvars import props_class
 
@@ -28,6 +35,13 @@ FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 _CRITICAL = re.compile(r'^\$\{contains\(var\.(\w+), "([\w-]+)"\) \? "true" : "false"\}$')
 _COUNT = re.compile(r"\$\{count\.index( \+ (\d+))?\}")
 _VAR = re.compile(r"^\$\{var\.(\w+)\}$")
+
+
+SIM_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "simulated",
+    "AWS_SECRET_ACCESS_KEY": "simulated",
+    "AWS_SESSION_TOKEN": "simulated",
+}
 
 
 class SimError(RuntimeError):
@@ -343,7 +357,7 @@ def _serverless(client: Callable[[str], Any], s: Stack) -> None:
             )
 
 
-def populate(connector, stacks_dir: Path, regions: list[str]) -> dict[str, list[str]]:
+def populate(connector: Connector, stacks_dir: Path, regions: list[str]) -> dict[str, list[str]]:
     """Create every tier of every requested region in the endpoint behind `connector`.
 
     Returns region -> the tiers created, for the run's log.
@@ -359,5 +373,83 @@ def populate(connector, stacks_dir: Path, regions: list[str]) -> dict[str, list[
                 build(clients.client, tiers[tier], subnets)
         if Tier.SERVERLESS in tiers:
             _serverless(clients.client, tiers[Tier.SERVERLESS])
+        for stack in tiers.values():
+            _rollback_alarms(clients.client, stack)
         created[region] = sorted(tiers)
     return created
+
+
+Watched = tuple[str | None, dict[str, str] | list[dict[str, str]]]  # (name qualifier, dimensions)
+
+
+def _watched(client: Callable[[str], Any], s: Stack, role: str) -> list[Watched]:
+    """Every rollback alarm one synthesized alarm resource stands for, bound to the resources created."""
+    if s.tier == Tier.NETWORK:
+        ec2 = client("ec2")
+        nats = ec2.describe_nat_gateways(Filters=[{"Name": "tag:Stack", "Values": [s.name]}])["NatGateways"]
+        subnets = sorted({n["SubnetId"] for n in nats})
+        zone = {sn["SubnetId"]: sn["AvailabilityZone"] for sn in ec2.describe_subnets(SubnetIds=subnets)["Subnets"]}
+        return sorted((zone[n["SubnetId"]], {"NatGatewayId": n["NatGatewayId"]}) for n in nats)
+    if s.tier == Tier.COMPUTE:
+        name = s.render(s.resource("aws_lb")["name"])
+        arn = client("elbv2").describe_load_balancers(Names=[name])["LoadBalancers"][0]["LoadBalancerArn"]
+        return [(None, {"LoadBalancer": arn.split(":loadbalancer/", 1)[1]})]
+    if s.tier == Tier.SERVERLESS:  # one alarm per function; its Role is the function's short name
+        return [
+            (role, {"FunctionName": fn, "Resource": f"{fn}:live"})
+            for body in s.resources("aws_lambda_function").values()
+            if s.tags(body)["Role"] == role
+            for fn in [s.render(body["function_name"])]
+        ]
+    if s.tier == Tier.CACHE:  # one alarm per shard, summing every node of the shard
+        group = s.render(s.resource("aws_elasticache_replication_group")["replication_group_id"])
+        nodes = range(1, s.size("cluster", "replicas_per_shard") + 2)
+        return [
+            (
+                f"{shard:04d}",
+                [{"CacheClusterId": f"{group}-{shard:04d}-{node:03d}", "CacheNodeId": "0001"} for node in nodes],
+            )
+            for shard in range(1, s.size("cluster", "num_shards") + 1)
+        ]
+    return []  # the data tier has no connection-error metric (alarms_contract.NO_METRIC)
+
+
+def _rollback_alarms(client: Callable[[str], Any], s: Stack) -> None:
+    """The stack's rollback alarms, as PutMetricAlarm calls of the contract's exact definitions."""
+    cw = client("cloudwatch")
+    for body in s.resources("aws_cloudwatch_metric_alarm").values():
+        tags = s.tags(body)
+        for qualifier, dimensions in _watched(client, s, tags["Role"]):
+            cw.put_metric_alarm(
+                **alarms_contract.definition(tags["Environment"], s.tier, s.name, tags["Role"], dimensions, qualifier)
+            )
+
+
+def simulate_breach(cloudwatch: Any, alarm: Mapping[str, Any], errors: float, total: float) -> None:
+    """Publish `errors` on the alarm's err* metrics and `total` on its tot* ones, now: what failing
+    connections after a bad change would publish (a metric in both, Lambda's Throttles, counts as errors)."""
+    values: dict[tuple[str, str], tuple[str, list[dict[str, str]], float]] = {}
+    for q in sorted(alarm.get("Metrics") or [], key=lambda q: q["Id"], reverse=True):  # tot* first, err* wins
+        if "MetricStat" in q:
+            m = q["MetricStat"]["Metric"]
+            value = errors if q["Id"].startswith("err") else total
+            values[(m["MetricName"], json.dumps(m["Dimensions"]))] = (m["Namespace"], m["Dimensions"], value)
+    for (name, _), (namespace, dims, value) in sorted(values.items()):
+        cloudwatch.put_metric_data(
+            Namespace=namespace, MetricData=[{"MetricName": name, "Dimensions": dims, "Value": value}]
+        )
+
+
+@contextmanager
+def running(stacks_dir: Path, regions: list[str]) -> Iterator[tuple[Connector, str, dict[str, list[str]]]]:
+    """A moto server holding the synthesized stacks: (connector to it, its URL, region -> tiers).
+    AnalysisError (one line) when the stacks cannot be turned into an account."""
+    os.environ.update(SIM_CREDENTIALS)  # moto accepts any key; never the user's real credentials
+    os.environ.pop("AWS_PROFILE", None)
+    with motoserver.running() as url:
+        connector = Connector(endpoint_url=url, max_attempts=3)
+        try:
+            created = populate(connector, stacks_dir, regions)
+        except SimError as e:
+            raise AnalysisError(f"simulated account: {e}") from None
+        yield connector, url, created

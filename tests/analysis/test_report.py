@@ -78,9 +78,18 @@ def test_downsample_keeps_every_spike():
     assert len(out) == 100 and out.max() == 99.0
 
 
-def test_chart_draws_demand_and_both_capacity_lines():
-    svg = utilisation_svg("CPU", "%", np.arange(0, 3000, 300), np.linspace(1, 30, 10), 100.0, 50.0)
-    assert svg.count("<polyline") == 1 and 'class="current"' in svg and 'class="proposed"' in svg
+def test_chart_is_titled_zoomed_to_demand_and_proposal_with_a_legend():
+    ts, demand = np.arange(0, 3000, 300), np.linspace(1, 30, 10)
+    svg = utilisation_svg("cpu", "vCPU", ts, demand, 100.0, 50.0, p99=28.0)
+    assert svg.count("<polyline") == 1
+    assert '<text x="56" y="16" class="title">cpu (vCPU); peak 60% of the proposed capacity</text>' in svg
+    assert 'class="proposed"/>' in svg and 'class="p99"/>' in svg
+    # today's 100 would squeeze demand and proposal into the bottom half: named, not drawn
+    assert 'class="current"/>' not in svg and "current 100 (above the chart)" in svg
+    assert ">57.5</text>" in svg  # the axis tops out at 1.15 x the proposed capacity
+    assert all(f"{name} " in svg for name in ("demand", "p99", "proposed"))
+    fits = utilisation_svg("cpu", "vCPU", ts, demand, 40.0, 35.0)
+    assert 'class="current"/>' in fits and "above the chart" not in fits
     assert "no datapoints" in utilisation_svg("CPU", "%", np.array([]), np.array([]), 1.0, 1.0)
 
 
@@ -112,9 +121,11 @@ def test_plan_preview_skips_unmanaged_and_not_emitted(tmp_path):
     (tmp_path / "data-us-east-1").mkdir()
     (tmp_path / "data-us-east-1" / "cdk.tf.json").write_text(json.dumps(STACK))
     recs = records([rec(), rec(rid="x", stack=None), rec(rid="y", status="excluded")], "staging")
+    recs[0]["rollout"] = "in-place"  # a Blue/Green key is written after the switchover: nothing to plan
     plan = preview(recs, tmp_path)
     assert list(plan) == ["data-us-east-1"]
-    assert [c.addresses for c in plan["data-us-east-1"]] == [("aws_db_instance.primary",)]
+    assert [c.addresses for c in plan["data-us-east-1"].changes] == [("aws_db_instance.primary",)]
+    assert plan["data-us-east-1"].summary == "Plan: 0 to add, 1 to change, 0 to destroy."
 
 
 def test_render_is_deterministic_and_complete(tmp_path):
