@@ -37,6 +37,10 @@ MODULO = re.compile(r"count\.index % var\.(\w+)")
 COUNT_VAR = re.compile(r"^\$\{var\.(\w+)\}$")
 COUNT_RANGE = re.compile(r"range\(var\.(\w+)\)")
 COUNT_IF_POSITIVE = re.compile(r'^\$\{(var|local)\.(\w+)\["([\w-]+)"\] > 0 \? 1 : 0\}$')
+# The same unless an optional variable (a schedule) takes the resource over: `... > 0 && !(var.s != null && ...)`.
+COUNT_IF_POSITIVE_UNLESS = re.compile(
+    r'^\$\{(var|local)\.(\w+)\["([\w-]+)"\] > 0 && !\(var\.(\w+) != null && .*\) \? 1 : 0\}$'
+)
 TERRAFORM_MIN = (1, 11)  # the stacks use ephemeral resources and write-only arguments
 
 # Arguments whose change makes Terraform destroy and re-create the resource ("Forces new
@@ -228,8 +232,12 @@ def count_of(expr: Any, values: Mapping[str, Any], local_vars: Mapping[str, set[
     if m:
         return int(values[m.group(1)])
     m = COUNT_IF_POSITIVE.match(text)
+    unless = COUNT_IF_POSITIVE_UNLESS.match(text)
+    if unless and values.get(unless.group(4)) is not None:
+        return None  # the optional variable is set: the rest of the condition is not evaluated here
+    m = m or unless
     if m:
-        scope, name, map_key = m.groups()
+        scope, name, map_key = m.groups()[:3]
         var = name if scope == "var" else next(iter(sorted(local_vars.get(name, {name}))))
         return 1 if values[var][map_key] > 0 else 0
     return None

@@ -76,8 +76,12 @@ def test_more_nat_gateways_create_them_with_their_alarms(stacks):
 
 def test_removing_the_read_replica_destroys_it(stacks):
     keys = {"data_replica_count": 0, "data_replica_instance_class": "db.r6g.large"}
-    assert actions(stacks, "data-us-east-1", keys) == {("aws_db_instance.replica", Action.DESTROY): 1}
-    assert summary(stacks, "data-us-east-1", keys) == "Plan: 0 to add, 0 to change, 1 to destroy."
+    # the replica's pre-created PostgreSQL log group is counted with it
+    assert actions(stacks, "data-us-east-1", keys) == {
+        ("aws_db_instance.replica", Action.DESTROY): 1,
+        ("aws_cloudwatch_log_group.replica_logs", Action.DESTROY): 1,
+    }
+    assert summary(stacks, "data-us-east-1", keys) == "Plan: 0 to add, 0 to change, 2 to destroy."
 
 
 def test_fewer_shards_destroy_their_alarms_and_reshard_in_place(stacks):
@@ -156,8 +160,8 @@ def test_preview_joins_records_to_their_stack_plan(stacks, tmp_path):
     data = preview([blue_green, rec("data-us-east-1", "data_replica_count", 1, 0, "rds")], stacks)["data-us-east-1"]
     assert [(c.key, c.addresses) for c in data.changes] == [
         ("data_instance_class", ()),  # written by `rollout` after the switchover: nothing left to plan
-        ("data_replica_count", ("aws_db_instance.replica",)),
+        ("data_replica_count", ("aws_cloudwatch_log_group.replica_logs", "aws_db_instance.replica")),
     ]
-    assert data.summary == "Plan: 0 to add, 0 to change, 1 to destroy."
+    assert data.summary == "Plan: 0 to add, 0 to change, 2 to destroy."
     missing = preview([rec("network-us-east-1", "network_nat_gateway_count", 3, 1)], tmp_path)
     assert not missing["network-us-east-1"].synthesized and missing["network-us-east-1"].resources == ()

@@ -15,6 +15,9 @@ from analysis.model import Change, Cost, Recommendation, Resource
 from analysis.report import render
 from analysis.report.charts import utilisation_svg
 from analysis.report.records import records
+from analysis.schedule.propose import EnvironmentProposal
+from analysis.schedule.propose import Status as ScheduleStatus
+from analysis.schedule.report import material
 
 CHROMIUM = Path("/usr/bin/chromium")
 META = dict(
@@ -71,7 +74,8 @@ def page_path(tmp_path_factory) -> Path:
         f"+  \"serverless_provisioned_concurrency\": {{\"a-rather-long-function-name-{i:02d}\": 21}},\n"
         for i in range(40)
     )
-    html = render(records(recs, "staging"), META, charts, {}, diff)["report.html"]
+    schedule = material(EnvironmentProposal("staging", ScheduleStatus.NONE, "used around the clock"), {})
+    html = render(records(recs, "staging"), META, charts, {}, diff, schedule)["report.html"]
     path = tmp_path_factory.mktemp("layout") / "report.html"
     path.write_text(html)
     return path

@@ -11,6 +11,11 @@ from analysis.model import Change, Cost, Recommendation, Resource
 from analysis.pricing.catalog import Bill, Price
 from analysis.report import GITHUB_COMMENT_LIMIT, fit_comment, headline, next_steps, render, row
 from analysis.report.records import records
+from analysis.schedule.propose import EnvironmentProposal
+from analysis.schedule.propose import Status as ScheduleStatus
+from analysis.schedule.report import material
+
+NO_SCHEDULE = material(EnvironmentProposal("staging", ScheduleStatus.NONE, "used around the clock"), {})
 
 META = dict(
     environment="staging",
@@ -155,9 +160,9 @@ def test_report_md_is_a_compact_pull_request_comment():
         ],
         "staging",
     )
-    md = render(recs, META, {}, {}, "--- a\n+++ b\n+x\n")["report.md"]
+    md = render(recs, META, {}, {}, "--- a\n+++ b\n+x\n", NO_SCHEDULE)["report.md"]
     assert "**-$60/month (-20%) on-demand**" in md  # 60 of a 300 bill
-    assert "| nat `vpc-a` us-east-1 | network_nat_gateway_count 3 -> 1 | -$60 (-60%) |" in md
+    assert "| nat `vpc-a` us-east-1 | `network_nat_gateway_count` 3 -> 1 | -$60 (-60%) |" in md
     assert "**excluded (1):** `vpc-b`" in md and "**below-threshold (1):** `vpc-c`" in md
     assert "<details><summary>tfvars diff</summary>" in md and "```diff\n--- a" in md
 
@@ -165,7 +170,7 @@ def test_report_md_is_a_compact_pull_request_comment():
 def test_report_md_stays_under_githubs_comment_limit():
     recs = records([risk.apply(recommendation(rid=f"vpc-{i:04d}")) for i in range(50)], "staging")
     huge = "".join(f"+  line {i}\n" for i in range(20_000))
-    md = render(recs, META, {}, {}, huge)["report.md"]
+    md = render(recs, META, {}, {}, huge, NO_SCHEDULE)["report.md"]
     assert len(md) <= GITHUB_COMMENT_LIMIT
     assert md.rstrip().endswith("recommendations.csv)*")
     assert md.count("```") % 2 == 0 and md.count("<details>") == md.count("</details>")

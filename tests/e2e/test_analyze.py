@@ -165,6 +165,10 @@ def test_html_report_renders_in_chromium_without_console_errors(loop):
         assert page.locator("h1").inner_text().startswith("Right-sizing report")
         assert page.locator("svg polyline.demand").count() > 0
         page.screenshot(path=str(shot), full_page=True)
+        # the real report (heat map, schedule and cost tables included) fits a 900 px window
+        page.set_viewport_size({"width": 900, "height": 900})
+        assert page.locator("#schedule svg").count() == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= 900
         browser.close()
     assert errors == []
     assert shot.stat().st_size > 10_000
