@@ -18,7 +18,7 @@ from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.security import security_group
 from stacks.alarms_contract import MAX_ALARM_METRICS, SPECS
-from stacks.naming import PROJECT, REDIS_PORT, Tier, log_group_name, secret_name
+from stacks.naming import PROJECT, REDIS_PORT, Tier, log_group_name
 from stacks.props import MAINTENANCE_WINDOWS, window_note
 
 ENGINE, ENGINE_VERSION, PARAMETER_GROUP = "redis", "7.1", "default.redis7.cluster.on"
@@ -40,14 +40,7 @@ class CacheStack(TierStack):
             vpc_id=net.vpc_id,
             description=f"Redis: ingress rules are added by the client stacks ({REDIS_PORT} only)",
         )
-        subnets = aws.ElasticacheSubnetGroup(
-            self,
-            "subnet_group",
-            name=t.name("subnets"),
-            subnet_ids=net.private_ids,
-            description="Private subnets of the VPC",
-            tags=t("subnet-group"),
-        )
+        subnets = self.private_subnet_group(aws.ElasticacheSubnetGroup, net)
         name = t.name("cluster")
         slow = log_group(
             self,
@@ -69,15 +62,7 @@ class CacheStack(TierStack):
         token = aws.DataAwsSecretsmanagerRandomPassword(
             self, "auth_token", password_length=64, exclude_punctuation=True
         )
-        self.secret = aws.SecretsmanagerSecret(
-            self,
-            "auth_secret",
-            name=secret_name(self.environment, self.tier, "auth"),
-            kms_key_id=self.key.arn,
-            description="Redis AUTH token",
-            recovery_window_in_days=0 if self.destroyable else 30,
-            tags=t("secret"),
-        )
+        self.secret = self.encrypted_secret("auth_secret", purpose="auth", key=self.key, description="Redis AUTH token")
         # The data source yields a new value on every read: the first one is kept.
         version = aws.SecretsmanagerSecretVersion(
             self,

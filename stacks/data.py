@@ -19,7 +19,7 @@ from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.schedules import data_schedule
 from modules.security import security_group
-from stacks.naming import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT, Tier, secret_name
+from stacks.naming import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT, Tier
 from stacks.props import MAINTENANCE_WINDOWS, window_note
 
 ENGINE_VERSION = "16"
@@ -50,14 +50,7 @@ class DataStack(TierStack):
             vpc_id=net.vpc_id,
             description=f"PostgreSQL: ingress rules are added by the client stacks ({POSTGRES_PORT} only)",
         )
-        subnets = aws.DbSubnetGroup(
-            self,
-            "subnet_group",
-            name=t.name("subnets"),
-            subnet_ids=net.private_ids,
-            description="Private subnets of the VPC",
-            tags=t("subnet-group"),
-        )
+        subnets = self.private_subnet_group(aws.DbSubnetGroup, net)
         params = aws.DbParameterGroup(
             self,
             "params",
@@ -120,14 +113,11 @@ class DataStack(TierStack):
         password = self.ephemeral(
             "aws_secretsmanager_random_password", "master", {"password_length": 32, "exclude_punctuation": True}
         )
-        self.secret = aws.SecretsmanagerSecret(
-            self,
+        self.secret = self.encrypted_secret(
             "master_secret",
-            name=secret_name(self.environment, self.tier, "master"),
-            kms_key_id=self.key.arn,
+            purpose="master",
+            key=self.key,
             description="PostgreSQL master credentials (JSON: username, password)",
-            recovery_window_in_days=0 if self.destroyable else 30,
-            tags=t("secret"),
         )
         aws.SecretsmanagerSecretVersion(
             self,
