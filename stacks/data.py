@@ -14,7 +14,7 @@ from __future__ import annotations
 from modules import aws
 from modules.base import TierStack
 from modules.expr import flag, num, tf
-from modules.iam import assume_role
+from modules.iam import service_role
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.schedules import data_schedule
@@ -65,12 +65,8 @@ class DataStack(TierStack):
                 {"name": "log_connections", "value": "1"},
             ],
         )
-        monitoring = aws.IamRole(
-            self,
-            "monitoring_role",
-            name=t.regional_name("monitoring"),
-            assume_role_policy=assume_role(self, "monitoring_trust", "monitoring.rds.amazonaws.com"),
-            tags=t("monitoring"),
+        monitoring = service_role(
+            self, "monitoring", "monitoring.rds.amazonaws.com", name=t.regional_name("monitoring"), tags=t("monitoring")
         )
         monitoring_policy = aws.IamRolePolicyAttachment(
             self,

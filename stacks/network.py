@@ -10,7 +10,7 @@ from modules import aws
 from modules.alarms import rollback_alarm
 from modules.base import TierStack
 from modules.expr import num, strings, tf
-from modules.iam import assume_role, policy
+from modules.iam import policy, service_role
 from modules.kms import StackKey, log_group
 from modules.security import allow_in, security_group
 from stacks.naming import HTTPS_PORT, Tier, log_group_name
@@ -170,12 +170,8 @@ class NetworkStack(TierStack):
             retention_var="network_flow_log_retention_days",
             tags=t("flow-logs"),
         )
-        role = aws.IamRole(
-            self,
-            "flow_log_role",
-            name=t.regional_name("flow-logs"),
-            assume_role_policy=assume_role(self, "flow_log_trust", "vpc-flow-logs.amazonaws.com"),
-            tags=t("flow-logs"),
+        role = service_role(
+            self, "flow_log", "vpc-flow-logs.amazonaws.com", name=t.regional_name("flow-logs"), tags=t("flow-logs")
         )
         aws.IamRolePolicy(
             self,
