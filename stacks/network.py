@@ -55,26 +55,19 @@ class NetworkStack(TierStack):
         aws.DefaultSecurityGroup(self, "default_sg", vpc_id=self.vpc.id, tags=t("default-sg"))  # no rules: deny all
 
         # Subnets: /20s of the VPC, public at index i, private at index i + 8.
-        self.public = aws.Subnet(
-            self,
-            "public",
-            count=az_count,
-            vpc_id=self.vpc.id,
-            map_public_ip_on_launch=False,
-            cidr_block=tf("cidrsubnet(var.network_vpc_cidr, 4, count.index)"),
-            availability_zone=tf("data.aws_availability_zones.azs.names[count.index]"),
-            tags=t("public-subnet", t.name("public-${count.index}")),
-        )
-        self.private = aws.Subnet(
-            self,
-            "private",
-            count=az_count,
-            vpc_id=self.vpc.id,
-            map_public_ip_on_launch=False,
-            cidr_block=tf("cidrsubnet(var.network_vpc_cidr, 4, count.index + 8)"),
-            availability_zone=tf("data.aws_availability_zones.azs.names[count.index]"),
-            tags=t("private-subnet", t.name("private-${count.index}")),
-        )
+        def subnets(kind: str, netnum: str) -> aws.Subnet:
+            return aws.Subnet(
+                self,
+                kind,
+                count=az_count,
+                vpc_id=self.vpc.id,
+                map_public_ip_on_launch=False,
+                cidr_block=tf(f"cidrsubnet(var.network_vpc_cidr, 4, {netnum})"),
+                availability_zone=tf("data.aws_availability_zones.azs.names[count.index]"),
+                tags=t(f"{kind}-subnet", t.name(f"{kind}-${{count.index}}")),
+            )
+
+        self.public, self.private = subnets("public", "count.index"), subnets("private", "count.index + 8")
 
         igw = aws.InternetGateway(self, "igw", vpc_id=self.vpc.id, tags=t("igw"))
         public_rt = aws.RouteTable(self, "public_rt", vpc_id=self.vpc.id, tags=t("public-rt"))
