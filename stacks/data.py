@@ -78,31 +78,27 @@ class DataStack(TierStack):
         # Every log group the exports write to exists first (KMS, retention): RDS would create
         # missing ones itself, unencrypted and kept forever.
         exports = ", ".join(f'"{e}"' for e in LOG_EXPORTS)
-        primary_logs = log_group(
-            self,
-            "primary_logs",
-            name=tf("each.value"),
-            key=self.key,
-            retention_var="data_log_retention_days",
-            tags=t("primary"),
+
+        def export_logs(role: str, names: str) -> aws.CloudwatchLogGroup:
+            """One log group per name in `names`, a Terraform set expression."""
+            logs = log_group(
+                self,
+                f"{role}_logs",
+                name=tf("each.value"),
+                key=self.key,
+                retention_var="data_log_retention_days",
+                tags=t(role),
+            )
+            logs.add_override("for_each", tf(names))
+            return logs
+
+        primary_logs = export_logs(
+            "primary", f'toset([for e in [{exports}] : "/aws/rds/instance/{primary_name}/${{e}}"])'
         )
-        primary_logs.add_override(
-            "for_each", tf(f'toset([for e in [{exports}] : "/aws/rds/instance/{primary_name}/${{e}}"])')
-        )
-        replica_logs = log_group(
-            self,
-            "replica_logs",
-            name=tf("each.value"),
-            key=self.key,
-            retention_var="data_log_retention_days",
-            tags=t("replica"),
-        )
-        replica_logs.add_override(
-            "for_each",
-            tf(
-                "toset(flatten([for i in range(var.data_replica_count) : "
-                f'[for e in [{exports}] : "/aws/rds/instance/{replica_name}-${{i + 1}}/${{e}}"]]))'
-            ),
+        replica_logs = export_logs(
+            "replica",
+            "toset(flatten([for i in range(var.data_replica_count) : "
+            f'[for e in [{exports}] : "/aws/rds/instance/{replica_name}-${{i + 1}}/${{e}}"]]))',
         )
 
         # Master password: ephemeral -> write-only arguments only.

@@ -4,6 +4,8 @@ tables, Secrets Manager and CloudWatch Logs interface endpoints, and VPC flow lo
 
 from __future__ import annotations
 
+from typing import Any
+
 from cdktf import TerraformResourceLifecycle
 
 from modules import aws
@@ -111,16 +113,20 @@ class NetworkStack(TierStack):
             route_table_id=tf("aws_route_table.private_rt[count.index].id"),
         )
         private_rts = strings("aws_route_table.private_rt[*].id")
-        for svc in ("s3", "dynamodb"):
+
+        def endpoint(svc: str, kind: str, **placement: Any) -> None:
             aws.VpcEndpoint(
                 self,
                 f"{svc}_endpoint",
                 vpc_id=self.vpc.id,
-                vpc_endpoint_type="Gateway",
+                vpc_endpoint_type=kind,
                 service_name=f"com.amazonaws.{self.region}.{svc}",
-                route_table_ids=private_rts,
                 tags=t(f"{svc}-endpoint"),
+                **placement,
             )
+
+        for svc in ("s3", "dynamodb"):
+            endpoint(svc, "Gateway", route_table_ids=private_rts)
 
         # Secrets Manager and CloudWatch Logs without leaving the VPC: the app and functions reach
         # them on 443 only (the instances ship their app log to their log group).
@@ -142,16 +148,12 @@ class NetworkStack(TierStack):
             description="HTTPS from the VPC",
         )
         for svc in INTERFACE_ENDPOINTS:
-            aws.VpcEndpoint(
-                self,
-                f"{svc}_endpoint",
-                vpc_id=self.vpc.id,
-                vpc_endpoint_type="Interface",
-                service_name=f"com.amazonaws.{self.region}.{svc}",
+            endpoint(
+                svc,
+                "Interface",
                 private_dns_enabled=True,
                 subnet_ids=strings("aws_subnet.private[*].id"),
                 security_group_ids=[endpoints_sg.id],
-                tags=t(f"{svc}-endpoint"),
             )
 
         # Flow logs -> KMS-encrypted log group, written by a role scoped to that group.
