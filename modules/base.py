@@ -22,6 +22,7 @@ from stacks.naming import secret_name, stack_name
 
 from . import aws
 from .expr import hcl_literal
+from .security import security_group
 from .tagging import Tagger
 from .variables import create_variables
 
@@ -87,6 +88,17 @@ class TierStack(TerraformStack):
         return out
 
     # ---- resources the data stores (data, cache) share ----------------------------------
+    def store_security_group(self, net, name: str, engine: str, port: int):
+        """The store's group `<name>-sg`, with no rules: each client stack adds its own ingress."""
+        return security_group(
+            self,
+            f"{name}_sg",
+            self.tags,
+            role=f"{name}-sg",
+            vpc_id=net.vpc_id,
+            description=f"{engine}: ingress rules are added by the client stacks ({port} only)",
+        )
+
     def private_subnet_group(self, resource_cls, net):
         """A subnet group (`aws.DbSubnetGroup`, `aws.ElasticacheSubnetGroup`) over `net`'s private subnets."""
         return resource_cls(

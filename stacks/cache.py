@@ -16,7 +16,6 @@ from modules.base import TierStack
 from modules.expr import flag, num, tf
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
-from modules.security import security_group
 from stacks.alarms_contract import MAX_ALARM_METRICS, SPECS
 from stacks.naming import PROJECT, REDIS_PORT, Tier, log_group_name
 from stacks.props import MAINTENANCE_WINDOWS, window_note
@@ -32,14 +31,7 @@ class CacheStack(TierStack):
         t = self.tags
         self.key = StackKey(self, t, region=self.region)
         net = Network(self, environment=self.environment, region=self.region)
-        self.sg = security_group(
-            self,
-            "cache_sg",
-            t,
-            role="cache-sg",
-            vpc_id=net.vpc_id,
-            description=f"Redis: ingress rules are added by the client stacks ({REDIS_PORT} only)",
-        )
+        self.sg = self.store_security_group(net, "cache", "Redis", REDIS_PORT)
         subnets = self.private_subnet_group(aws.ElasticacheSubnetGroup, net)
         name = t.name("cluster")
         slow = log_group(

@@ -18,7 +18,6 @@ from modules.iam import service_role
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.schedules import data_schedule
-from modules.security import security_group
 from stacks.naming import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT, Tier
 from stacks.props import MAINTENANCE_WINDOWS, window_note
 
@@ -42,14 +41,7 @@ class DataStack(TierStack):
             "for_each", tf("toset(data.aws_subnets.private_subnets.ids)")
         )
 
-        self.sg = security_group(
-            self,
-            "db_sg",
-            t,
-            role="db-sg",
-            vpc_id=net.vpc_id,
-            description=f"PostgreSQL: ingress rules are added by the client stacks ({POSTGRES_PORT} only)",
-        )
+        self.sg = self.store_security_group(net, "db", "PostgreSQL", POSTGRES_PORT)
         subnets = self.private_subnet_group(aws.DbSubnetGroup, net)
         params = aws.DbParameterGroup(
             self,
