@@ -34,21 +34,16 @@ class CacheStack(TierStack):
         self.sg = self.store_security_group(net, "cache", "Redis", REDIS_PORT)
         subnets = self.private_subnet_group(aws.ElasticacheSubnetGroup, net)
         name = t.name("cluster")
-        slow = log_group(
-            self,
-            "slow_log",
-            name=log_group_name(self.environment, self.tier, "slow-log"),
-            key=self.key,
-            retention_var="cache_log_retention_days",
-            tags=t("cluster"),
-        )
-        engine = log_group(
-            self,
-            "engine_log",
-            name=log_group_name(self.environment, self.tier, "engine-log"),
-            key=self.key,
-            retention_var="cache_log_retention_days",
-            tags=t("cluster"),
+        slow, engine = (
+            log_group(
+                self,
+                f"{kind}_log",
+                name=log_group_name(self.environment, self.tier, f"{kind}-log"),
+                key=self.key,
+                retention_var="cache_log_retention_days",
+                tags=t("cluster"),
+            )
+            for kind in ("slow", "engine")
         )
 
         token = aws.DataAwsSecretsmanagerRandomPassword(
