@@ -166,7 +166,7 @@ FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
 
 class _FakeDB:
-    def query(self, sql):
+    def query(self, sql, params=()):
         if "to_regclass" in sql:
             return [("t",)]
         if "RETURNING id" in sql:
