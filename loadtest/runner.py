@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,6 +35,7 @@ from .plan import (
 from .summary import Summary, TargetSummary, fill_target, target_stats_from_csv, target_stats_from_result
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+LOCUST = (sys.executable, "-m", "locust", "-f", str(LOCUSTFILE))  # the start of every Locust command line
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
 #: Locust's output files, relative to the out dir.
@@ -53,6 +54,12 @@ STARTUP_GRACE_S = 60  # Locust start-up (imports, workers connecting) before the
 EXPECT_WORKERS_MAX_WAIT_S = 120
 
 
+def _known_options(options: Mapping[str, Any]) -> None:
+    unknown = set(options) - {f.name for f in dataclasses.fields(Options)}
+    if unknown:
+        raise UsageError(f"unknown load-test option(s): {', '.join(sorted(unknown))}")
+
+
 def make_options(
     duration_s: Any = 60,
     users: int = 10,
@@ -62,10 +69,7 @@ def make_options(
     endpoint_url: str | None = None,
     **overrides: Any,
 ) -> Options:
-    fields = {f.name for f in dataclasses.fields(Options)}
-    unknown = set(overrides) - fields
-    if unknown:
-        raise UsageError(f"unknown load-test option(s): {', '.join(sorted(unknown))}")
+    _known_options(overrides)
     return Options(
         duration_s=parse_duration(duration_s),
         users=users,
@@ -79,12 +83,6 @@ def make_options(
 
 def run(
     outputs_path: str | os.PathLike,
-    duration_s: Any = 60,
-    users: int = 10,
-    spawn_rate: float = 5,
-    mix: Any = None,
-    out_dir: str | os.PathLike = "reports/loadtest",
-    endpoint_url: str | None = None,
     *,
     expect_workers: int = 0,
     locust_args: Sequence[str] = (),
@@ -93,18 +91,19 @@ def run(
 ) -> Summary:
     """Drive load at the environment in `outputs_path` for `duration_s`, then summarise.
 
-    `mix`: weights per target (`"postgres=3,redis=5,lambda=1,http=1"` or a dict); `duration_s`:
-    seconds or `"30s"`/`"5m"`; `endpoint_url`: an AWS-compatible endpoint for Lambda and Secrets
-    Manager. `expect_workers` > 0 runs Locust as a master that waits for that many workers
-    (`python -m loadtest --worker ...`); `locust_args` pass through to Locust. Other keyword
-    arguments are `plan.Options` fields (tls, pg_read_ratio, redis_keys, ...). `echo`: where
-    Locust's live stats go (True: stdout, False/None: only the log file).
+    `options` are make_options' keywords: `duration_s` (seconds or `"30s"`/`"5m"`), users,
+    spawn_rate, `mix` (weights per target, `"postgres=3,redis=5,lambda=1,http=1"` or a dict),
+    out_dir, `endpoint_url` (an AWS-compatible endpoint for Lambda and Secrets Manager) and the
+    `plan.Options` fields (tls, pg_read_ratio, redis_keys, ...). `expect_workers` > 0 runs Locust
+    as a master that waits for that many workers (`python -m loadtest --worker ...`);
+    `locust_args` pass through to Locust. `echo`: where Locust's live stats go (True: stdout,
+    False/None: only the log file).
 
     Returns the Summary (also written to `out_dir`: summary.json/.csv/.txt, plus Locust's
     locust_stats.csv, locust_failures.csv, locust_report.html and locust.log). Connection errors
     are counted in the summary, not raised. Raises UsageError for bad arguments and
     LoadTestError when the outputs file is unreadable or Locust cannot run at all."""
-    opts = make_options(duration_s, users, spawn_rate, mix, out_dir, endpoint_url, **options)
+    opts = make_options(**options)
     if int(expect_workers) < 0:
         raise UsageError("expect_workers must be >= 0")
     plan = build_plan(load_outputs(outputs_path), opts)
@@ -156,11 +155,7 @@ def run_plan(
 
     duration = int(math.ceil(opts.duration_s))
     cmd = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(LOCUSTFILE),
+        *LOCUST,
         *[DESCRIPTORS[t].user_class for t in plan.active],
         "--headless",
         "-u",
@@ -315,10 +310,7 @@ def run_worker(
 
     It reads its own outputs file and credentials (nothing secret crosses the wire); the master
     decides users, spawn rate, mix and duration. Returns Locust's exit code."""
-    fields = {f.name for f in dataclasses.fields(Options)}
-    unknown = set(options) - fields
-    if unknown:
-        raise UsageError(f"unknown load-test option(s): {', '.join(sorted(unknown))}")
+    _known_options(options)
     options.setdefault("out_dir", "reports/loadtest-worker")
     opts = Options(**options)
     plan = build_plan(load_outputs(outputs_path), opts, lenient_users=True)
@@ -328,11 +320,7 @@ def run_worker(
     out = Path(opts.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(LOCUSTFILE),
+        *LOCUST,
         "--worker",
         "--master-host",
         master_host,

@@ -18,10 +18,11 @@ from constructs import Construct
 
 from stacks import hcl_synth
 from stacks.backend import BackendKind, StateBackend
-from stacks.naming import stack_name
+from stacks.naming import secret_name, stack_name
 
 from . import aws
 from .expr import hcl_literal
+from .security import security_group
 from .tagging import Tagger
 from .variables import create_variables
 
@@ -85,6 +86,41 @@ class TierStack(TerraformStack):
         out = TerraformOutput(self, f"output_{name}", value=value, description=description, sensitive=sensitive)
         out.override_logical_id(name)
         return out
+
+    # ---- resources the data stores (data, cache) share ----------------------------------
+    def store_security_group(self, net, name: str, engine: str, port: int):
+        """The store's group `<name>-sg`, with no rules: each client stack adds its own ingress."""
+        return security_group(
+            self,
+            f"{name}_sg",
+            self.tags,
+            role=f"{name}-sg",
+            vpc_id=net.vpc_id,
+            description=f"{engine}: ingress rules are added by the client stacks ({port} only)",
+        )
+
+    def private_subnet_group(self, resource_cls, net):
+        """A subnet group (`aws.DbSubnetGroup`, `aws.ElasticacheSubnetGroup`) over `net`'s private subnets."""
+        return resource_cls(
+            self,
+            "subnet_group",
+            name=self.tags.name("subnets"),
+            subnet_ids=net.private_ids,
+            description="Private subnets of the VPC",
+            tags=self.tags("subnet-group"),
+        )
+
+    def encrypted_secret(self, id_: str, *, purpose: str, key, description: str) -> aws.SecretsmanagerSecret:
+        """A secret under the stack's KMS key; a destroyable environment deletes it at once."""
+        return aws.SecretsmanagerSecret(
+            self,
+            id_,
+            name=secret_name(self.environment, self.tier, purpose),
+            kms_key_id=key.arn,
+            description=description,
+            recovery_window_in_days=0 if self.destroyable else 30,
+            tags=self.tags("secret"),
+        )
 
     def _backend(self, backend: StateBackend) -> None:
         config = backend.config(self.environment, self.stack_name)

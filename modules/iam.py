@@ -43,3 +43,10 @@ def assume_role(scope, id_: str, service: str) -> str:
     return policy(
         scope, id_, {"Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
     )
+
+
+def service_role(scope, prefix: str, service: str, *, name: str, tags: dict) -> aws.IamRole:
+    """A role `<prefix>_role` that `service` may assume (its trust policy is `<prefix>_trust`)."""
+    return aws.IamRole(
+        scope, f"{prefix}_role", name=name, assume_role_policy=assume_role(scope, f"{prefix}_trust", service), tags=tags
+    )

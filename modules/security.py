@@ -21,7 +21,18 @@ def security_group(stack, id_: str, tagger, *, role: str, vpc_id: str, descripti
     )
 
 
-def allow_in(
+def allow_in(stack, id_: str, tagger, *, from_group: str | None = None, **rule):
+    """Ingress TCP `port` from a security group or a CIDR (`rule`: the arguments of _tcp_rule)."""
+    return _tcp_rule(aws.VpcSecurityGroupIngressRule, stack, id_, tagger, peer_group=from_group, **rule)
+
+
+def allow_out(stack, id_: str, tagger, *, to_group: str | None = None, **rule):
+    """Egress TCP `port` to a security group or a CIDR (`rule`: the arguments of _tcp_rule)."""
+    return _tcp_rule(aws.VpcSecurityGroupEgressRule, stack, id_, tagger, peer_group=to_group, **rule)
+
+
+def _tcp_rule(
+    rule_cls,
     stack,
     id_: str,
     tagger,
@@ -29,46 +40,19 @@ def allow_in(
     group_id: str,
     port,
     description: str,
-    from_group: str | None = None,
+    peer_group: str | None = None,
     cidr: str | None = None,
     role: str = "sg-rule",
 ):
-    """Ingress TCP `port` from a security group or a CIDR."""
-    return aws.VpcSecurityGroupIngressRule(
+    # Ingress and egress rules differ only in their resource type.
+    return rule_cls(
         stack,
         id_,
         security_group_id=group_id,
         ip_protocol="tcp",
         from_port=port,
         to_port=port,
-        referenced_security_group_id=from_group,
-        cidr_ipv4=cidr,
-        description=description,
-        tags=tagger(role),
-    )
-
-
-def allow_out(
-    stack,
-    id_: str,
-    tagger,
-    *,
-    group_id: str,
-    port,
-    description: str,
-    to_group: str | None = None,
-    cidr: str | None = None,
-    role: str = "sg-rule",
-):
-    """Egress TCP `port` to a security group or a CIDR."""
-    return aws.VpcSecurityGroupEgressRule(
-        stack,
-        id_,
-        security_group_id=group_id,
-        ip_protocol="tcp",
-        from_port=port,
-        to_port=port,
-        referenced_security_group_id=to_group,
+        referenced_security_group_id=peer_group,
         cidr_ipv4=cidr,
         description=description,
         tags=tagger(role),

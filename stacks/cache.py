@@ -16,9 +16,8 @@ from modules.base import TierStack
 from modules.expr import flag, num, tf
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
-from modules.security import security_group
 from stacks.alarms_contract import MAX_ALARM_METRICS, SPECS
-from stacks.naming import PROJECT, REDIS_PORT, Tier, log_group_name, secret_name
+from stacks.naming import PROJECT, REDIS_PORT, Tier, log_group_name
 from stacks.props import MAINTENANCE_WINDOWS, window_note
 
 ENGINE, ENGINE_VERSION, PARAMETER_GROUP = "redis", "7.1", "default.redis7.cluster.on"
@@ -32,52 +31,25 @@ class CacheStack(TierStack):
         t = self.tags
         self.key = StackKey(self, t, region=self.region)
         net = Network(self, environment=self.environment, region=self.region)
-        self.sg = security_group(
-            self,
-            "cache_sg",
-            t,
-            role="cache-sg",
-            vpc_id=net.vpc_id,
-            description=f"Redis: ingress rules are added by the client stacks ({REDIS_PORT} only)",
-        )
-        subnets = aws.ElasticacheSubnetGroup(
-            self,
-            "subnet_group",
-            name=t.name("subnets"),
-            subnet_ids=net.private_ids,
-            description="Private subnets of the VPC",
-            tags=t("subnet-group"),
-        )
+        self.sg = self.store_security_group(net, "cache", "Redis", REDIS_PORT)
+        subnets = self.private_subnet_group(aws.ElasticacheSubnetGroup, net)
         name = t.name("cluster")
-        slow = log_group(
-            self,
-            "slow_log",
-            name=log_group_name(self.environment, self.tier, "slow-log"),
-            key=self.key,
-            retention_var="cache_log_retention_days",
-            tags=t("cluster"),
-        )
-        engine = log_group(
-            self,
-            "engine_log",
-            name=log_group_name(self.environment, self.tier, "engine-log"),
-            key=self.key,
-            retention_var="cache_log_retention_days",
-            tags=t("cluster"),
+        slow, engine = (
+            log_group(
+                self,
+                f"{kind}_log",
+                name=log_group_name(self.environment, self.tier, f"{kind}-log"),
+                key=self.key,
+                retention_var="cache_log_retention_days",
+                tags=t("cluster"),
+            )
+            for kind in ("slow", "engine")
         )
 
         token = aws.DataAwsSecretsmanagerRandomPassword(
             self, "auth_token", password_length=64, exclude_punctuation=True
         )
-        self.secret = aws.SecretsmanagerSecret(
-            self,
-            "auth_secret",
-            name=secret_name(self.environment, self.tier, "auth"),
-            kms_key_id=self.key.arn,
-            description="Redis AUTH token",
-            recovery_window_in_days=0 if self.destroyable else 30,
-            tags=t("secret"),
-        )
+        self.secret = self.encrypted_secret("auth_secret", purpose="auth", key=self.key, description="Redis AUTH token")
         # The data source yields a new value on every read: the first one is kept.
         version = aws.SecretsmanagerSecretVersion(
             self,

@@ -18,7 +18,7 @@ from modules import aws
 from modules.alarms import rollback_alarm
 from modules.base import TierStack
 from modules.expr import num, tf
-from modules.iam import assume_role, policy
+from modules.iam import policy, service_role
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
 from modules.schedules import compute_schedule
@@ -101,13 +101,7 @@ class ComputeStack(TierStack):
             retention_var="compute_log_retention_days",
             tags=t("asg"),
         )
-        role = aws.IamRole(
-            self,
-            "instance_role",
-            name=t.regional_name("instance"),
-            assume_role_policy=assume_role(self, "instance_trust", "ec2.amazonaws.com"),
-            tags=t("asg"),
-        )
+        role = service_role(self, "instance", "ec2.amazonaws.com", name=t.regional_name("instance"), tags=t("asg"))
         aws.IamRolePolicy(
             self,
             "instance_policy",

@@ -14,12 +14,11 @@ from __future__ import annotations
 from modules import aws
 from modules.base import TierStack
 from modules.expr import flag, num, tf
-from modules.iam import assume_role
+from modules.iam import service_role
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.schedules import data_schedule
-from modules.security import security_group
-from stacks.naming import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT, Tier, secret_name
+from stacks.naming import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT, Tier
 from stacks.props import MAINTENANCE_WINDOWS, window_note
 
 ENGINE_VERSION = "16"
@@ -42,22 +41,8 @@ class DataStack(TierStack):
             "for_each", tf("toset(data.aws_subnets.private_subnets.ids)")
         )
 
-        self.sg = security_group(
-            self,
-            "db_sg",
-            t,
-            role="db-sg",
-            vpc_id=net.vpc_id,
-            description=f"PostgreSQL: ingress rules are added by the client stacks ({POSTGRES_PORT} only)",
-        )
-        subnets = aws.DbSubnetGroup(
-            self,
-            "subnet_group",
-            name=t.name("subnets"),
-            subnet_ids=net.private_ids,
-            description="Private subnets of the VPC",
-            tags=t("subnet-group"),
-        )
+        self.sg = self.store_security_group(net, "db", "PostgreSQL", POSTGRES_PORT)
+        subnets = self.private_subnet_group(aws.DbSubnetGroup, net)
         params = aws.DbParameterGroup(
             self,
             "params",
@@ -72,12 +57,8 @@ class DataStack(TierStack):
                 {"name": "log_connections", "value": "1"},
             ],
         )
-        monitoring = aws.IamRole(
-            self,
-            "monitoring_role",
-            name=t.regional_name("monitoring"),
-            assume_role_policy=assume_role(self, "monitoring_trust", "monitoring.rds.amazonaws.com"),
-            tags=t("monitoring"),
+        monitoring = service_role(
+            self, "monitoring", "monitoring.rds.amazonaws.com", name=t.regional_name("monitoring"), tags=t("monitoring")
         )
         monitoring_policy = aws.IamRolePolicyAttachment(
             self,
@@ -89,45 +70,38 @@ class DataStack(TierStack):
         # Every log group the exports write to exists first (KMS, retention): RDS would create
         # missing ones itself, unencrypted and kept forever.
         exports = ", ".join(f'"{e}"' for e in LOG_EXPORTS)
-        primary_logs = log_group(
-            self,
-            "primary_logs",
-            name=tf("each.value"),
-            key=self.key,
-            retention_var="data_log_retention_days",
-            tags=t("primary"),
+
+        def export_logs(role: str, names: str) -> aws.CloudwatchLogGroup:
+            """One log group per name in `names`, a Terraform set expression."""
+            logs = log_group(
+                self,
+                f"{role}_logs",
+                name=tf("each.value"),
+                key=self.key,
+                retention_var="data_log_retention_days",
+                tags=t(role),
+            )
+            logs.add_override("for_each", tf(names))
+            return logs
+
+        primary_logs = export_logs(
+            "primary", f'toset([for e in [{exports}] : "/aws/rds/instance/{primary_name}/${{e}}"])'
         )
-        primary_logs.add_override(
-            "for_each", tf(f'toset([for e in [{exports}] : "/aws/rds/instance/{primary_name}/${{e}}"])')
-        )
-        replica_logs = log_group(
-            self,
-            "replica_logs",
-            name=tf("each.value"),
-            key=self.key,
-            retention_var="data_log_retention_days",
-            tags=t("replica"),
-        )
-        replica_logs.add_override(
-            "for_each",
-            tf(
-                "toset(flatten([for i in range(var.data_replica_count) : "
-                f'[for e in [{exports}] : "/aws/rds/instance/{replica_name}-${{i + 1}}/${{e}}"]]))'
-            ),
+        replica_logs = export_logs(
+            "replica",
+            "toset(flatten([for i in range(var.data_replica_count) : "
+            f'[for e in [{exports}] : "/aws/rds/instance/{replica_name}-${{i + 1}}/${{e}}"]]))',
         )
 
         # Master password: ephemeral -> write-only arguments only.
         password = self.ephemeral(
             "aws_secretsmanager_random_password", "master", {"password_length": 32, "exclude_punctuation": True}
         )
-        self.secret = aws.SecretsmanagerSecret(
-            self,
+        self.secret = self.encrypted_secret(
             "master_secret",
-            name=secret_name(self.environment, self.tier, "master"),
-            kms_key_id=self.key.arn,
+            purpose="master",
+            key=self.key,
             description="PostgreSQL master credentials (JSON: username, password)",
-            recovery_window_in_days=0 if self.destroyable else 30,
-            tags=t("secret"),
         )
         aws.SecretsmanagerSecretVersion(
             self,

@@ -4,13 +4,15 @@ tables, Secrets Manager and CloudWatch Logs interface endpoints, and VPC flow lo
 
 from __future__ import annotations
 
+from typing import Any
+
 from cdktf import TerraformResourceLifecycle
 
 from modules import aws
 from modules.alarms import rollback_alarm
 from modules.base import TierStack
 from modules.expr import num, strings, tf
-from modules.iam import assume_role, policy
+from modules.iam import policy, service_role
 from modules.kms import StackKey, log_group
 from modules.security import allow_in, security_group
 from stacks.naming import HTTPS_PORT, Tier, log_group_name
@@ -55,26 +57,19 @@ class NetworkStack(TierStack):
         aws.DefaultSecurityGroup(self, "default_sg", vpc_id=self.vpc.id, tags=t("default-sg"))  # no rules: deny all
 
         # Subnets: /20s of the VPC, public at index i, private at index i + 8.
-        self.public = aws.Subnet(
-            self,
-            "public",
-            count=az_count,
-            vpc_id=self.vpc.id,
-            map_public_ip_on_launch=False,
-            cidr_block=tf("cidrsubnet(var.network_vpc_cidr, 4, count.index)"),
-            availability_zone=tf("data.aws_availability_zones.azs.names[count.index]"),
-            tags=t("public-subnet", t.name("public-${count.index}")),
-        )
-        self.private = aws.Subnet(
-            self,
-            "private",
-            count=az_count,
-            vpc_id=self.vpc.id,
-            map_public_ip_on_launch=False,
-            cidr_block=tf("cidrsubnet(var.network_vpc_cidr, 4, count.index + 8)"),
-            availability_zone=tf("data.aws_availability_zones.azs.names[count.index]"),
-            tags=t("private-subnet", t.name("private-${count.index}")),
-        )
+        def subnets(kind: str, netnum: str) -> aws.Subnet:
+            return aws.Subnet(
+                self,
+                kind,
+                count=az_count,
+                vpc_id=self.vpc.id,
+                map_public_ip_on_launch=False,
+                cidr_block=tf(f"cidrsubnet(var.network_vpc_cidr, 4, {netnum})"),
+                availability_zone=tf("data.aws_availability_zones.azs.names[count.index]"),
+                tags=t(f"{kind}-subnet", t.name(f"{kind}-${{count.index}}")),
+            )
+
+        self.public, self.private = subnets("public", "count.index"), subnets("private", "count.index + 8")
 
         igw = aws.InternetGateway(self, "igw", vpc_id=self.vpc.id, tags=t("igw"))
         public_rt = aws.RouteTable(self, "public_rt", vpc_id=self.vpc.id, tags=t("public-rt"))
@@ -118,16 +113,20 @@ class NetworkStack(TierStack):
             route_table_id=tf("aws_route_table.private_rt[count.index].id"),
         )
         private_rts = strings("aws_route_table.private_rt[*].id")
-        for svc in ("s3", "dynamodb"):
+
+        def endpoint(svc: str, kind: str, **placement: Any) -> None:
             aws.VpcEndpoint(
                 self,
                 f"{svc}_endpoint",
                 vpc_id=self.vpc.id,
-                vpc_endpoint_type="Gateway",
+                vpc_endpoint_type=kind,
                 service_name=f"com.amazonaws.{self.region}.{svc}",
-                route_table_ids=private_rts,
                 tags=t(f"{svc}-endpoint"),
+                **placement,
             )
+
+        for svc in ("s3", "dynamodb"):
+            endpoint(svc, "Gateway", route_table_ids=private_rts)
 
         # Secrets Manager and CloudWatch Logs without leaving the VPC: the app and functions reach
         # them on 443 only (the instances ship their app log to their log group).
@@ -149,16 +148,12 @@ class NetworkStack(TierStack):
             description="HTTPS from the VPC",
         )
         for svc in INTERFACE_ENDPOINTS:
-            aws.VpcEndpoint(
-                self,
-                f"{svc}_endpoint",
-                vpc_id=self.vpc.id,
-                vpc_endpoint_type="Interface",
-                service_name=f"com.amazonaws.{self.region}.{svc}",
+            endpoint(
+                svc,
+                "Interface",
                 private_dns_enabled=True,
                 subnet_ids=strings("aws_subnet.private[*].id"),
                 security_group_ids=[endpoints_sg.id],
-                tags=t(f"{svc}-endpoint"),
             )
 
         # Flow logs -> KMS-encrypted log group, written by a role scoped to that group.
@@ -170,12 +165,8 @@ class NetworkStack(TierStack):
             retention_var="network_flow_log_retention_days",
             tags=t("flow-logs"),
         )
-        role = aws.IamRole(
-            self,
-            "flow_log_role",
-            name=t.regional_name("flow-logs"),
-            assume_role_policy=assume_role(self, "flow_log_trust", "vpc-flow-logs.amazonaws.com"),
-            tags=t("flow-logs"),
+        role = service_role(
+            self, "flow_log", "vpc-flow-logs.amazonaws.com", name=t.regional_name("flow-logs"), tags=t("flow-logs")
         )
         aws.IamRolePolicy(
             self,

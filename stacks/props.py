@@ -628,8 +628,10 @@ class ComputeProps(TierProps):
 
 
 # --------------------------------------------------------------------------- serverless
-def _for_every_function(value: Any) -> dict:
-    return {fn: value for fn in FUNCTIONS}
+def _function_knob(value: Any, description: str, **limit: Any) -> Any:
+    """A map knob holding `value` for every function short name; its limit applies to each value."""
+    tf_type = "map(string)" if isinstance(value, str) else "map(number)"
+    return knob({fn: value for fn in FUNCTIONS}, description, tf_type=tf_type, per_function=True, **limit)
 
 
 @dataclass(frozen=True)
@@ -648,51 +650,41 @@ class ServerlessProps(TierProps):
     }
 
     # 3008 per function: memory in MB (1769 MB = 1 vCPU). Maps may list only the functions they change.
-    serverless_memory_size: dict = knob(
-        _for_every_function(3008),
+    serverless_memory_size: dict = _function_knob(
+        3008,
         "Lambda memory (MB, {range}) per function short name; unlisted functions keep the default.",
-        tf_type="map(number)",
         between=(rules.LAMBDA_MEMORY_MIN, rules.LAMBDA_MEMORY_MAX),
         what="Memory",
         message="{what} must be {range} MB.",
-        per_function=True,
     )
     # 900 per function: timeout in seconds.
-    serverless_timeout: dict = knob(
-        _for_every_function(900),
+    serverless_timeout: dict = _function_knob(
+        900,
         "Lambda timeout (s, {range}) per function short name.",
-        tf_type="map(number)",
         between=(1, rules.LAMBDA_TIMEOUT_MAX),
         what="Timeout",
         message="{what} must be {range} s.",
-        per_function=True,
     )
     # x86_64 per function: instruction set (arm64 is cheaper per GB-s).
-    serverless_architecture: dict = knob(
-        _for_every_function("x86_64"),
+    serverless_architecture: dict = _function_knob(
+        "x86_64",
         "Lambda architecture (x86_64 or arm64) per function short name.",
-        tf_type="map(string)",
         one_of=ARCHITECTURES,
         what="Architecture",
-        per_function=True,
     )
     # 100 per function: reserved concurrency.
-    serverless_reserved_concurrency: dict = knob(
-        _for_every_function(100),
+    serverless_reserved_concurrency: dict = _function_knob(
+        100,
         "Reserved concurrency per function short name (>= provisioned; 100 must stay unreserved in the account).",
-        tf_type="map(number)",
         between=(0, None),
         what="Reserved concurrency",
-        per_function=True,
     )
     # 50 per function: provisioned concurrency on the `live` alias (0 = none).
-    serverless_provisioned_concurrency: dict = knob(
-        _for_every_function(50),
+    serverless_provisioned_concurrency: dict = _function_knob(
+        50,
         "Provisioned concurrency on the live alias per function short name (0 = none; <= reserved).",
-        tf_type="map(number)",
         between=(0, None),
         what="Provisioned concurrency",
-        per_function=True,
     )
     # 1000: the account's Lambda concurrency limit for the offline check; the plan reads the real quota.
     serverless_account_concurrency_limit: int = knob(

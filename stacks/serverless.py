@@ -21,7 +21,7 @@ from modules import aws
 from modules.alarms import rollback_alarm
 from modules.base import TierStack
 from modules.expr import hcl_literal, num, strings, tf
-from modules.iam import assume_role, policy
+from modules.iam import policy, service_role
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
 from modules.schedules import pc_scheduled, serverless_schedule
@@ -115,13 +115,7 @@ class ServerlessStack(TierStack):
             retention_var="serverless_log_retention_days",
             tags=t(fn),
         )
-        role = aws.IamRole(
-            self,
-            f"{fn}_role",
-            name=t.regional_name(fn),
-            tags=t(fn),
-            assume_role_policy=assume_role(self, f"{fn}_trust", "lambda.amazonaws.com"),
-        )
+        role = service_role(self, fn, "lambda.amazonaws.com", name=t.regional_name(fn), tags=t(fn))
         permissions = aws.IamRolePolicy(
             self,
             f"{fn}_policy",

@@ -26,7 +26,9 @@ class PricingUnavailable(Exception):
     """The Price List API cannot be used (no credentials, access denied, unreachable)."""
 
 
-def _filters(**attrs: str) -> list[dict[str, str]]:
+def _filters(instance_type: str, region: str, **attrs: str) -> list[dict[str, str]]:
+    """Every query is for one instance type in one region, plus the service's own attributes."""
+    attrs = {"instanceType": instance_type, "regionCode": region, **attrs}
     return [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in attrs.items()]
 
 
@@ -35,8 +37,8 @@ QUERIES: dict[str, tuple[str, Callable[[str, str, str], list[dict[str, str]]]]] 
     "ec2": (
         "AmazonEC2",
         lambda t, region, dep: _filters(
-            instanceType=t,
-            regionCode=region,
+            t,
+            region,
             operatingSystem="Linux",
             tenancy="Shared",
             preInstalledSw="NA",
@@ -47,17 +49,15 @@ QUERIES: dict[str, tuple[str, Callable[[str, str, str], list[dict[str, str]]]]] 
     "rds_postgresql": (
         "AmazonRDS",
         lambda t, region, dep: _filters(
-            instanceType=t,
-            regionCode=region,
+            t,
+            region,
             databaseEngine="PostgreSQL",
             deploymentOption={"single_az": "Single-AZ", "multi_az": "Multi-AZ"}[dep],
         ),
     ),
     "elasticache": (
         "AmazonElastiCache",
-        lambda t, region, dep: _filters(
-            instanceType=t, regionCode=region, cacheEngine={"redis": "Redis", "valkey": "Valkey"}[dep]
-        ),
+        lambda t, region, dep: _filters(t, region, cacheEngine={"redis": "Redis", "valkey": "Valkey"}[dep]),
     ),
 }
 

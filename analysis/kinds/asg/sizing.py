@@ -22,7 +22,7 @@ and not written. The cheapest type by replayed instance-hours wins.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,16 +184,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
             f"aggregate {d.name} p{d.policy.percentile:g} {d.pct:.3g} / p100 {d.p100:.3g} {d.unit}" for d in ds if d.n
         )
     )
-    if "memory" not in {d.name for d in ds}:
-        reason += "; memory not measured (no CloudWatch agent): GiB per vCPU kept at least as today"
     if spec_new["architecture"] != spec_now["architecture"]:
-        reason += f"; architecture {spec_now['architecture']} -> {spec_new['architecture']} needs a matching AMI"
-    if notes:
-        reason += "; " + "; ".join(notes)
-    reason += (
-        "; rollout: new launch template version (pinned, not $Latest) and an ASG instance refresh, "
-        "replacing instances in batches behind the NLB"
-    )
+        notes.insert(0, f"architecture {spec_now['architecture']} -> {spec_new['architecture']} needs a matching AMI")
+    reason += closing_notes("memory" in {d.name for d in ds}, notes)
     return finish(
         resource,
         ctx,
@@ -222,6 +215,18 @@ class Elastic:
     def __post_init__(self) -> None:
         if not 0 <= self.min_size <= self.max_size:
             raise ValueError(f"{self.instance_type}: min_size {self.min_size} > max_size {self.max_size}")
+
+
+def closing_notes(memory_measured: bool, notes: Sequence[str] = ()) -> str:
+    """What every ASG reason ends with: the memory caveat, the `notes`, then how the change rolls out."""
+    caveat = (
+        [] if memory_measured else ["memory not measured (no CloudWatch agent): GiB per vCPU kept at least as today"]
+    )
+    rollout = (
+        "rollout: new launch template version (pinned, not $Latest) and an ASG instance refresh, "
+        "replacing instances in batches behind the NLB"
+    )
+    return "".join(f"; {note}" for note in [*caveat, *notes, rollout])
 
 
 def policy_counts(cpu: np.ndarray, per_instance: float, lo: int, hi: int) -> np.ndarray:
@@ -351,12 +356,7 @@ def size_elastic(
         f"target; desired capacity left to the scaling policy (not written); replayed {replayed:.1f} instances on "
         f"average (today {ran:.1f} in service)"
     )
-    if "memory" not in by:
-        reason += "; memory not measured (no CloudWatch agent): GiB per vCPU kept at least as today"
-    reason += (
-        "; rollout: new launch template version (pinned, not $Latest) and an ASG instance refresh, "
-        "replacing instances in batches behind the NLB"
-    )
+    reason += closing_notes("memory" in by)
     return finish(
         resource,
         ctx,
