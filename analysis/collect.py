@@ -234,7 +234,7 @@ def write(result: CollectResult, output: str | Path) -> None:
     from analysis.sources.snapshot import write_snapshot
 
     meta = {"window_start": result.start, "window_end": result.end, "period": result.period}
-    write_snapshot(output, result.series, metadata=meta)
+    write_snapshot(output, result.series, metadata={k: str(v) for k, v in meta.items()})
     inv_path = inventory_path(output)
     save_inventory(inv_path, result.resources, window=meta, coverage=result.coverage, collection=result.report())
     result.files = [str(output), str(inv_path)]
