@@ -89,7 +89,9 @@ def resource_coverage(series: Sequence[Series], start: int, end: int) -> dict[st
 
 
 def resource_key(r: Resource) -> str:
-    return f"{r.region}/{r.kind}/{r.resource_id}"
+    """`region/kind/id`, prefixed by `account/` when the resource carries one."""
+    key = f"{r.region}/{r.kind}/{r.resource_id}"
+    return f"{r.account}/{key}" if r.account else key
 
 
 # --- the run ------------------------------------------------------------------------------
