@@ -67,7 +67,7 @@ def _table(groups: Sequence[tuple[str, Sequence[Series]]], accounts: bool):
     counts = np.array([len(s.timestamps) for s in ordered], dtype=np.int64)
     ts = np.concatenate([np.asarray(s.timestamps, np.int64) for s in ordered]) if ordered else np.zeros(0, np.int64)
     values = np.concatenate([np.asarray(s.values, np.float64) for s in ordered]) if ordered else np.zeros(0)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if ordered else []
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if ordered else np.zeros(0, np.int64)
     for s, a in zip(ordered, starts):  # within a series: by time
         seg = slice(a, a + len(s.timestamps))
         order = np.argsort(ts[seg], kind="stable")
@@ -183,7 +183,7 @@ class SnapshotWriter:
 def write_snapshot(
     path: str | Path,
     series: Iterable[Series],
-    metadata: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     *,
     resource_of: Mapping[SeriesKey, str] | None = None,
 ) -> int:
@@ -464,7 +464,7 @@ def _decode(table, constants: Mapping[str, str]) -> dict[SeriesKey, tuple[np.nda
                 raise ValueError(f"dimensions {key[4]!r} is not a JSON object") from None
             t, v = ts[a:b], values[a:b]
             order_t = np.argsort(t, kind="stable")
-            out.setdefault(tuple(key), []).append((t[order_t], v[order_t]))  # type: ignore[arg-type]
+            out.setdefault(tuple(key), []).append((t[order_t], v[order_t]))
     return {k: parts[0] if len(parts) == 1 else _merge(parts) for k, parts in out.items()}
 
 
