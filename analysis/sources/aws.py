@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,7 @@ class Connector:
     max_attempts: int = 10  # botocore adaptive retry: client-side rate limiting + backoff on throttling
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    credentials: Mapping[str, str] | None = None  # boto3.Session keyword arguments, e.g. from STS AssumeRole
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[str, str, bool, bool], Any] = field(default_factory=dict, repr=False)
     _sessions: dict[bool, Any] = field(default_factory=dict, repr=False)
@@ -134,7 +136,7 @@ class Connector:
         if raw_timestamps not in self._sessions:
             import boto3
 
-            session = boto3.Session(profile_name=self.profile)
+            session = boto3.Session(profile_name=self.profile, **(self.credentials or {}))
             if raw_timestamps:  # parser defaults are per session: keep them off the other clients
                 session._session.get_component("response_parser_factory").set_parser_defaults(
                     timestamp_parser=_fast_timestamp

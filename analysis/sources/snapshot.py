@@ -167,6 +167,23 @@ class SnapshotWriter:
         self.rows += table.num_rows
         return table.num_rows
 
+    def append_file(self, path: str | Path) -> int:
+        """Copy a snapshot written by a SnapshotWriter (a collection part) row group by row group,
+        its index shifted to the rows already written; returns the rows copied."""
+        import pyarrow.parquet as pq
+
+        part = pq.ParquetFile(path, read_dictionary=list(STRING_KEYS) + ([ACCOUNT] if self.accounts else []))
+        kv = part.metadata.metadata or {}
+        for key, a, b in json.loads(kv.get(INDEX_KEY.encode(), b"[]")):
+            self.index.append((key, self.rows + a, self.rows + b))
+        n = 0
+        for rg in range(part.metadata.num_row_groups):
+            table = part.read_row_group(rg).cast(_dictionary_schema(self.accounts))
+            self._writer.write_table(table, row_group_size=self.row_group_rows)
+            n += table.num_rows
+        self.rows += n
+        return n
+
     def __exit__(self, *exc: Any) -> None:
         try:
             if exc[0] is None:
