@@ -177,6 +177,71 @@ def _resumed(root: Path) -> tuple[dict[str, dict[str, Any]], tuple[int, int, int
     return cov, win
 
 
+@dataclass(frozen=True)
+class RegionJob:
+    """The metrics of one account's resources in one region."""
+
+    account: str  # "" in a single-account run
+    region: str
+    resources: list[Resource]
+    done: frozenset[str] = frozenset()  # resource keys already on disk (a resumed run)
+
+
+@dataclass
+class RegionResult:
+    coverage: dict[str, dict[str, Any]]
+    messages: list[str]
+    usage: dict[str, int]  # ApiUsage counters
+
+
+USAGE_COUNTERS = ("calls", "planned_calls", "minimum_calls", "metrics_requested", "series", "datapoints")
+USAGE_COUNTERS += ("throttled", "incomplete_series")
+
+
+def collect_region(
+    connector,
+    job: RegionJob,
+    root: Path,
+    win: tuple[int, int, int],
+    batch_size: int,
+    max_workers: int = 4,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RegionResult:
+    """Fetch a job's resources a batch at a time, each batch written at once as a part under `root`."""
+    from analysis import registry
+    from analysis.scale.batches import batches
+    from analysis.sources.aws import is_unreachable
+    from analysis.sources.cloudwatch import CloudWatchError, CloudWatchSource
+    from analysis.sources.snapshot import SnapshotWriter
+
+    start, end, period = win
+    kinds = registry.kinds()
+    source = CloudWatchSource(connector, max_workers=max_workers, progress=progress, now=lambda: end)
+    local = sorted(job.resources, key=lambda r: (r.kind, r.resource_id))
+    position = {resource_key(r): i for i, r in enumerate(local)}
+    cov: dict[str, dict[str, Any]] = {}
+    messages: list[str] = []
+    meta = {"window_start": start, "window_end": end, "period": period}
+    try:
+        for batch in batches([r for r in local if resource_key(r) not in job.done], batch_size):
+            per_resource = {resource_key(r): kinds[r.kind].queries(r, period=period) for r in batch}
+            got = source.fetch(job.region, [q for qs in per_resource.values() for q in qs], start, end)
+            batch_cov = {k: resource_coverage([got[q] for q in qs], start, end) for k, qs in per_resource.items()}
+            part = _part_path(root, job.account, job.region, position[resource_key(batch[0])])
+            with SnapshotWriter(
+                part, {**meta, PART_COVERAGE: json.dumps(batch_cov, sort_keys=True)}, accounts=bool(job.account)
+            ) as w:
+                w.write([(k, [replace(got[q], account=job.account) for q in qs]) for k, qs in per_resource.items()])
+            cov.update(batch_cov)
+    except CloudWatchError as e:
+        messages.append(f"{job.region}: metrics skipped: {e}")
+    except Exception as e:
+        if not is_unreachable(e):
+            raise
+        messages.append(f"{job.region}: CloudWatch unreachable, metrics skipped ({type(e).__name__})")
+    return RegionResult(cov, messages + source.messages, {k: getattr(source.usage, k) for k in USAGE_COUNTERS})
+
+
 def collect(
     connector,
     regions: Sequence[str],
@@ -191,6 +256,7 @@ def collect(
     accounts: Sequence[tuple[str, Any]] = (),
     batch_size: int = 0,
     resume: bool = False,
+    client: Any = None,
 ) -> CollectResult:
     """Inventory + metrics for every account and region; faults are isolated per kind / region.
 
@@ -198,18 +264,17 @@ def collect(
     part under `parts_dir(output)`, so memory holds one batch and a crash loses at most the
     batch in flight: with `resume` the parts on disk are kept (and their window reused) and
     only the missing resources are collected. The parts become the snapshot at the end.
-    `accounts` lists (account id, its connector) to collect instead of `connector`'s account.
+    `accounts` lists (account id, its connector) to collect instead of `connector`'s account;
+    with a Dask `client` the (account, region) jobs run on its cluster.
     """
     import shutil
     import tempfile
     import time
 
-    from analysis import inventory, registry, tfmap
+    from analysis import inventory, tfmap
     from analysis.errors import AnalysisError
-    from analysis.scale.batches import DEFAULT_BATCH, batches
-    from analysis.sources.aws import is_unreachable
-    from analysis.sources.cloudwatch import ApiUsage, CloudWatchError, CloudWatchSource
-    from analysis.sources.snapshot import SnapshotWriter
+    from analysis.scale.batches import DEFAULT_BATCH
+    from analysis.sources.cloudwatch import ApiUsage
 
     batch_size = batch_size or DEFAULT_BATCH
     now = time.time() if now is None else now
@@ -230,14 +295,15 @@ def collect(
             messages.append(
                 f"no synthesized stack with a sizing_keys output under {stacks_dir}: every resource is unmanaged"
             )
-        kinds = registry.kinds()
         usage = ApiUsage()
         resources: list[Resource] = []
         unreachable: list[str] = []
         anything = False
         cov: dict[str, dict[str, Any]] = dict(done)
-        meta = {"window_start": start, "window_end": end, "period": period}
-        for account, conn in accounts or [("", connector)]:
+        targets = list(accounts) or [("", connector)]
+        jobs: list[RegionJob] = []
+        results: list[RegionResult] = []
+        for account, conn in targets:
             say = (lambda m, a=account: f"{a}: {m}") if account else (lambda m: m)
             inv = inventory.discover(conn, regions, tag_filters, sizing_keys)
             messages += [say(m) for m in inv.messages]
@@ -245,35 +311,25 @@ def collect(
             found = [replace(r, account=account) for r in inv.resources]
             resources += found
             unreachable += [say(r) for r in inv.unreachable_regions]
-            source = CloudWatchSource(conn, max_workers=max_workers, progress=progress, now=lambda: now)
-            source.usage = usage  # one bill for the whole run
             for region in regions:
                 if region in inv.unreachable_regions:
                     continue
-                local = sorted((r for r in found if r.region == region), key=lambda r: (r.kind, r.resource_id))
-                position = {resource_key(r): i for i, r in enumerate(local)}
-                todo = [r for r in local if resource_key(r) not in done]
-                try:
-                    for batch in batches(todo, batch_size):
-                        per_resource = {resource_key(r): kinds[r.kind].queries(r, period=period) for r in batch}
-                        got = source.fetch(region, [q for qs in per_resource.values() for q in qs], start, end)
-                        batch_cov = {
-                            k: resource_coverage([got[q] for q in qs], start, end) for k, qs in per_resource.items()
-                        }
-                        part = _part_path(root, account, region, position[resource_key(batch[0])])
-                        part_meta = {**meta, PART_COVERAGE: json.dumps(batch_cov, sort_keys=True)}
-                        with SnapshotWriter(part, part_meta, accounts=bool(account)) as w:
-                            w.write(
-                                [(k, [replace(got[q], account=account) for q in qs]) for k, qs in per_resource.items()]
-                            )
-                        cov.update(batch_cov)
-                except CloudWatchError as e:
-                    messages.append(say(f"{region}: metrics skipped: {e}"))
-                except Exception as e:
-                    if not is_unreachable(e):
-                        raise
-                    messages.append(say(f"{region}: CloudWatch unreachable, metrics skipped ({type(e).__name__})"))
-            messages += [say(m) for m in source.messages]
+                local = [r for r in found if r.region == region]
+                jobs.append(RegionJob(account, region, local, frozenset(done) & {resource_key(r) for r in local}))
+            if client is None:
+                for job in jobs[len(results) :]:
+                    results.append(
+                        collect_region(conn, job, root, (start, end, period), batch_size, max_workers, progress)
+                    )
+        if client is not None:
+            from analysis.scale.cluster import collect_on
+
+            results = collect_on(client, dict(targets), jobs, root, (start, end, period), batch_size, max_workers)
+        for job, got in zip(jobs, results):
+            say = (lambda m, a=job.account: f"{a}: {m}") if job.account else (lambda m: m)
+            cov.update(got.coverage)
+            messages += [say(m) for m in got.messages]
+            usage.add(**got.usage)
         for r in resources:
             c = cov.get(resource_key(r))
             if c and c["flag"] != "complete":

@@ -3,16 +3,18 @@
     with cluster_client(scheduler="tcp://host:8786") as client:      # or workers=4: a LocalCluster
         result = size_on(client, resources, snapshot, ctx, now=now)
 
-Each task sizes one batch of resources from the (partitioned or resource-major) snapshot, which
-every worker opens itself; results come back in report order, so the output is byte for byte
-that of the single-process run. Dask is imported here only: without `--scheduler` / `--workers`
-nothing about it is imported or required.
+Each sizing task sizes one batch of resources from the (partitioned or resource-major) snapshot,
+which every worker opens itself; results come back in report order, so the output is byte for
+byte that of the single-process run. Each collection task collects one (account, region) into
+parts of the run's parts directory, so workers need that directory on a shared filesystem.
+Dask is imported here only: without `--scheduler` / `--workers` nothing about it is imported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +80,34 @@ def size_on(
         out.recommendations += got.recommendations
         out.rejections.update(got.rejections)
     return out
+
+
+def connector_spec(connector: Any) -> dict[str, Any]:
+    """What rebuilds a Connector on a worker (its clients, sessions and lock stay behind)."""
+    return {f.name: getattr(connector, f.name) for f in fields(connector) if not f.name.startswith("_")}
+
+
+def _collect_task(spec: dict[str, Any], job: Any, root: str, win: tuple[int, int, int], batch_size: int, workers: int):
+    from analysis.collect import collect_region
+    from analysis.sources.aws import Connector
+
+    return collect_region(Connector(**spec), job, Path(root), win, batch_size, workers)
+
+
+def collect_on(
+    client: Any,
+    connectors: Mapping[str, Any],
+    jobs: Sequence[Any],
+    root: Path,
+    win: tuple[int, int, int],
+    batch_size: int,
+    max_workers: int,
+) -> list[Any]:
+    """Every (account, region) job of a collection as a task; results in job order."""
+    futures = [
+        client.submit(
+            _collect_task, connector_spec(connectors[j.account]), j, str(root), win, batch_size, max_workers, pure=False
+        )
+        for j in jobs
+    ]
+    return list(client.gather(futures))

@@ -151,3 +151,15 @@ def test_listing_accounts_outside_an_organization_is_one_line(aws_credentials):
     with mock_aws():
         with pytest.raises(AnalysisError, match="organization"):
             accounts.resolve(Connector(), "organization")
+
+
+def test_collection_on_a_local_cluster_writes_the_same_snapshot(databases, tmp_path):
+    pytest.importorskip("dask.distributed")
+    from analysis.scale.cluster import cluster_client
+
+    args = dict(stacks_dir=tmp_path / "none", now=databases, batch_size=2)
+    one = collect(Connector(), [REGION, "us-west-2"], 3, output=tmp_path / "one.parquet", **args)
+    with cluster_client(workers=2, processes=False) as client:
+        many = collect(Connector(), [REGION, "us-west-2"], 3, output=tmp_path / "dask.parquet", client=client, **args)
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "dask.parquet").read_bytes()
+    assert many.coverage == one.coverage and many.usage.as_dict() == one.usage.as_dict()
