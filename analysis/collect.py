@@ -194,8 +194,8 @@ class RegionResult:
     usage: dict[str, int]  # ApiUsage counters
 
 
-USAGE_COUNTERS = ("calls", "planned_calls", "minimum_calls", "metrics_requested", "series", "datapoints")
-USAGE_COUNTERS += ("throttled", "incomplete_series")
+USAGE_COUNTERS: tuple[str, ...] = ("calls", "planned_calls", "minimum_calls", "metrics_requested", "series")
+USAGE_COUNTERS += ("datapoints", "throttled", "incomplete_series")
 
 
 def collect_region(
