@@ -401,7 +401,7 @@ class SnapshotSource:
             for k, v in self._decode(p, self._rows(i, p, a, b)).items():
                 merged.setdefault(k, []).append(v)
         index = {k: v[0] if len(v) == 1 else _merge(v) for k, v in merged.items()}
-        return _slice(index, account, region, queries, start, end)
+        return _slice(index, account, region, queries, start, end, copy=False)
 
     def _rows(self, i: int, part: _Part, a: int, b: int):
         """Rows [a, b) of a part, from its (cached) decoded row groups."""
@@ -435,9 +435,9 @@ def _epoch_seconds(col) -> np.ndarray:
 
     if not pa.types.is_timestamp(col.type):
         raise TypeError(f"timestamp column is {col.type}, expected a timestamp")
-    if col.type.tz is None:  # naive timestamps are UTC by the format's definition
-        col = pc.assume_timezone(col, "UTC")
-    return pc.cast(col, pa.timestamp("s", tz="UTC")).to_numpy().astype("datetime64[s]").astype(np.int64)
+    # the stored integers count units since the epoch, UTC (naive ones are UTC by the format's definition)
+    per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[col.type.unit]
+    return pc.cast(col, pa.int64()).to_numpy(zero_copy_only=False) // per_second
 
 
 def _decode(table, constants: Mapping[str, str]) -> dict[SeriesKey, tuple[np.ndarray, np.ndarray]]:
@@ -464,15 +464,15 @@ def _decode(table, constants: Mapping[str, str]) -> dict[SeriesKey, tuple[np.nda
             uniques.append([int(const) if name == "period" else const])
     out: dict[SeriesKey, list[tuple[np.ndarray, np.ndarray]]] = {}
     if n:
-        code_matrix = np.stack(codes, axis=1)
-        order = np.lexsort(tuple(code_matrix[:, i] for i in reversed(range(code_matrix.shape[1]))))
-        # keep file order within a series; sort by key only (lexsort is stable)
-        code_matrix = code_matrix[order]
-        ts, values = ts[order], values[order]
-        change = np.any(code_matrix[1:] != code_matrix[:-1], axis=1)
-        bounds = np.concatenate([[0], np.flatnonzero(change) + 1, [len(order)]])
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            row = code_matrix[a]
+        bounds = _runs(codes)
+        starts = [tuple(int(c[a]) for c in codes) for a in bounds[:-1]]
+        if len(set(starts)) < len(starts):  # a series in several runs (rows in any order): group them
+            order = np.lexsort(tuple(reversed(codes)))  # stable: file order kept within a series
+            codes = [c[order] for c in codes]
+            ts, values = ts[order], values[order]
+            bounds = _runs(codes)
+            starts = [tuple(int(c[a]) for c in codes) for a in bounds[:-1]]
+        for a, b, row in zip(bounds[:-1], bounds[1:], starts):
             key = [uniques[i][row[i]] for i in range(len(uniques))]
             key[0] = key[0] or ""
             try:
@@ -480,9 +480,20 @@ def _decode(table, constants: Mapping[str, str]) -> dict[SeriesKey, tuple[np.nda
             except (json.JSONDecodeError, TypeError):
                 raise ValueError(f"dimensions {key[4]!r} is not a JSON object") from None
             t, v = ts[a:b], values[a:b]
-            order_t = np.argsort(t, kind="stable")
-            out.setdefault(tuple(key), []).append((t[order_t], v[order_t]))
+            if np.any(t[1:] < t[:-1]):
+                order_t = np.argsort(t, kind="stable")
+                t, v = t[order_t], v[order_t]
+            out.setdefault(tuple(key), []).append((t, v))
     return {k: parts[0] if len(parts) == 1 else _merge(parts) for k, parts in out.items()}
+
+
+def _runs(codes: list[np.ndarray]) -> np.ndarray:
+    """Row offsets where the key changes: [0, ..., n]."""
+    n = len(codes[0])
+    change = np.zeros(max(n - 1, 0), bool)
+    for c in codes:
+        change |= c[1:] != c[:-1]
+    return np.concatenate([[0], np.flatnonzero(change) + 1, [n]])
 
 
 def _slice(
@@ -492,13 +503,15 @@ def _slice(
     queries: Sequence[MetricQuery],
     start: int,
     end: int,
+    copy: bool = True,  # False where the index is the caller's alone (views of it are safe)
 ) -> dict[MetricQuery, Series]:
     out = {}
     empty = (np.zeros(0, np.int64), np.zeros(0))
     for q in queries:
         ts, vals = index.get((account, region, q.namespace, q.metric_name, q.dimensions_json, q.stat, q.period), empty)
         lo, hi = np.searchsorted(ts, start, "left"), np.searchsorted(ts, end, "left")
-        out[q] = Series(region, q, ts[lo:hi].copy(), vals[lo:hi].copy(), account)
+        t, v = ts[lo:hi], vals[lo:hi]
+        out[q] = Series(region, q, t.copy() if copy else t, v.copy() if copy else v, account)
     return out
 
 
