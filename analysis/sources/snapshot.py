@@ -70,8 +70,9 @@ def _table(groups: Sequence[tuple[str, Sequence[Series]]], accounts: bool):
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if ordered else np.zeros(0, np.int64)
     for s, a in zip(ordered, starts):  # within a series: by time
         seg = slice(a, a + len(s.timestamps))
-        order = np.argsort(ts[seg], kind="stable")
-        ts[seg], values[seg] = ts[seg][order], values[seg][order]
+        if np.any(ts[seg][1:] < ts[seg][:-1]):
+            order = np.argsort(ts[seg], kind="stable")
+            ts[seg], values[seg] = ts[seg][order], values[seg][order]
     keys = [series_key(s) for s in ordered]
 
     def column(i: int):
@@ -82,7 +83,7 @@ def _table(groups: Sequence[tuple[str, Sequence[Series]]], accounts: bool):
             else (np.array([], dtype=object), np.zeros(0, np.int64))
         )
         return pa.DictionaryArray.from_arrays(
-            pa.array(np.repeat(codes, counts), pa.int32()), pa.array(uniques.tolist(), pa.string())
+            pa.array(np.repeat(codes.astype(np.int32), counts)), pa.array(uniques.tolist(), pa.string())
         )
 
     arrays = [column(i) for i in range(1, 6)]
