@@ -82,3 +82,17 @@ def assume(connector: Any, account: str, role_name: str, region: str) -> Any:
 def connectors(connector: Any, accounts: Sequence[str], role_name: str, region: str) -> list[tuple[str, Any]]:
     """(account id, its Connector) for each account, in the order given."""
     return [(a, assume(connector, a, role_name, region)) for a in accounts]
+
+
+class PerAccount:
+    """Metrics of several accounts: each account's resources are read through its own source
+    (`for_account`), e.g. CloudWatch with that account's assumed role."""
+
+    def __init__(self, sources: dict[str, Any]):
+        self.sources = sources
+
+    def for_account(self, account: str) -> Any:
+        try:
+            return self.sources[account]
+        except KeyError:
+            raise AnalysisError(f"no metrics source for account {account or '(default)'}") from None

@@ -51,6 +51,8 @@ def fetch(source: Any, resource: Resource, start: int, end: int) -> dict[MetricQ
     when the file is indexed): a row outside [start, end) is evidence of bad data, so validation
     must see it; `within` then cuts the series to the window. CloudWatch is asked for the window."""
     queries = queries_of(resource)
+    if hasattr(source, "for_account"):  # analysis.scale.accounts.PerAccount
+        source = source.for_account(resource.account)
     if hasattr(source, "fetch_resource"):
         key = resource_key(resource)
         return source.fetch_resource(key, resource.region, queries, -ALL_TIME, ALL_TIME, resource.account)

@@ -314,6 +314,18 @@ class SnapshotSource:
                 return None
         return min(w[0] for w in windows), max(w[1] for w in windows)
 
+    def window_end(self, now: int, period: int = 300) -> int:
+        """Where an analysis of this snapshot ends: the declared window's end, else just after the
+        last datapoint. Never later than the clock: a window or datapoint dated after `now` is
+        bad data (its series is rejected), and must not move the window."""
+        declared = self.declared_window()
+        if declared is not None and declared[1] <= now:
+            return declared[1]
+        last = self.time_range(now=now)[1]
+        if last is None:
+            raise self._error(self.path, "metrics snapshot holds no datapoints up to now")
+        return last - last % period + period
+
     def time_range(self, now: int | None = None) -> tuple[int | None, int | None]:
         """First and last datapoint (epoch seconds), None for an empty snapshot.
 

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.collect import resource_key
+from analysis.errors import AnalysisError
 from analysis.model import Series
 from analysis.scale.batches import QUARANTINED, batches, size_all, write_by_resource
 from analysis.sim.workload import model_for, seed_of
@@ -173,3 +174,18 @@ def test_bad_metrics_quarantine_their_resource(sizing_ctx, tmp_path, metric, how
     assert list(got.rejections) == [resource_key(bad)]
     assert {x.reason for x in got.rejections[resource_key(bad)]} == {reason}
     assert all(r.status != QUARANTINED for r in got.recommendations if r.resource is not bad)
+
+
+def test_the_window_ends_at_the_declared_end_or_the_last_datapoint_never_after_the_clock(tmp_path):
+    r = fleet(copies=1)[5]
+    series = list(series_of(r))
+    last = max(int(s.timestamps[-1]) for s in series)
+    write_by_resource(tmp_path / "declared.parquet", [r], series_of, {"window_start": START, "window_end": SIZING_END})
+    assert SnapshotSource(tmp_path / "declared.parquet").window_end(now=NOW) == SIZING_END
+    bogus = {"window_start": START, "window_end": YEAR_2100}
+    write_by_resource(
+        tmp_path / "bogus.parquet", [r], lambda r: corrupt(series_of(r), series[0].query.metric_name, "future"), bogus
+    )
+    assert SnapshotSource(tmp_path / "bogus.parquet").window_end(now=NOW) == last - last % 300 + 300
+    with pytest.raises(AnalysisError, match="no datapoints up to now"):
+        SnapshotSource(tmp_path / "bogus.parquet").window_end(now=START - 86_400 * 30)
