@@ -1,9 +1,14 @@
-"""Flag values shared by the analysis commands: one parser per kind of value, one error style."""
+"""Flags shared by the analysis commands: each spelled once here, one parser per kind of value, one error style."""
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
 from analysis.collect import MAX_DAYS, MIN_DAYS
 from analysis.errors import UsageError
+from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS
 
 
 def parse_days(text: str) -> int:
@@ -45,3 +50,63 @@ def parse_fraction(text: str, flag: str, *, low: float = 0.0, high: float = 1.0)
     if not low <= value <= high:
         raise UsageError(f"{flag} must be {low:g}..{high:g}; got {text}")
     return value
+
+
+# --- flags every command spells the same way ---------------------------------------------------
+def add_environment_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--environment", default=DEFAULT_ENVIRONMENT, help=f"environment name (default: {DEFAULT_ENVIRONMENT})"
+    )
+    p.add_argument("--env", dest="environment", help=argparse.SUPPRESS)  # the older spelling keeps working
+
+
+def add_aws_arguments(p: argparse.ArgumentParser, *, regions: Sequence[str] | None = DEFAULT_REGIONS) -> None:
+    """--regions (comma list; `regions=None`: every region by default), --profile, --endpoint-url."""
+    default = ",".join(regions) if regions else None
+    p.add_argument(
+        "--regions",
+        default=default,
+        metavar="REGION[,REGION...]",
+        help=f"comma-separated region names (default: {default or 'every region'})",
+    )
+    if regions is None:  # rollout and guard used to take one --region
+        p.add_argument("--region", dest="regions", help=argparse.SUPPRESS)
+    p.add_argument("--profile", help="AWS profile (default: the standard credential chain)")
+    p.add_argument(
+        "--endpoint-url",
+        help="send every AWS call to this AWS-compatible endpoint, e.g. a moto server (default: $AWS_ENDPOINT_URL)",
+    )
+
+
+def add_source_arguments(p: argparse.ArgumentParser, *, regions: Sequence[str] | None = DEFAULT_REGIONS) -> None:
+    """The AWS flags plus --metrics-snapshot (read a snapshot instead of CloudWatch);
+    `analysis.sources.source_from_args` opens what they name."""
+    add_aws_arguments(p, regions=regions)
+    p.add_argument(
+        "--metrics-snapshot",
+        metavar="PATH",
+        help="read metrics from this Parquet snapshot (written by `collect`) instead of CloudWatch",
+    )
+
+
+def add_path_arguments(p: argparse.ArgumentParser, output_help: str) -> None:
+    """--tfvars-root DIR and --output DIR (an environment's report directory); see `tfvars_root` /
+    `output_dir` for their defaults."""
+    p.add_argument(
+        "--tfvars-root",
+        type=Path,
+        metavar="DIR",
+        help="tfvars root holding <environment>/<stack>.auto.tfvars.json (default: tfvars)",
+    )
+    p.add_argument("--output", type=Path, metavar="DIR", help=f"{output_help} (default: reports/<environment>/)")
+    # older spellings keep working: --tfvars-dir (run), --root PROJECT_DIR (rollout, guard)
+    p.add_argument("--tfvars-dir", dest="tfvars_root", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--root", type=Path, default=Path(), help=argparse.SUPPRESS)
+
+
+def tfvars_root(args: argparse.Namespace) -> Path:
+    return args.tfvars_root or args.root / "tfvars"
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    return args.output or args.root / "reports" / args.environment

@@ -20,7 +20,6 @@ from analysis.model import Resource, Series
 
 DAY = 86_400
 MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 1, 455, 45  # 455 days: CloudWatch's longest retention (1-hour data)
-DEFAULT_REGIONS = ("us-east-1", "us-west-2")
 BASE_PERIOD = 300  # 5-minute series: what the sizing percentiles are computed from
 
 

@@ -1,6 +1,6 @@
 """Inventory: every sizable resource in the requested regions, filtered, marked and mapped.
 
-Each kind registers `discover(clients) -> list[Resource]` (analysis/kinds/<kind>/inventory.py).
+Each kind declares `discover(clients) -> list[Resource]` (analysis/kinds/<kind>/inventory.py).
 This module runs them per region, isolates faults (AccessDenied on one service skips that
 kind, an unreachable region is named and skipped), applies the `--tag` filter and the
 CriticalPath exclusion, joins managed resources to their tfvars keys (analysis/tfmap.py), and
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.model import Resource
+from analysis.tfmap import SizingKeys, join
 
 CRITICAL_PATH_REASON = "tagged CriticalPath=true: reported, never changed"
 INVENTORY_VERSION = 1
@@ -65,16 +66,16 @@ def discover(
     connector,
     regions: Sequence[str],
     tag_filters: Sequence[tuple[str, str]] = (),
-    sizing_keys: Mapping[str, Any] | None = None,
+    sizing_keys: SizingKeys | None = None,
 ) -> Inventory:
     """Run every kind's `discover` in every region; faults are isolated and reported as messages."""
     from botocore.exceptions import ClientError, NoCredentialsError
 
-    from analysis import registry, tfmap
+    from analysis import registry
     from analysis.errors import AnalysisError
     from analysis.sources.aws import error_code, is_access_denied, is_unreachable
 
-    all_kinds = {name: k for name, k in registry.kinds().items() if "discover" in k.parts}
+    all_kinds = registry.kinds()
     names = list(all_kinds)
     inv = Inventory()
     for region in regions:
@@ -111,7 +112,7 @@ def discover(
         inv.resources += [r for r in found if matches(r.tags, tag_filters)]
     keys = sizing_keys or {}
     inv.resources = sorted(
-        (replace(tfmap.join(r, keys), excluded=exclusion(r.tags)) for r in inv.resources),
+        (replace(join(r, keys), excluded=exclusion(r.tags)) for r in inv.resources),
         key=lambda r: (r.region, r.kind, r.resource_id),
     )
     return inv

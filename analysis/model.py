@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from analysis.enums import Risk, RolloutMethod, Status
+
 
 @dataclass(frozen=True)
 class MetricQuery:
@@ -100,12 +102,12 @@ class Recommendation:
     resource: Resource
     changes: tuple[Change, ...]
     confidence: float  # [0, 1], see README "Confidence"
-    status: str  # "emitted" | "below-threshold" | "excluded" | "no-change"
+    status: Status
     reason: str
-    risk: str  # "low" | "medium" | "high"
+    risk: Risk
     evidence: Mapping[str, Any]  # per dimension: observed percentile, p100, capacity now and proposed
     cost_current: Cost
     cost_proposed: Cost
-    rollout: str  # "in-place" | "rolling-instance-refresh" | "blue-green" | "alias-shift" | "replacement" | "none"
+    rollout: RolloutMethod
     # dimension -> (epoch seconds, demand) in the units of evidence["dimensions"][dim]: for charts, never serialized
     demand: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)

@@ -1,55 +1,69 @@
-"""Resource kinds register themselves here (one folder per kind under analysis/kinds/).
+"""Resource kinds: one folder per kind under analysis/kinds/, each exporting one `KIND`.
 
-A kind bundles what the analysis knows about one AWS resource type: how to discover it,
-which metrics size it, how to size it and how to price a configuration of it. Each part is
-registered by the module that implements it, so adding a kind touches one folder.
+A kind declares everything the analysis knows about one AWS resource type (see `Kind`): the
+registry imports every package under analysis/kinds/ and collects their `KIND`, so adding a kind
+is creating one folder.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-PARTS = ("discover", "queries", "size", "price")
+from analysis.enums import RolloutMethod
+from stacks.naming import Tier
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from analysis.model import Cost, MetricQuery, Recommendation, Resource, Series
+    from analysis.sizing.policy import SizingContext
+    from analysis.sizing.specs import SpecCatalog
+    from analysis.sources.aws import RegionClients
+    from analysis.synthetic import DemandModel, Synth
 
 
-@dataclass
+@dataclass(frozen=True)
 class Kind:
-    name: str
-    parts: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    """What one resource kind declares (all required: a kind without one of them cannot be sized)."""
 
-    def __getattr__(self, part: str) -> Callable[..., Any]:
-        try:
-            return self.parts[part]
-        except KeyError:
-            raise AttributeError(f"kind {self.name!r} has no {part!r} part registered") from None
+    name: str  # Resource.kind, e.g. "rds"
+    tier: Tier  # the stack tier its resources belong to (report totals group by it)
+    discover: Callable[[RegionClients], list[Resource]]  # live resources of one region
+    queries: Callable[..., list[MetricQuery]]  # (resource, period=300): the metrics that size it
+    size: Callable[[Resource, Mapping[MetricQuery, Series], SizingContext], Recommendation]
+    price: Callable[..., Cost]  # (config, region, catalog, usage=None): monthly cost of a configuration
+    # (resource, true demand per dimension, points, specs, model): CloudWatch values of each query
+    synthetic: Callable[[Resource, Mapping[str, np.ndarray], int, SpecCatalog, DemandModel], Synth]
+    rollout: RolloutMethod  # how its changes usually roll out
+    rollout_explanation: str = ""  # what that method changes for this kind (rollout plan steps)
 
-
-_KINDS: dict[str, Kind] = {}
-
-
-def register(kind: str, part: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: `@register("rds", "size")` makes the function the rds sizing policy."""
-    if part not in PARTS:
-        raise ValueError(f"unknown part {part!r}; expected one of {PARTS}")
-
-    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _KINDS.setdefault(kind, Kind(kind)).parts[part] = fn
-        return fn
-
-    return deco
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("a kind needs a name")
+        if self.rollout is RolloutMethod.NONE:
+            raise ValueError(f"kind {self.name!r}: rollout method {self.rollout} rolls nothing out")
 
 
+@functools.cache
 def kinds() -> dict[str, Kind]:
-    """All kinds, after importing every module under analysis/kinds/ (stable order)."""
-    from . import kinds as pkg
+    """Every kind, by name (sorted), from the `KIND` of each package under analysis/kinds/."""
+    from analysis import kinds as pkg
 
-    for info in sorted(pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."), key=lambda i: i.name):
-        importlib.import_module(info.name)
-    return dict(sorted(_KINDS.items()))
+    found: dict[str, Kind] = {}
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        kind: Any = getattr(module, "KIND", None)
+        if not isinstance(kind, Kind):
+            raise TypeError(f"{module.__name__} exports no KIND = Kind(...)")
+        if kind.name in found:
+            raise ValueError(f"kind {kind.name!r} declared twice ({module.__name__})")
+        found[kind.name] = kind
+    return dict(sorted(found.items()))
 
 
 def get(kind: str) -> Kind:

@@ -13,19 +13,18 @@ map's other keys alone.
 from __future__ import annotations
 
 import difflib
-import importlib
-import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from analysis.errors import AnalysisError
 from analysis.fsutil import atomic_write
+from stacks import naming
+from stacks import tfvars as stack_tfvars
 
 PREVIOUS_DIR = ".previous"
-SUFFIX = ".auto.tfvars.json"
 
 
 def previous_path(path: Path | str) -> Path:
@@ -35,14 +34,16 @@ def previous_path(path: Path | str) -> Path:
 
 def stack_of(path: Path | str) -> str:
     """`.../data-us-east-1.auto.tfvars.json` -> `data-us-east-1`."""
-    name = Path(path).name
-    if not name.endswith(SUFFIX):
-        raise AnalysisError(f"{path}: not a tfvars override file (expected <stack>{SUFFIX})")
-    return name[: -len(SUFFIX)]
+    try:
+        return naming.stack_of_tfvars(Path(path).name)
+    except ValueError:
+        raise AnalysisError(
+            f"{path}: not a tfvars override file (expected <tier>-<region>{naming.TFVARS_SUFFIX})"
+        ) from None
 
 
 def tier_of(path: Path | str) -> str:
-    return stack_of(path).split("-", 1)[0]
+    return naming.tier_of(stack_of(path))
 
 
 def parse(text: bytes | str, source: Path | str) -> dict[str, Any]:
@@ -116,42 +117,14 @@ def keep_previous(path: Path | str) -> Path:
     return target
 
 
-# --- validation hook --------------------------------------------------------------------------
-# stacks/tfvars.py (infrastructure side) owns the rules for which keys and values a stack accepts:
-# `validate(tier, data, source=path)` raising TfvarsError. It is imported only when a file is about
-# to be written, so `python -m analysis --help` never pays for it.
-VALIDATOR_MODULE = "stacks.tfvars"
-
-
-def _stack_validator() -> Callable[..., None] | None:
-    try:
-        module = importlib.import_module(VALIDATOR_MODULE)
-    except ModuleNotFoundError as e:
-        if e.name in (VALIDATOR_MODULE, VALIDATOR_MODULE.split(".")[0]):
-            return None  # validator not built yet: writes go unvalidated
-        raise
-    validate = getattr(module, "validate", None)
-    error = getattr(module, "TfvarsError", None)
-    if validate is None or error is None:
-        return None
-
-    takes_env = "environment" in inspect.signature(validate).parameters
-
-    def call(tier: str, data: Mapping[str, Any], source: Path) -> None:
-        extra = {"environment": source.parent.name} if takes_env else {}  # tfvars/<env>/<stack>...
-        try:
-            validate(tier, data, source=str(source), **extra)
-        except error as e:
-            raise AnalysisError(str(e)) from None
-
-    return call
-
-
 def validate(path: Path | str, data: Mapping[str, Any]) -> None:
-    """Run the stack's tfvars validator (if present) on the data about to be written to `path`."""
-    check = _stack_validator()
-    if check is not None:
-        check(tier_of(path), data, Path(path))
+    """Check the data about to be written to `tfvars/<env>/<stack>...` with the stack's own rules
+    (stacks/tfvars.py owns which keys and values a tier accepts)."""
+    path = Path(path)
+    try:
+        stack_tfvars.validate(tier_of(path), data, source=str(path), environment=path.parent.name)
+    except stack_tfvars.TfvarsError as e:
+        raise AnalysisError(str(e)) from None
 
 
 # --- apply / restore ----------------------------------------------------------------------------
@@ -160,7 +133,7 @@ class Written:
     path: Path
     changed: bool
     diff: str  # unified diff of the file (empty when unchanged)
-    content: bytes | None = None  # the file's bytes after apply (what a dry run would write)
+    content: bytes = b""  # the file's bytes after apply (what a dry run would write); not kept by restore
 
 
 def apply(path: Path | str, updates: Mapping[str, Any], *, dry_run: bool = False) -> Written:

@@ -10,15 +10,28 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .plan import TARGETS, LoadTestError, Options, UsageError, build_plan, load_outputs, parse_range
+from .plan import (
+    DESCRIPTORS,
+    TARGETS,
+    LoadTestError,
+    Options,
+    UsageError,
+    build_plan,
+    load_outputs,
+    parse_range,
+)
 
 DEFAULTS = Options()
+
+
+#: The targets that take a password, by title, with where it comes from.
+CREDENTIALS = {t.title: t.credential for t in DESCRIPTORS.values() if t.credential is not None}
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m loadtest",
-        description="Locust load on PostgreSQL, Redis, Lambda and HTTP (through the NLB) from the stack outputs "
+        description=f"Locust load on {', '.join(t.title for t in DESCRIPTORS.values())} from the stack outputs "
         "JSON written by `cdktf output --outputs-file`.",
         epilog="Arguments after `--` go to Locust unchanged (e.g. `-- --master-bind-port 5600`). "
         "Exit codes: 0 finished (failures are in the summary), 1 could not run, 2 usage error.",
@@ -86,14 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="TLS to PostgreSQL (sslmode=require) and Redis; auto: on unless the host is loopback",
     )
     conn.add_argument("--tls-insecure", action="store_true", help="do not verify Redis/HTTPS certificates")
-    conn.add_argument(
-        "--pg-password", default=None, help="PostgreSQL password (else $PGPASSWORD, else the data_secret_arn secret)"
-    )
-    conn.add_argument(
-        "--redis-password",
-        default=None,
-        help="Redis AUTH token (else $REDIS_PASSWORD, else the cache_auth_secret_arn secret)",
-    )
+    for title, c in CREDENTIALS.items():
+        conn.add_argument(
+            f"--{c.option.replace('_', '-')}",
+            default=None,
+            help=f"{title} {c.what} (else ${c.env}, else the {c.secret_output} secret)",
+        )
     conn.add_argument("--redis-username", default=None, help="Redis ACL user name (default: none)")
 
     mix = p.add_argument_group("operation mix")
@@ -164,8 +175,7 @@ def options_from_args(a: argparse.Namespace) -> dict:
         regions=tuple(r.strip() for r in a.regions.split(",") if r.strip()),
         tls=a.tls,
         tls_insecure=a.tls_insecure,
-        pg_password=a.pg_password,
-        redis_password=a.redis_password,
+        **{c.option: getattr(a, c.option) for c in CREDENTIALS.values()},
         redis_username=a.redis_username,
         pg_read_ratio=a.pg_read_ratio,
         pg_table=a.pg_table,

@@ -1,4 +1,4 @@
-"""Locust user classes of the rightsize load test: one class per target.
+"""Locust user classes of the rightsize load test: one class per target, made from its descriptor.
 
 Run by loadtest.runner as `python -m locust -f <this file> --headless ...` in its own process
 (Locust monkey-patches the process with gevent). The plan comes from $LOADTEST_PLAN (JSON, see
@@ -23,7 +23,8 @@ import time
 from locust import User, between, events, task
 from locust.runners import WorkerRunner
 
-from loadtest.targets import HttpClient, LambdaClient, PostgresClient, RedisClient, RedisConnection, describe_error
+from loadtest.plan import DESCRIPTORS, Target
+from loadtest.targets import Client, TargetFailure, describe_error
 
 log = logging.getLogger("loadtest")
 
@@ -46,33 +47,32 @@ class _TargetUser(User):
 
     abstract = True
     target = ""
+    client_type: type[Client]  # set per target from its descriptor
     wait_time = between(*_WAIT)
 
     def on_start(self) -> None:
         self.rng = random.Random()
-        self.client_obj = None
+        self.client_obj: Client | None = None
         self.stack = "-"
+        self.unconfigured: str | None = None
         spec = (PLAN.get("targets") or {}).get(self.target)
         if not spec or not spec.get("endpoints"):
             self.unconfigured = f"{self.target} is not configured in this process's plan"
             return
-        self.unconfigured = None
         i = _next_index(self.target, int(getattr(self.environment.runner, "worker_index", 0) or 0))
         endpoints = spec["endpoints"]
         ep = endpoints[i % len(endpoints)]
         self.stack = ep["stack"]
         try:
-            self.client_obj = self.make_client(ep, i // len(endpoints))
+            password = SECRETS.get(ep.get("secret_id"))
+            self.client_obj = self.client_type.for_user(ep, OPTS, password, self.rng, i // len(endpoints))
         except Exception as e:  # e.g. a client library that fails to import here
             self.unconfigured = describe_error(e)
-
-    def make_client(self, endpoint: dict, index: int):
-        raise NotImplementedError
 
     def on_stop(self) -> None:
         if self.client_obj is not None:
             try:
-                self.client_obj.reset()
+                self.client_obj.stop()
             except Exception:
                 pass
 
@@ -91,70 +91,34 @@ class _TargetUser(User):
     def operate(self) -> None:
         started = time.perf_counter()
         if self.client_obj is None:
-            self._report("setup", started, 0, _Failure(self.unconfigured or "no client"))
+            self._report("setup", started, 0, TargetFailure(self.unconfigured or "no client"))
             return
         try:
             name, fn = self.client_obj.next_op()
         except Exception as e:
-            self._report("setup", started, 0, _Failure(describe_error(e)))
+            self._report("setup", started, 0, TargetFailure(describe_error(e)))
             return
         started = time.perf_counter()
         try:
             length = fn()
         except Exception as e:
-            self._report(name, started, 0, _Failure(describe_error(e)))
+            self._report(name, started, 0, TargetFailure(describe_error(e)))
         else:
             self._report(name, started, int(length or 0), None)
 
 
-class _Failure(Exception):
-    def __repr__(self) -> str:
-        return str(self)
+def _user_class(target: Target) -> type[_TargetUser]:
+    attrs = {
+        "target": target.name.value,
+        "client_type": target.client,
+        "fixed_count": int((PLAN.get("users") or {}).get(target.name, 0)),
+        "__module__": __name__,
+    }
+    return type(target.user_class, (_TargetUser,), attrs)
 
 
-class PostgresUser(_TargetUser):
-    target = "postgres"
-    fixed_count = int((PLAN.get("users") or {}).get("postgres", 0))
-
-    def make_client(self, endpoint, index):
-        return PostgresClient(endpoint, OPTS, SECRETS.get(endpoint.get("secret_id")), self.rng, reader_index=index)
-
-
-class RedisUser(_TargetUser):
-    target = "redis"
-    fixed_count = int((PLAN.get("users") or {}).get("redis", 0))
-    _shared: dict[str, RedisConnection] = {}
-
-    def make_client(self, endpoint, index):
-        # one connection pool per endpoint and process (like an app server), own key stream per user
-        conn = self._shared.get(endpoint["stack"])
-        if conn is None:
-            conn = self._shared[endpoint["stack"]] = RedisConnection(
-                endpoint, OPTS, SECRETS.get(endpoint.get("secret_id"))
-            )
-        return RedisClient(endpoint, OPTS, None, self.rng, connection=conn)
-
-    def on_stop(self) -> None:
-        pass  # the shared connection stays for the other users
-
-
-class LambdaUser(_TargetUser):
-    target = "lambda"
-    fixed_count = int((PLAN.get("users") or {}).get("lambda", 0))
-
-    def make_client(self, endpoint, index):
-        return LambdaClient(endpoint, OPTS, self.rng)
-
-
-class HttpTargetUser(_TargetUser):
-    target = "http"
-    fixed_count = int((PLAN.get("users") or {}).get("http", 0))
-
-    def make_client(self, endpoint, index):
-        return HttpClient(endpoint, OPTS, self.rng)
-
-
-USER_CLASSES = {"postgres": PostgresUser, "redis": RedisUser, "lambda": LambdaUser, "http": HttpTargetUser}
+# Locust finds the user classes among the module's names (the runner names them on its command line).
+globals().update({t.user_class: _user_class(t) for t in DESCRIPTORS.values()})
 
 
 # --- per-target totals at the end -------------------------------------------------------------------

@@ -6,6 +6,11 @@ JSON so the Locust process (a subprocess, see runner.py) can read it from its en
 Secrets never go into the plan: they travel separately (runner.py passes them in the
 subprocess environment only).
 
+Each target is one `Target` descriptor (DESCRIPTORS, at the end): the stack outputs it reads,
+its default port, where its password comes from, how its endpoint is built from the outputs,
+its client (targets.py) and its Locust user class (locustfile.py). The CLI, the runner, the
+Locust process and the summary read the targets from there.
+
 Nothing here imports locust, gevent or a database client: the analysis imports this module.
 """
 
@@ -17,43 +22,19 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-#: The targets, in display order. Each is one Locust user class (see locustfile.py).
-TARGETS = ("postgres", "redis", "lambda", "http")
+from stacks.naming import POSTGRES_PORT, REDIS_PORT, region_of
 
-#: Python packages a target needs in the Locust process.
-TARGET_LIBRARIES = {
-    "postgres": ("psycopg",),
-    "redis": ("redis",),
-    "lambda": ("boto3",),
-    "http": ("requests",),
-}
+from .targets import DEFAULT_PG_TABLE, Client, HttpClient, LambdaClient, PostgresClient, RedisClient
 
-#: Stack outputs each target reads (documented in the README "Load test" section).
-#: The first key of each tuple is required; the rest are optional.
-OUTPUT_KEYS = {
-    "postgres": (
-        "data_writer_endpoint",
-        "data_reader_endpoint",
-        "data_port",
-        "data_database_name",
-        "data_username",
-        "data_secret_arn",
-    ),
-    "redis": ("cache_configuration_endpoint", "cache_port", "cache_auth_secret_arn"),
-    "lambda": ("serverless_function_aliases",),
-    "http": ("compute_nlb_dns_name", "compute_app_port"),
-}
-
-DEFAULT_PORTS = {"postgres": 5432, "redis": 6379, "http": 80}
+DEFAULT_HTTP_PORT = 80
 DEFAULT_DATABASE = "postgres"
 DEFAULT_DB_USER = "postgres"
-
-#: Environment variables read for credentials (after the flags, before Secrets Manager).
-PASSWORD_ENV = {"postgres": "PGPASSWORD", "redis": "REDIS_PASSWORD"}
 
 
 class LoadTestError(Exception):
@@ -93,6 +74,7 @@ def parse_mix(value: str | dict[str, float] | None) -> dict[str, float]:
     mix is given; no mix means every target weighs 1. Weight 0 turns a target off."""
     if value is None or value == "" or value == {}:
         return {t: 1.0 for t in TARGETS}
+    items: list[tuple[str, Any]]
     if isinstance(value, dict):
         items = list(value.items())
     else:
@@ -106,8 +88,8 @@ def parse_mix(value: str | dict[str, float] | None) -> dict[str, float]:
                 weight = "1"  # `--mix postgres,redis` means equal weights
             items.append((name.strip(), weight.strip()))
     mix = {t: 0.0 for t in TARGETS}
-    for name, weight in items:
-        name = str(name).lower()
+    for raw_name, weight in items:
+        name = str(raw_name).lower()
         if name not in mix:
             raise UsageError(f"bad mix: unknown target {name!r} (targets: {', '.join(TARGETS)})")
         try:
@@ -203,9 +185,12 @@ def region_of_arn(arn: str) -> str | None:
     return parts[3] if len(parts) > 4 and parts[0] == "arn" and parts[3] else None
 
 
-def region_of_stack(stack: str) -> str:
-    """`data-us-east-1` -> `us-east-1` (the stack naming contract `<tier>-<region>`)."""
-    return stack.split("-", 1)[1] if "-" in stack else stack
+def region_of_stack(stack: str) -> str | None:
+    """`data-us-east-1` -> `us-east-1`; None for a name that is not `<tier>-<region>`."""
+    try:
+        return region_of(stack)
+    except ValueError:
+        return None
 
 
 # --- options ------------------------------------------------------------------------------
@@ -228,7 +213,7 @@ class Options:
     redis_password: str | None = None
     redis_username: str | None = None
     pg_read_ratio: float = 0.8
-    pg_table: str = "rightsize_loadtest"
+    pg_table: str = DEFAULT_PG_TABLE
     pg_seed_rows: int = 1000
     redis_read_ratio: float = 0.9
     redis_keys: int = 10_000
@@ -363,14 +348,19 @@ def _stack_selected(stack: str, regions: tuple[str, ...]) -> bool:
     return not regions or region_of_stack(stack) in regions
 
 
-def library_missing(target: str) -> str | None:
-    for mod in TARGET_LIBRARIES[target]:
+def library_missing(target: Target) -> str | None:
+    for mod in target.libraries:
         try:
             if importlib.util.find_spec(mod) is None:
                 return mod
         except (ImportError, ValueError):
             return mod
     return None
+
+
+def _port(outputs: dict[str, Any], target: Target) -> int | None:
+    value = str(outputs.get(target.port_output) or "") if target.port_output else ""
+    return int(value) if value.isdigit() else target.default_port
 
 
 def build_plan(
@@ -385,24 +375,35 @@ def build_plan(
     stacks = {s: o for s, o in outputs.items() if _stack_selected(s, options.regions)}
     region_note = f" in region(s) {', '.join(options.regions)}" if options.regions else ""
 
-    for t in TARGETS:
+    for t, target in DESCRIPTORS.items():
         if options.mix.get(t, 0) <= 0:
             skipped[t] = "turned off by --mix (weight 0)"
             continue
-        missing = library_missing(t)
+        missing = library_missing(target)
         if missing:
             skipped[t] = f"python package {missing!r} is not installed"
             continue
-        key = OUTPUT_KEYS[t][0]
+        key = target.required_output
         found = {s: o for s, o in stacks.items() if _present(o.get(key))}
         if not found:
             skipped[t] = f"no stack in the outputs has {key}{region_note}"
             continue
         endpoints = []
         for stack in sorted(found):
-            ep = _ENDPOINT_BUILDERS[t](stack, found[stack], options, secrets, notes, resolve_secrets)
-            if ep:
-                endpoints.append(ep)
+            o = found[stack]
+            secret_user = None
+            cred = target.credential
+            if cred is not None and resolve_secrets:
+                password, src, secret_user = resolve_password(t, o.get(cred.secret_output), options)
+                if password is not None:
+                    secrets[secret_id(t, stack)] = password
+                notes.append(f"{t} {stack}: {cred.what} {src}")
+            ep = target.build(stack, o, options, _port(o, target), secret_user, notes)
+            if ep is None:
+                continue
+            if cred is not None:
+                ep["secret_id"] = secret_id(t, stack)
+            endpoints.append(ep)
         if not endpoints:
             skipped[t] = f"no usable {key} in the outputs{region_note}"
             continue
@@ -416,28 +417,20 @@ def build_plan(
     return Plan(options, targets, skipped, users, secrets, notes)
 
 
-# --- endpoint builders (one per target) -----------------------------------------------------------
+def secret_id(target: str, stack: str) -> str:
+    """Key of a credential in Plan.secrets and the Locust process's $LOADTEST_SECRETS."""
+    return f"{target}:{stack}"
 
 
-def _postgres_endpoint(stack, o, options, secrets, notes, resolve):
-    port_out = o.get("data_port")
-    default_port = int(port_out) if str(port_out or "").isdigit() else DEFAULT_PORTS["postgres"]
-    writer_host, writer_port = split_host_port(o["data_writer_endpoint"], default_port)
+# --- endpoint builders: (stack, its outputs, options, port, username from the secret, notes) ------------
+
+
+def _postgres_endpoint(stack, o, options, port, secret_user, notes):
+    writer_host, writer_port = split_host_port(o["data_writer_endpoint"], port)
     readers_raw = o.get("data_reader_endpoint")
     if isinstance(readers_raw, str):
         readers_raw = [r for r in readers_raw.split(",") if r.strip()]
-    readers = [
-        dict(zip(("host", "port"), split_host_port(r, default_port))) for r in (readers_raw or []) if _present(r)
-    ]
-    user = o.get("data_username") or None
-    secret_id = f"postgres:{stack}"
-    if resolve:
-        password, src, secret_user = resolve_password("postgres", o.get("data_secret_arn"), options)
-        if password is not None:
-            secrets[secret_id] = password
-        user = user or secret_user
-        notes.append(f"postgres {stack}: password {src}")
-    tls = use_tls(options.tls, writer_host)
+    readers = [dict(zip(("host", "port"), split_host_port(r, port))) for r in (readers_raw or []) if _present(r)]
     return {
         "stack": stack,
         "region": region_of_stack(stack),
@@ -445,22 +438,13 @@ def _postgres_endpoint(stack, o, options, secrets, notes, resolve):
         "writer": {"host": writer_host, "port": writer_port},
         "readers": readers or [{"host": writer_host, "port": writer_port}],
         "dbname": o.get("data_database_name") or DEFAULT_DATABASE,
-        "user": user or DEFAULT_DB_USER,
-        "tls": tls,
-        "secret_id": secret_id,
+        "user": o.get("data_username") or secret_user or DEFAULT_DB_USER,
+        "tls": use_tls(options.tls, writer_host),
     }
 
 
-def _redis_endpoint(stack, o, options, secrets, notes, resolve):
-    port_out = o.get("cache_port")
-    default_port = int(port_out) if str(port_out or "").isdigit() else DEFAULT_PORTS["redis"]
-    host, port = split_host_port(o["cache_configuration_endpoint"], default_port)
-    secret_id = f"redis:{stack}"
-    if resolve:
-        password, src, _ = resolve_password("redis", o.get("cache_auth_secret_arn"), options)
-        if password is not None:
-            secrets[secret_id] = password
-        notes.append(f"redis {stack}: auth token {src}")
+def _redis_endpoint(stack, o, options, port, secret_user, notes):
+    host, port = split_host_port(o["cache_configuration_endpoint"], port)
     return {
         "stack": stack,
         "region": region_of_stack(stack),
@@ -468,11 +452,10 @@ def _redis_endpoint(stack, o, options, secrets, notes, resolve):
         "host": host,
         "port": port,
         "tls": use_tls(options.tls, host),
-        "secret_id": secret_id,
     }
 
 
-def _lambda_endpoint(stack, o, options, secrets, notes, resolve):
+def _lambda_endpoint(stack, o, options, port, secret_user, notes):
     aliases = o["serverless_function_aliases"]
     if isinstance(aliases, str):
         aliases = [aliases]
@@ -488,26 +471,138 @@ def _lambda_endpoint(stack, o, options, secrets, notes, resolve):
     return {"stack": stack, "region": region, "label": f"{stack} {len(functions)} alias(es)", "functions": functions}
 
 
-def _http_endpoint(stack, o, options, secrets, notes, resolve):
-    port_out = o.get("compute_app_port")
-    default_port = int(port_out) if str(port_out or "").isdigit() else DEFAULT_PORTS["http"]
+def _http_endpoint(stack, o, options, port, secret_user, notes):
     raw = str(o["compute_nlb_dns_name"]).strip()
     if "://" in raw:
         base = raw.rstrip("/")
     else:
-        host, port = split_host_port(raw, default_port)
+        host, port = split_host_port(raw, port)
         scheme = options.http_scheme if options.http_scheme != "auto" else ("https" if port == 443 else "http")
         host_part = f"[{host}]" if ":" in host else host
         base = f"{scheme}://{host_part}:{port}"
     return {"stack": stack, "region": region_of_stack(stack), "label": f"{stack} {base}", "base_url": base}
 
 
-_ENDPOINT_BUILDERS = {
-    "postgres": _postgres_endpoint,
-    "redis": _redis_endpoint,
-    "lambda": _lambda_endpoint,
-    "http": _http_endpoint,
+# --- the targets ------------------------------------------------------------------------------------
+
+
+class TargetName(StrEnum):
+    POSTGRES = "postgres"
+    REDIS = "redis"
+    LAMBDA = "lambda"
+    HTTP = "http"
+
+
+#: (stack, its outputs, options, port, username from the secret, notes) -> endpoint, None if unusable
+Builder = Callable[[str, dict[str, Any], Options, int | None, str | None, list[str]], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Where a target's password comes from, in this order: the flag, the variable, the secret."""
+
+    option: str  # the Options field of the flag (pg_password for --pg-password)
+    env: str  # the environment variable
+    secret_output: str  # the stack output holding the Secrets Manager ARN
+    what: str = "password"  # its name in the start-up notes and help texts
+
+    def __post_init__(self) -> None:
+        if self.option not in Options.__dataclass_fields__:
+            raise ValueError(f"credential flag {self.option!r} is not an Options field")
+        if not (self.env and self.secret_output and self.what):
+            raise ValueError("a credential needs an environment variable, a secret output and a name")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of the load test: what the plan, the Locust process and the summary know of it."""
+
+    name: TargetName
+    title: str  # what it loads, in help texts ("PostgreSQL")
+    outputs: tuple[str, ...]  # stack outputs it reads, the first required (README "Stack outputs it reads")
+    build: Builder  # one stack's outputs -> its endpoint (plain JSON: it travels in $LOADTEST_PLAN)
+    client: type[Client]  # targets.py; client.for_user() makes each Locust user's client
+    user_class: str  # its Locust user class in locustfile.py (also the name on Locust's command line)
+    libraries: tuple[str, ...]  # Python packages the client imports in the Locust process
+    port_output: str | None = None  # the output naming the port; None: the target has no port
+    default_port: int | None = None  # when the outputs name no port
+    credential: Credential | None = None  # None: no password
+
+    def __post_init__(self) -> None:
+        if not self.outputs:
+            raise ValueError(f"{self.name}: a target reads at least one stack output")
+        named = (self.port_output, self.credential.secret_output if self.credential else None)
+        unread = [o for o in named if o is not None and o not in self.outputs]
+        if unread:
+            raise ValueError(f"{self.name}: {', '.join(unread)} not among the outputs it reads")
+        if (self.port_output is None) != (self.default_port is None):
+            raise ValueError(f"{self.name}: a port output and a default port go together")
+
+    @property
+    def required_output(self) -> str:
+        return self.outputs[0]
+
+
+#: Every target, in display order.
+DESCRIPTORS: dict[str, Target] = {
+    t.name.value: t
+    for t in (
+        Target(
+            TargetName.POSTGRES,
+            title="PostgreSQL",
+            outputs=(
+                "data_writer_endpoint",
+                "data_reader_endpoint",
+                "data_port",
+                "data_database_name",
+                "data_username",
+                "data_secret_arn",
+            ),
+            build=_postgres_endpoint,
+            client=PostgresClient,
+            user_class="PostgresUser",
+            libraries=("psycopg",),
+            port_output="data_port",
+            default_port=POSTGRES_PORT,
+            credential=Credential("pg_password", "PGPASSWORD", "data_secret_arn"),
+        ),
+        Target(
+            TargetName.REDIS,
+            title="Redis",
+            outputs=("cache_configuration_endpoint", "cache_port", "cache_auth_secret_arn"),
+            build=_redis_endpoint,
+            client=RedisClient,
+            user_class="RedisUser",
+            libraries=("redis",),
+            port_output="cache_port",
+            default_port=REDIS_PORT,
+            credential=Credential("redis_password", "REDIS_PASSWORD", "cache_auth_secret_arn", what="auth token"),
+        ),
+        Target(
+            TargetName.LAMBDA,
+            title="Lambda",
+            outputs=("serverless_function_aliases",),
+            build=_lambda_endpoint,
+            client=LambdaClient,
+            user_class="LambdaUser",
+            libraries=("boto3",),
+        ),
+        Target(
+            TargetName.HTTP,
+            title="HTTP (through the NLB)",
+            outputs=("compute_nlb_dns_name", "compute_app_port"),
+            build=_http_endpoint,
+            client=HttpClient,
+            user_class="HttpTargetUser",
+            libraries=("requests",),
+            port_output="compute_app_port",
+            default_port=DEFAULT_HTTP_PORT,
+        ),
+    )
 }
+
+#: The target names, in display order.
+TARGETS: tuple[str, ...] = tuple(DESCRIPTORS)
 
 
 # --- credentials ----------------------------------------------------------------------------------
@@ -518,10 +613,13 @@ def resolve_password(target: str, secret_arn: str | None, options: Options) -> t
 
     Order: the flag (--pg-password / --redis-password), the environment variable (PGPASSWORD /
     REDIS_PASSWORD), the Secrets Manager secret named by the outputs' ARN, else none."""
-    flag = options.pg_password if target == "postgres" else options.redis_password
+    cred = DESCRIPTORS[target].credential
+    if cred is None:
+        raise ValueError(f"target {target} takes no password")
+    flag = getattr(options, cred.option)
     if flag is not None:
         return flag, "from the command line", None
-    env = PASSWORD_ENV[target]
+    env = cred.env
     if os.environ.get(env) is not None:
         return os.environ[env], f"from ${env}", None
     if _present(secret_arn):

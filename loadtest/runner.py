@@ -20,12 +20,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from .plan import TARGETS, LoadTestError, Options, Plan, UsageError, build_plan, load_outputs, parse_duration, parse_mix
+from .plan import (
+    DESCRIPTORS,
+    TARGETS,
+    LoadTestError,
+    Options,
+    Plan,
+    UsageError,
+    build_plan,
+    load_outputs,
+    parse_duration,
+    parse_mix,
+)
 from .summary import Summary, TargetSummary, fill_target, target_stats_from_csv, target_stats_from_result
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-USER_CLASS = {"postgres": "PostgresUser", "redis": "RedisUser", "lambda": "LambdaUser", "http": "HttpTargetUser"}
 
 #: Locust's output files, relative to the out dir.
 CSV_PREFIX = "locust"
@@ -136,9 +146,8 @@ def run_plan(
         notes=list(plan.notes),
     )
     for t in plan.active:
-        summary.targets[t] = TargetSummary(
-            t, "ran", endpoints=[e["label"] for e in plan.targets[t]["endpoints"]], users=plan.users[t]
-        )
+        endpoints = [e["label"] for e in (plan.targets[t] or {})["endpoints"]]
+        summary.targets[t] = TargetSummary(t, "ran", endpoints=endpoints, users=plan.users[t])
     if not plan.active:
         summary.notes.append("no target to load: nothing ran")
         summary.write(out)
@@ -152,7 +161,7 @@ def run_plan(
         "locust",
         "-f",
         str(LOCUSTFILE),
-        *[USER_CLASS[t] for t in plan.active],
+        *[DESCRIPTORS[t].user_class for t in plan.active],
         "--headless",
         "-u",
         str(summary.users),

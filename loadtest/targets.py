@@ -19,10 +19,17 @@ import string
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+from stacks.naming import PROJECT
+
 Op = tuple[str, Callable[[], int]]
+
+#: How the load test names itself to the servers (application name, User-Agent, lock, key prefix).
+CLIENT_NAME = f"{PROJECT}-loadtest"
+DEFAULT_PG_TABLE = f"{PROJECT}_loadtest"  # the table the PostgreSQL target creates and loads
 
 
 class TargetFailure(Exception):
@@ -42,13 +49,35 @@ def describe_error(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}"[:240]
 
 
+class Client(ABC):
+    """What one Locust user drives (locustfile.py builds it with `for_user`)."""
+
+    @classmethod
+    @abstractmethod
+    def for_user(
+        cls, endpoint: dict[str, Any], options: dict[str, Any], password: str | None, rng: random.Random, index: int
+    ) -> Client:
+        """The client of one user; `index` counts the users of `endpoint` in this process."""
+
+    @abstractmethod
+    def next_op(self) -> Op: ...
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Drop the connections (the next operation opens new ones)."""
+
+    def stop(self) -> None:
+        """Its user stops: release what is the user's own."""
+        self.reset()
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 _schema_ready: set[tuple] = set()
 _schema_lock = threading.Lock()
 
 
-class PostgresClient:
+class PostgresClient(Client):
     """Reads on the reader endpoint(s), writes on the writer, on a table the client creates.
 
     Operations (names as reported): `read point` (primary-key lookup), `read range`
@@ -69,13 +98,17 @@ class PostgresClient:
         readers = endpoint.get("readers") or [endpoint["writer"]]
         self.reader_addr = readers[reader_index % len(readers)]
         self.writer_addr = endpoint["writer"]
-        self.table = options.get("pg_table", "rightsize_loadtest")
+        self.table = options.get("pg_table", DEFAULT_PG_TABLE)
         self.read_ratio = float(options.get("pg_read_ratio", 0.8))
         self.seed_rows = int(options.get("pg_seed_rows", 1000))
         self.buckets = 100
         self.max_id = self.seed_rows
         self._writer = None
         self._reader = None
+
+    @classmethod
+    def for_user(cls, endpoint, options, password, rng, index):
+        return cls(endpoint, options, password, rng, reader_index=index)
 
     # connections
     def _connect(self, addr: dict[str, Any]):
@@ -88,7 +121,7 @@ class PostgresClient:
             dbname=self.ep["dbname"],
             user=self.ep["user"],
             connect_timeout=max(1, int(min(timeout, 10))),
-            application_name="rightsize-loadtest",
+            application_name=CLIENT_NAME,
             sslmode="require" if self.ep.get("tls") else "disable",
             options=f"-c statement_timeout={int(timeout * 1000)}",
             autocommit=True,
@@ -133,7 +166,7 @@ class PostgresClient:
 
         t = sql.Identifier(self.table)
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rightsize-loadtest:{self.table}",))
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{CLIENT_NAME}:{self.table}",))
             conn.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, bucket integer NOT NULL, "
@@ -290,7 +323,6 @@ class RedisConnection:
         self.password = password
         self.mode_wanted = options.get("redis_mode", "auto")
         self.client = None
-        self.mode: str | None = None
 
     def _kwargs(self) -> dict[str, Any]:
         timeout = float(self.opts.get("timeout_s", 10))
@@ -331,7 +363,6 @@ class RedisConnection:
             client = RedisCluster(host=host, port=port, **self._kwargs())
         else:
             client = redis.Redis(host=host, port=port, **self._kwargs())
-        self.mode = mode
         return client
 
     def get(self):
@@ -348,7 +379,10 @@ class RedisConnection:
                 pass
 
 
-class RedisClient:
+_shared_connections: dict[str, RedisConnection] = {}
+
+
+class RedisClient(Client):
     """GET/SET with a Zipf key spread over `redis_keys` keys and TTLs drawn from `redis_ttl`;
     a GET miss fills the key (cache-aside), like an application would. Pass `connection` to
     share one RedisConnection between users."""
@@ -369,12 +403,19 @@ class RedisClient:
         self.ttl = tuple(int(x) for x in options.get("redis_ttl", (60, 3600)))
         self.size = tuple(int(x) for x in options.get("redis_value_bytes", (100, 2000)))
 
-    @property
-    def mode(self) -> str | None:
-        return self.conn.mode
+    @classmethod
+    def for_user(cls, endpoint, options, password, rng, index):
+        # one connection pool per endpoint and process (like an app server), own key stream per user
+        conn = _shared_connections.get(endpoint["stack"])
+        if conn is None:
+            conn = _shared_connections[endpoint["stack"]] = RedisConnection(endpoint, options, password)
+        return cls(endpoint, options, None, rng, connection=conn)
 
     def reset(self) -> None:
         self.conn.reset()
+
+    def stop(self) -> None:
+        pass  # the connection is shared: it stays for the other users
 
     def _value(self) -> bytes:
         n = self.rng.randint(max(self.size[0], 1), max(self.size[1], 1))
@@ -382,7 +423,7 @@ class RedisClient:
         return (_VALUE_BLOB[start : start + n] * (n // len(_VALUE_BLOB) + 1))[:n].encode()
 
     def _key(self) -> str:
-        return f"rightsize:loadtest:item:{self.keys.pick(self.rng)}"
+        return f"{PROJECT}:loadtest:item:{self.keys.pick(self.rng)}"
 
     def _guard(self, fn: Callable[[], int]) -> Callable[[], int]:
         def run() -> int:
@@ -484,10 +525,10 @@ def function_payload(short: str, rng: random.Random) -> dict[str, Any]:
         return {"key": f"client-{min(int(rng.paretovariate(1.2)), 1000)}", "limit": 100, "window": 60}
     if short == "reports":
         return {"hours": rng.choice((1, 6, 24, 24, 168))}
-    return {"source": "rightsize-loadtest", "function": short, "request_id": uuid.uuid4().hex, "sent_at": time.time()}
+    return {"source": CLIENT_NAME, "function": short, "request_id": uuid.uuid4().hex, "sent_at": time.time()}
 
 
-class LambdaClient:
+class LambdaClient(Client):
     """Invokes every published alias of the endpoint in turn (round robin from a random start)
     with an event the function understands (function_payload)."""
 
@@ -502,6 +543,10 @@ class LambdaClient:
         start = self.rng.randrange(len(names))
         self._cycle = itertools.cycle(names[start:] + names[:start])
 
+    @classmethod
+    def for_user(cls, endpoint, options, password, rng, index):
+        return cls(endpoint, options, rng)
+
     def _c(self):
         if self.client is None:
             self.client = lambda_client(
@@ -512,13 +557,10 @@ class LambdaClient:
             )
         return self.client
 
-    def payload(self, short: str) -> dict[str, Any]:
-        return function_payload(short, self.rng)
-
     def next_op(self) -> Op:
         short = next(self._cycle)
         arn = self.ep["functions"][short]
-        return f"invoke {short}", lambda: invoke_alias(self._c(), arn, self.payload(short))
+        return f"invoke {short}", lambda: invoke_alias(self._c(), arn, function_payload(short, self.rng))
 
     def reset(self) -> None:
         pass
@@ -527,7 +569,7 @@ class LambdaClient:
 # --- HTTP ----------------------------------------------------------------------------------------------
 
 
-class HttpClient:
+class HttpClient(Client):
     """GETs through the NLB; a status >= 400 is a failure."""
 
     def __init__(self, endpoint: dict[str, Any], options: dict[str, Any], rng: random.Random | None = None):
@@ -538,9 +580,13 @@ class HttpClient:
         self.rng = rng or random.Random()
         self.paths = list(options.get("http_paths") or ["/"])
         self.session = requests.Session()
-        self.session.headers["User-Agent"] = "rightsize-loadtest"
+        self.session.headers["User-Agent"] = CLIENT_NAME
         if options.get("tls_insecure"):
             self.session.verify = False
+
+    @classmethod
+    def for_user(cls, endpoint, options, password, rng, index):
+        return cls(endpoint, options, rng)
 
     def next_op(self) -> Op:
         path = self.rng.choice(self.paths)

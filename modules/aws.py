@@ -36,7 +36,6 @@ _CLASSES: dict[str, str] = {
     "DataAwsElasticacheReplicationGroup": "data_aws_elasticache_replication_group",
     "DataAwsSecretsmanagerSecret": "data_aws_secretsmanager_secret",
     "DataAwsSecretsmanagerRandomPassword": "data_aws_secretsmanager_random_password",
-    "DataAwsKmsAlias": "data_aws_kms_alias",
     # network
     "Vpc": "vpc",
     "Subnet": "subnet",
@@ -69,7 +68,6 @@ _CLASSES: dict[str, str] = {
     "DbInstance": "db_instance",
     # cache
     "ElasticacheSubnetGroup": "elasticache_subnet_group",
-    "ElasticacheParameterGroup": "elasticache_parameter_group",
     "ElasticacheReplicationGroup": "elasticache_replication_group",
     # compute
     "LaunchTemplate": "launch_template",

@@ -16,6 +16,8 @@ from typing import Any
 from cdktf import TerraformOutput, TerraformStack
 from constructs import Construct
 
+from stacks.naming import stack_name
+
 from . import aws
 from .expr import hcl_literal
 from .tagging import Tagger
@@ -26,14 +28,14 @@ class TierStack(TerraformStack):
     tier: str = ""
 
     def __init__(self, scope: Construct, *, environment: str, region: str, props: Any):
-        self.stack_name = f"{self.tier}-{region}"
+        self.stack_name = stack_name(self.tier, region)
         super().__init__(scope, self.stack_name)
         self.environment, self.region, self.props = environment, region, props
         self.raw_blocks: dict[str, dict] = {}  # top-level blocks cdktf has no class for (ephemeral)
         # 1. variables
         self.vars = create_variables(self, props)
         # 2. locals / tags
-        self.tags = Tagger(environment=environment, tier=self.tier, stack=self.stack_name)
+        self.tags = Tagger(environment=environment, tier=self.tier, region=region)
         aws.AwsProvider(self, "aws", region=region, default_tags=[{"tags": self.tags.common}])
         # 3. resources
         self.resources()

@@ -7,7 +7,7 @@ import os
 import re
 from typing import Any
 
-from cdktf import TerraformElement, Token
+from cdktf import Token
 
 
 def tf(expression: str) -> str:
@@ -28,13 +28,6 @@ def flag(expression: str) -> Any:
 def strings(expression: str) -> list[str]:
     """A list-of-strings token."""
     return Token.as_list(tf(expression))
-
-
-def addr(element: TerraformElement) -> str:
-    """Terraform address of a resource or data source: aws_subnet.private, data.aws_vpc.vpc."""
-    resource_type = element.terraform_resource_type  # type: ignore[attr-defined]
-    prefix = "data." if element.terraform_meta_type == "data" else ""  # type: ignore[attr-defined]
-    return f"{prefix}{resource_type}.{element.friendly_unique_id}"
 
 
 def hcl_literal(value: Any) -> str:

@@ -12,8 +12,8 @@ class StackKey:
     Logs may use it for this account's log groups in this region."""
 
     def __init__(self, stack, tagger, *, region: str):
-        self.caller = aws.DataAwsCallerIdentity(stack, "caller")
-        self.partition = aws.DataAwsPartition(stack, "partition")
+        aws.DataAwsCallerIdentity(stack, "caller")
+        aws.DataAwsPartition(stack, "partition")
         account = tf("data.aws_caller_identity.caller.account_id")
         partition = tf("data.aws_partition.partition.partition")
         statements = [
@@ -44,7 +44,7 @@ class StackKey:
             policy=json_string({"Version": "2012-10-17", "Statement": statements}),
             tags=tagger("kms"),
         )
-        self.alias = aws.KmsAlias(stack, "kms_alias", name=f"alias/{tagger.name_prefix}", target_key_id=self.key.key_id)
+        aws.KmsAlias(stack, "kms_alias", name=f"alias/{tagger.name_prefix}", target_key_id=self.key.key_id)
         self.arn = self.key.arn
 
 

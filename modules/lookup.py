@@ -4,6 +4,8 @@ serverless without sharing state."""
 
 from __future__ import annotations
 
+from stacks.naming import HTTPS_PORT, POSTGRES_PORT, REDIS_PORT, Tier, owner_tags
+
 from . import aws
 from .security import allow_in, allow_out
 
@@ -12,10 +14,9 @@ class Network:
     """The VPC, its subnets and the interface-endpoint security group of network-<region>."""
 
     def __init__(self, stack, *, environment: str, region: str):
-        owner = {"Project": "rightsize", "Environment": environment, "Stack": f"network-{region}"}
+        owner = owner_tags(environment, Tier.NETWORK, region)
         self.vpc = aws.DataAwsVpc(stack, "vpc", tags={**owner, "Role": "vpc"})
         self.vpc_id = self.vpc.id
-        self.cidr = self.vpc.cidr_block
         vpc_filter = [{"name": "vpc-id", "values": [self.vpc_id]}]
         self.private = aws.DataAwsSubnets(
             stack, "private_subnets", filter=vpc_filter, tags={**owner, "Role": "private-subnet"}
@@ -32,12 +33,7 @@ class Network:
 
 def security_group_of(stack, id_: str, *, environment: str, region: str, tier: str, role: str, vpc_id: str):
     """A security group another tier stack owns (e.g. data's db-sg)."""
-    return aws.DataAwsSecurityGroup(
-        stack,
-        id_,
-        vpc_id=vpc_id,
-        tags={"Project": "rightsize", "Environment": environment, "Stack": f"{tier}-{region}", "Role": role},
-    )
+    return aws.DataAwsSecurityGroup(stack, id_, vpc_id=vpc_id, tags=owner_tags(environment, tier, region, role))
 
 
 class Backends:
@@ -47,54 +43,35 @@ class Backends:
     def __init__(self, stack, *, environment: str, region: str):
         self.net = Network(stack, environment=environment, region=region)
         where = {"environment": environment, "region": region, "vpc_id": self.net.vpc_id}
-        self.db_sg = security_group_of(stack, "db_sg", tier="data", role="db-sg", **where)
-        self.cache_sg = security_group_of(stack, "cache_sg", tier="cache", role="cache-sg", **where)
+        self.db_sg = security_group_of(stack, "db_sg", tier=Tier.DATA, role="db-sg", **where)
+        self.cache_sg = security_group_of(stack, "cache_sg", tier=Tier.CACHE, role="cache-sg", **where)
 
     def admit(self, stack, tagger, *, client_sg: str, client: str, who: str) -> None:
-        """Least privilege both ways: the client's group may reach PostgreSQL 5432, Redis 6379
-        and the Secrets Manager endpoint 443, and the data/cache groups admit only it."""
-        allow_out(
-            stack,
-            f"{client}_to_db",
-            tagger,
-            group_id=client_sg,
-            port=5432,
-            to_group=self.db_sg.id,
-            description=f"{who} to PostgreSQL",
+        """Least privilege both ways: the client's group may reach PostgreSQL, Redis and the
+        Secrets Manager endpoint, and the data/cache groups admit only it."""
+        reached = (
+            ("db", POSTGRES_PORT, self.db_sg.id, "PostgreSQL"),
+            ("cache", REDIS_PORT, self.cache_sg.id, "Redis"),
+            ("endpoints", HTTPS_PORT, self.net.endpoints_sg.id, "the Secrets Manager endpoint"),
         )
-        allow_out(
-            stack,
-            f"{client}_to_cache",
-            tagger,
-            group_id=client_sg,
-            port=6379,
-            to_group=self.cache_sg.id,
-            description=f"{who} to Redis",
-        )
-        allow_out(
-            stack,
-            f"{client}_to_endpoints",
-            tagger,
-            group_id=client_sg,
-            port=443,
-            to_group=self.net.endpoints_sg.id,
-            description=f"{who} to the Secrets Manager endpoint",
-        )
-        allow_in(
-            stack,
-            f"db_from_{client}",
-            tagger,
-            group_id=self.db_sg.id,
-            port=5432,
-            from_group=client_sg,
-            description=f"{who} to PostgreSQL",
-        )
-        allow_in(
-            stack,
-            f"cache_from_{client}",
-            tagger,
-            group_id=self.cache_sg.id,
-            port=6379,
-            from_group=client_sg,
-            description=f"{who} to Redis",
-        )
+        for target, port, group, what in reached:
+            allow_out(
+                stack,
+                f"{client}_to_{target}",
+                tagger,
+                group_id=client_sg,
+                port=port,
+                to_group=group,
+                description=f"{who} to {what}",
+            )
+        # The endpoint group admits the whole VPC CIDR (network stack): no rule of ours there.
+        for target, port, group, what in reached[:2]:
+            allow_in(
+                stack,
+                f"{target}_from_{client}",
+                tagger,
+                group_id=group,
+                port=port,
+                from_group=client_sg,
+                description=f"{who} to {what}",
+            )

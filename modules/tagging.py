@@ -1,4 +1,4 @@
-"""The tag contract of docs/architecture.md, in one place.
+"""The tag contract of docs/architecture.md as a per-stack helper (names and tags: stacks/naming.py).
 
 Every taggable resource carries Project, Environment, Tier, ManagedBy, Stack (also set as the
 provider's default_tags, so nothing is missed) plus Role and CriticalPath. CriticalPath is
@@ -7,27 +7,24 @@ provider's default_tags, so nothing is missed) plus Role and CriticalPath. Criti
 
 from __future__ import annotations
 
-from .expr import tf
+from stacks import naming
 
-PROJECT = "rightsize"
-MANAGED_BY = "cdktf"
+from .expr import tf
 
 
 class Tagger:
-    def __init__(self, *, environment: str, tier: str, stack: str):
-        self.tier = tier
-        self.common = {
-            "Project": PROJECT,
-            "Environment": environment,
-            "Tier": tier,
-            "ManagedBy": MANAGED_BY,
-            "Stack": stack,
-        }
-        self.name_prefix = f"{PROJECT}-{environment}-{tier}"
+    def __init__(self, *, environment: str, tier: str, region: str):
+        self.environment, self.tier, self.region = environment, tier, region
+        self.common = naming.common_tags(environment, tier, naming.stack_name(tier, region))
+        self.name_prefix = naming.name_prefix(environment, tier)
 
     def name(self, role: str) -> str:
         """Live name `rightsize-<env>-<tier>-<role>`."""
-        return f"{self.name_prefix}-{role}"
+        return naming.resource_name(self.environment, self.tier, role)
+
+    def regional_name(self, role: str) -> str:
+        """The live name of an account-global resource (IAM): `<name>-<region>`."""
+        return naming.regional_name(self.environment, self.tier, role, self.region)
 
     def critical(self, role: str) -> str:
         return tf(f'contains(var.{self.tier}_critical_path, "{role}") ? "true" : "false"')

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .naming import alarm_prefix, common_tags
+
 THRESHOLD_PERCENT = 1.0
 PERIOD = 60
 STAT = "Sum"
@@ -97,11 +99,6 @@ NO_METRIC = {
 }
 
 
-def alarm_prefix(environment: str, tier: str) -> str:
-    """DescribeAlarms AlarmNamePrefix covering every rollback alarm of a tier."""
-    return f"rightsize-{environment}-{tier}-conn-errors"
-
-
 def alarm_name(environment: str, tier: str, qualifier: str | None = None) -> str:
     base = alarm_prefix(environment, tier)
     return f"{base}-{qualifier}" if qualifier else base
@@ -116,15 +113,9 @@ def expression(errors: list[str], total: list[str]) -> str:
 
 def tags(environment: str, tier: str, stack: str, role: str) -> dict[str, str]:
     """An alarm's tags: the stack's, with the watched resource's Role; never CriticalPath."""
-    return {
-        "Project": "rightsize",
-        "Environment": environment,
-        "Tier": tier,
-        "ManagedBy": "cdktf",
-        "CriticalPath": "false",
-        "Stack": stack,
-        "Role": role,
-    }
+    tags = common_tags(environment, tier, stack)
+    stack_tag = tags.pop("Stack")  # after CriticalPath, where the deployed alarms have it
+    return {**tags, "CriticalPath": "false", "Stack": stack_tag, "Role": role}
 
 
 def definition(

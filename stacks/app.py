@@ -11,7 +11,9 @@ from pathlib import Path
 
 from cdktf import App
 
-from . import TIERS, stack_name
+from modules.base import TierStack
+
+from .naming import TIERS, Tier, stack_name
 from .tfvars import build_props
 
 
@@ -29,22 +31,16 @@ def stack_classes() -> dict:
     from .network import NetworkStack
     from .serverless import ServerlessStack
 
-    return {
-        "network": NetworkStack,
-        "data": DataStack,
-        "cache": CacheStack,
-        "compute": ComputeStack,
-        "serverless": ServerlessStack,
-    }
+    return {cls.tier: cls for cls in (NetworkStack, DataStack, CacheStack, ComputeStack, ServerlessStack)}
 
 
 # Deploy order: a stack looks up (by tag) what the stacks it depends on created.
-DEPENDS_ON = {
-    "network": (),
-    "data": ("network",),
-    "cache": ("network",),
-    "compute": ("network", "data", "cache"),
-    "serverless": ("network", "data", "cache"),
+DEPENDS_ON: dict[str, tuple[Tier, ...]] = {
+    Tier.NETWORK: (),
+    Tier.DATA: (Tier.NETWORK,),
+    Tier.CACHE: (Tier.NETWORK,),
+    Tier.COMPUTE: (Tier.NETWORK, Tier.DATA, Tier.CACHE),
+    Tier.SERVERLESS: (Tier.NETWORK, Tier.DATA, Tier.CACHE),
 }
 
 
@@ -59,7 +55,7 @@ def synth(
     """Synth every tier for every region; `overrides` comes from stacks.tfvars.load_all (validated)."""
     app = App(outdir=outdir) if outdir else App()
     classes = stack_classes()
-    built = {}
+    built: dict[str, TierStack] = {}
     for region in regions:
         for tier in TIERS:
             name = stack_name(tier, region)

@@ -53,7 +53,7 @@ def run(argv: list[str]) -> tuple[float, int, int]:
         time.sleep(0.02)
     wall = time.monotonic() - start
     if proc.returncode:
-        sys.stderr.write(proc.stderr.read().decode(errors="replace"))
+        sys.stderr.write(proc.communicate()[1].decode(errors="replace"))
     return wall, peak, proc.returncode
 
 

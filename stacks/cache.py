@@ -18,13 +18,13 @@ from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.security import security_group
 from stacks.alarms_contract import MAX_ALARM_METRICS, SPECS
+from stacks.naming import PROJECT, REDIS_PORT, Tier, log_group_name, secret_name
 
 ENGINE, ENGINE_VERSION, PARAMETER_GROUP = "redis", "7.1", "default.redis7.cluster.on"
-PORT = 6379
 
 
 class CacheStack(TierStack):
-    tier = "cache"
+    tier = Tier.CACHE
 
     def resources(self) -> None:
         t = self.tags
@@ -36,7 +36,7 @@ class CacheStack(TierStack):
             t,
             role="cache-sg",
             vpc_id=net.vpc_id,
-            description="Redis: ingress rules are added by the client stacks (6379 only)",
+            description=f"Redis: ingress rules are added by the client stacks ({REDIS_PORT} only)",
         )
         subnets = aws.ElasticacheSubnetGroup(
             self,
@@ -50,7 +50,7 @@ class CacheStack(TierStack):
         slow = log_group(
             self,
             "slow_log",
-            name=f"/rightsize/{self.environment}/cache/slow-log",
+            name=log_group_name(self.environment, self.tier, "slow-log"),
             key=self.key,
             retention_var="cache_log_retention_days",
             tags=t("cluster"),
@@ -58,7 +58,7 @@ class CacheStack(TierStack):
         engine = log_group(
             self,
             "engine_log",
-            name=f"/rightsize/{self.environment}/cache/engine-log",
+            name=log_group_name(self.environment, self.tier, "engine-log"),
             key=self.key,
             retention_var="cache_log_retention_days",
             tags=t("cluster"),
@@ -70,7 +70,7 @@ class CacheStack(TierStack):
         self.secret = aws.SecretsmanagerSecret(
             self,
             "auth_secret",
-            name=f"rightsize/{self.environment}/cache/auth",
+            name=secret_name(self.environment, self.tier, "auth"),
             kms_key_id=self.key.arn,
             description="Redis AUTH token",
             recovery_window_in_days=0 if self.destroyable else 30,
@@ -89,11 +89,11 @@ class CacheStack(TierStack):
             self,
             "cluster",
             replication_group_id=name,
-            description="rightsize cache (cluster mode)",
+            description=f"{PROJECT} cache (cluster mode)",
             engine=ENGINE,
             engine_version=ENGINE_VERSION,
             parameter_group_name=PARAMETER_GROUP,
-            port=PORT,
+            port=REDIS_PORT,
             node_type=tf("var.cache_node_type"),
             cluster_mode="enabled",
             num_node_groups=num("var.cache_num_shards"),
@@ -154,5 +154,5 @@ class CacheStack(TierStack):
             self.cluster.configuration_endpoint_address,
             "Cluster-mode configuration endpoint (TLS)",
         )
-        self.output("cache_port", PORT, "Redis port")
+        self.output("cache_port", REDIS_PORT, "Redis port")
         self.output("cache_auth_secret_arn", self.secret.arn, "Secrets Manager secret with the AUTH token")

@@ -20,6 +20,7 @@ from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
 from modules.security import ANYWHERE, allow_in, allow_out, security_group
+from stacks.naming import PROJECT, Tier, log_group_name
 
 USER_DATA = """#!/bin/bash
 # Minimal app: answers health checks on the app port (the real app ships its own AMI/artifact).
@@ -45,7 +46,7 @@ systemctl daemon-reload && systemctl enable --now rightsize-app
 
 
 class ComputeStack(TierStack):
-    tier = "compute"
+    tier = Tier.COMPUTE
 
     def resources(self) -> None:
         t, env, region = self.tags, self.environment, self.region
@@ -85,7 +86,7 @@ class ComputeStack(TierStack):
         logs = log_group(
             self,
             "app_log_group",
-            name=f"/rightsize/{env}/compute/app",
+            name=log_group_name(env, self.tier, "app"),
             key=self.key,
             retention_var="compute_log_retention_days",
             tags=t("asg"),
@@ -93,7 +94,7 @@ class ComputeStack(TierStack):
         role = aws.IamRole(
             self,
             "instance_role",
-            name=f"{t.name('instance')}-{region}",
+            name=t.regional_name("instance"),
             assume_role_policy=assume_role(self, "instance_trust", "ec2.amazonaws.com"),
             tags=t("asg"),
         )
@@ -126,7 +127,7 @@ class ComputeStack(TierStack):
             ),
         )
         profile = aws.IamInstanceProfile(
-            self, "instance_profile", name=f"{t.name('instance')}-{region}", role=role.name, tags=t("asg")
+            self, "instance_profile", name=t.regional_name("instance"), role=role.name, tags=t("asg")
         )
         ami = aws.DataAwsSsmParameter(
             self,
@@ -252,7 +253,7 @@ class ComputeStack(TierStack):
     @staticmethod
     def _short(name: str) -> str:
         """Load balancer and target group names: at most 32 characters."""
-        return name if len(name) <= 32 else name.replace("rightsize-", "rs-")[:32].rstrip("-")
+        return name if len(name) <= 32 else name.replace(f"{PROJECT}-", "rs-")[:32].rstrip("-")
 
     def outputs(self) -> None:
         self.output("compute_nlb_dns_name", self.nlb.dns_name, "NLB DNS name (the load test's target)")

@@ -17,16 +17,14 @@ from modules.iam import assume_role
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
 from modules.security import security_group
+from stacks.naming import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT, Tier, secret_name
 
 ENGINE_VERSION = "16"
 PARAMETER_FAMILY = "postgres16"
-DATABASE_NAME = "rightsize"
-MASTER_USERNAME = "rightsize_admin"
-PORT = 5432
 
 
 class DataStack(TierStack):
-    tier = "data"
+    tier = Tier.DATA
     # alarms(): none. RDS publishes no connection-error metric for PostgreSQL (stacks.alarms_contract
     # .NO_METRIC); a data change is judged by the compute and serverless alarms of its clients.
 
@@ -45,7 +43,7 @@ class DataStack(TierStack):
             t,
             role="db-sg",
             vpc_id=net.vpc_id,
-            description="PostgreSQL: ingress rules are added by the client stacks (5432 only)",
+            description=f"PostgreSQL: ingress rules are added by the client stacks ({POSTGRES_PORT} only)",
         )
         subnets = aws.DbSubnetGroup(
             self,
@@ -72,7 +70,7 @@ class DataStack(TierStack):
         monitoring = aws.IamRole(
             self,
             "monitoring_role",
-            name=f"{t.name('monitoring')}-{self.region}",
+            name=t.regional_name("monitoring"),
             assume_role_policy=assume_role(self, "monitoring_trust", "monitoring.rds.amazonaws.com"),
             tags=t("monitoring"),
         )
@@ -99,7 +97,7 @@ class DataStack(TierStack):
         self.secret = aws.SecretsmanagerSecret(
             self,
             "master_secret",
-            name=f"rightsize/{self.environment}/data/master",
+            name=secret_name(self.environment, self.tier, "master"),
             kms_key_id=self.key.arn,
             description="PostgreSQL master credentials (JSON: username, password)",
             recovery_window_in_days=0 if self.destroyable else 30,
@@ -147,7 +145,7 @@ class DataStack(TierStack):
             allocated_storage=num("var.data_allocated_storage"),
             multi_az=flag("var.data_multi_az"),
             db_name=DATABASE_NAME,
-            port=PORT,
+            port=POSTGRES_PORT,
             username=MASTER_USERNAME,
             password_wo=tf(f"{password}.random_password"),
             password_wo_version=num("var.data_password_version"),
@@ -184,7 +182,7 @@ class DataStack(TierStack):
             tf("var.data_replica_count > 0 ? aws_db_instance.replica[0].address : aws_db_instance.primary.address"),
             "Reader hostname (first replica; the primary when there is none)",
         )
-        self.output("data_port", PORT, "PostgreSQL port")
+        self.output("data_port", POSTGRES_PORT, "PostgreSQL port")
         self.output("data_database_name", DATABASE_NAME, "Database name")
         self.output("data_username", MASTER_USERNAME, "Master user name (the password is only in the secret)")
         self.output("data_secret_arn", self.secret.arn, "Secrets Manager secret with the master credentials")

@@ -104,6 +104,12 @@ def resource_name(environment: str, tier: str, role: str) -> str:
     return f"{name_prefix(environment, tier)}-{role}"
 
 
+def regional_name(environment: str, tier: str, role: str, region: str) -> str:
+    """`rightsize-<environment>-<tier>-<role>-<region>`: IAM names are account-global, the
+    region keeps the two regions' roles of one stack apart."""
+    return f"{resource_name(environment, tier, role)}-{region}"
+
+
 def secret_name(environment: str, tier: str, what: str) -> str:
     """`rightsize/<environment>/<tier>/<what>`: a Secrets Manager secret (master, auth)."""
     return f"{PROJECT}/{environment}/{tier}/{what}"

@@ -11,10 +11,11 @@ from modules.expr import num, strings, tf
 from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.security import allow_in, security_group
+from stacks.naming import HTTPS_PORT, Tier, log_group_name
 
 
 class NetworkStack(TierStack):
-    tier = "network"
+    tier = Tier.NETWORK
 
     def resources(self) -> None:
         t = self.tags
@@ -128,7 +129,7 @@ class NetworkStack(TierStack):
             "endpoints_https_in",
             t,
             group_id=endpoints_sg.id,
-            port=443,
+            port=HTTPS_PORT,
             cidr=tf("var.network_vpc_cidr"),
             description="HTTPS from the VPC",
         )
@@ -148,7 +149,7 @@ class NetworkStack(TierStack):
         logs = log_group(
             self,
             "flow_log_group",
-            name=f"/rightsize/{self.environment}/network/flow-logs",
+            name=log_group_name(self.environment, self.tier, "flow-logs"),
             key=self.key,
             retention_var="network_flow_log_retention_days",
             tags=t("flow-logs"),
@@ -156,7 +157,7 @@ class NetworkStack(TierStack):
         role = aws.IamRole(
             self,
             "flow_log_role",
-            name=f"{t.name('flow-logs')}-{self.region}",
+            name=t.regional_name("flow-logs"),
             assume_role_policy=assume_role(self, "flow_log_trust", "vpc-flow-logs.amazonaws.com"),
             tags=t("flow-logs"),
         )

@@ -2,19 +2,24 @@
 stack's Terraform variables (name, default, description, type, validation).
 
 Pure Python (never imports cdktf): the analysis imports this to validate the tfvars it writes.
-A field's metadata carries what the variable needs:
+A field is declared with `knob(default, description, ...)`; a limit is written once there
+(`between=(lo, hi)`, `one_of=(...)`, `pattern=r"..."`, `roles=(...)`, for one value or, with
+`per_function=True`, for every value of a function map) and the Python check, the Terraform
+validation block and the `{range}` in the description all follow from it. The field's
+metadata carries what the variable needs:
   description  the variable's description (the default is documented on the field's line)
   tf_type      Terraform type: number, string, bool, list(string), map(number), map(string)
   nullable     whether null is a valid value (default False)
   integer      numbers must be whole
   check        pure per-value rule: value -> None | rule text (stacks/rules.py style)
   tf_rules     Terraform validation blocks: (condition, error message); "{var}" = var.<name>
-Cross-variable rules live in each class's `problems()` and in the same Terraform blocks.
+Cross-variable rules live in each class's `problems()` and in `tf_rules` given explicitly.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +31,7 @@ from .naming import FUNCTIONS
 # Environments that must be destroyable: deletion protection off, no final snapshot.
 DESTROYABLE_ENVIRONMENTS = frozenset({"staging", "dev", "test", "sandbox"})
 
+# The values CloudWatch Logs accepts as retention in days.
 RETENTION_DAYS = (
     1,
     3,
@@ -51,27 +57,159 @@ RETENTION_DAYS = (
     3653,
 )
 
+Check = Callable[[Any], str | None]
+TfRule = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit on a value: its Python check, its Terraform condition over `x` (a
+    placeholder for the value's expression) and the text the description and messages use."""
+
+    check: Check
+    condition: str  # HCL with "{x}" for the value
+    text: str  # e.g. "1..35", ">= 0", "x86_64 or arm64"
+    message: str  # the Terraform error message
+
+
+def _between(lo: int, hi: int | None, what: str, message: str | None) -> Limit:
+    text = f">= {lo}" if hi is None else f"{lo}..{hi}"
+    upper = "" if hi is None else f" && {{x}} <= {hi}"
+
+    def check(v: Any) -> str | None:
+        return None if lo <= v and (hi is None or v <= hi) else f"{what} must be {text} (got {v})"
+
+    return Limit(
+        check,
+        f"{{x}} >= {lo}{upper} && floor({{x}}) == {{x}}",
+        text,
+        (message or "{what} must be a whole number {range}.").format(what=what, range=text),
+    )
+
+
+def _one_of(values: tuple, what: str, message: str | None) -> Limit:
+    listed = ", ".join(json.dumps(v) for v in values)
+    text = " or ".join([", ".join(map(str, values[:-1])), str(values[-1])])
+
+    def check(v: Any) -> str | None:
+        return None if v in values else f"{what} must be one of {', '.join(map(str, values))} (got {v!r})"
+
+    return Limit(
+        check,
+        f"contains([{listed}], {{x}})",
+        text,
+        (message or "{what} must be {range}.").format(what=what, range=text),
+    )
+
+
+def _pattern(regex: str, what: str) -> Limit:
+    hcl = regex.replace("\\", "\\\\")  # a backslash inside an HCL string literal
+
+    def check(v: Any) -> str | None:
+        return None if re.fullmatch(regex, v) else f"{what} must match {regex} (got {v!r})"
+
+    return Limit(check, f'can(regex("^{hcl}$", {{x}}))', regex, f"{what} must match {regex}.")
+
+
+def _roles(roles: tuple[str, ...]) -> Limit:
+    listed = ", ".join(json.dumps(r) for r in roles)
+
+    def check(v: list[str]) -> str | None:
+        bad = [r for r in v if r not in roles]
+        return f"unknown role(s) {', '.join(bad)}; roles of this stack: {', '.join(roles)}" if bad else None
+
+    return Limit(
+        check,
+        f"length(setsubtract({{x}}, [{listed}])) == 0",
+        ", ".join(roles),
+        f"Roles must be among: {', '.join(roles)}.",
+    )
+
+
+def _cidr_block(lo: int, hi: int) -> Limit:
+    """An IPv4 CIDR block whose prefix length is lo..hi."""
+
+    def check(v: str) -> str | None:
+        m = re.fullmatch(r"\d+\.\d+\.\d+\.\d+/(\d+)", v)
+        return None if m and lo <= int(m.group(1)) <= hi else f"VPC CIDR must be an IPv4 block /{lo}../{hi} (got {v!r})"
+
+    prefix = 'tonumber(split("/", {x})[1])'
+    return Limit(
+        check,
+        f"can(cidrnetmask({{x}})) && {prefix} >= {lo} && {prefix} <= {hi}",
+        f"/{lo}../{hi}",
+        f"The VPC CIDR must be a valid IPv4 block between /{lo} and /{hi}.",
+    )
+
+
+def _per_function(limit: Limit) -> tuple[Check, tuple[TfRule, ...]]:
+    """The limit on every value of a map keyed by function short name, and its keys."""
+
+    def check(m: Mapping[str, Any]) -> str | None:
+        unknown = [k for k in m if k not in FUNCTIONS]
+        if unknown:
+            return f"unknown function(s) {', '.join(unknown)}; functions: {', '.join(FUNCTIONS)}"
+        for k, v in m.items():
+            err = limit.check(v)
+            if err:
+                return f"{k}: {err}"
+        return None
+
+    listed = ", ".join(json.dumps(f) for f in FUNCTIONS)
+    keys = (
+        f"length(setsubtract(keys({{var}}), [{listed}])) == 0",
+        f"Keys must be function short names: {', '.join(FUNCTIONS)}.",
+    )
+    each = (f"alltrue([for k, v in {{var}} : {limit.condition.format(x='v')}])", limit.message)
+    return check, (keys, each)
+
 
 def knob(
     default: Any,
     description: str,
     *,
+    between: tuple[int, int | None] | None = None,
+    one_of: tuple | None = None,
+    pattern: str | None = None,
+    roles: tuple[str, ...] | None = None,
+    limit: Limit | None = None,
+    what: str = "Value",
+    message: str | None = None,
+    per_function: bool = False,
     tf_type: str | None = None,
     nullable: bool = False,
-    integer: bool = False,
-    check: Callable[[Any], str | None] | None = None,
-    tf_rules: tuple[tuple[str, str], ...] = (),
+    tf_rules: tuple[TfRule, ...] = (),
 ) -> Any:
-    """A dataclass field that is also a Terraform variable."""
+    """A dataclass field that is also a Terraform variable.
+
+    At most one limit (`between`, `one_of`, `pattern`, `roles`, or a custom `limit`) per knob; `what` names the value in
+    the messages, `message` (with `{what}` / `{range}`) replaces the Terraform message, `{range}` in
+    the description becomes the limit's text. `tf_rules` add cross-variable validations."""
+    if sum(given is not None for given in (between, one_of, pattern, roles, limit)) > 1:
+        raise TypeError("knob: at most one of between, one_of, pattern, roles, limit")
+    if between is not None:
+        limit = _between(*between, what, message)
+    elif one_of is not None:
+        limit = _one_of(one_of, what, message)
+    elif pattern is not None:
+        limit = _pattern(pattern, what)
+    elif roles is not None:
+        limit = _roles(roles)
     if tf_type is None:
         tf_type = {bool: "bool", int: "number", float: "number", str: "string"}[type(default)]
+    check: Check | None = None
+    derived: tuple[TfRule, ...] = ()
+    if limit is not None and per_function:
+        check, derived = _per_function(limit)
+    elif limit is not None:
+        check, derived = limit.check, ((limit.condition.format(x="{var}"), limit.message),)
     meta = {
-        "description": description,
+        "description": description.format(range=limit.text) if limit else description,
         "tf_type": tf_type,
         "nullable": nullable,
-        "integer": integer,
+        "integer": tf_type == "number" and isinstance(default, int),
         "check": check,
-        "tf_rules": tf_rules,
+        "tf_rules": derived + tf_rules,
     }
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: _copy(default), metadata=meta)
@@ -82,74 +220,23 @@ def _copy(value: Any) -> Any:
     return dict(value) if isinstance(value, dict) else list(value)
 
 
-def _range(lo: int, hi: int, what: str) -> Callable[[Any], str | None]:
-    return lambda v: None if lo <= v <= hi else f"{what} must be {lo}..{hi} (got {v})"
-
-
-def _pattern(regex: str, what: str) -> Callable[[Any], str | None]:
-    return lambda v: None if re.fullmatch(regex, v) else f"{what} must match {regex} (got {v!r})"
-
-
-def _one_of(values: tuple, what: str) -> Callable[[Any], str | None]:
-    return lambda v: None if v in values else f"{what} must be one of {', '.join(map(str, values))} (got {v!r})"
-
-
-def _roles(roles: tuple[str, ...]) -> Callable[[Any], str | None]:
-    def check(v: list[str]) -> str | None:
-        bad = [r for r in v if r not in roles]
-        return f"unknown role(s) {', '.join(bad)}; roles of this stack: {', '.join(roles)}" if bad else None
-
-    return check
-
-
-def _tf_range(lo: int, hi: int, what: str) -> tuple[str, str]:
-    return (
-        f"{{var}} >= {lo} && {{var}} <= {hi} && floor({{var}}) == {{var}}",
-        f"{what} must be a whole number {lo}..{hi}.",
-    )
-
-
-def _tf_pattern(regex: str, what: str) -> tuple[str, str]:
-    hcl = regex.replace("\\", "\\\\")  # a backslash inside an HCL string literal
-    return (f'can(regex("^{hcl}$", {{var}}))', f"{what} must match {regex}.")
-
-
-def _tf_roles(roles: tuple[str, ...]) -> tuple[str, str]:
-    listed = ", ".join(f'"{r}"' for r in roles)
-    return (f"length(setsubtract({{var}}, [{listed}])) == 0", f"Roles must be among: {', '.join(roles)}.")
-
-
-def _tf_map_keys(keys: tuple[str, ...]) -> tuple[str, str]:
-    listed = ", ".join(f'"{k}"' for k in keys)
-    return (
-        f"length(setsubtract(keys({{var}}), [{listed}])) == 0",
-        f"Keys must be function short names: {', '.join(keys)}.",
-    )
-
-
 def _critical_path(tier: str, roles: tuple[str, ...]) -> Any:
     return knob(
         [],
-        f"Roles in the {tier} stack tagged CriticalPath=true (reported, never changed). Roles: {', '.join(roles)}.",
+        f"Roles in the {tier} stack tagged CriticalPath=true (reported, never changed). Roles: {{range}}.",
         tf_type="list(string)",
-        check=_roles(roles),
-        tf_rules=(_tf_roles(roles),),
+        roles=roles,
     )
 
 
 def _retention(tier: str) -> Any:
-    listed = ", ".join(map(str, RETENTION_DAYS))
+    shown = ", ".join(map(str, RETENTION_DAYS[:6]))
     return knob(
         30,
         f"CloudWatch log retention (days) of the {tier} tier's log groups.",
-        integer=True,
-        check=_one_of(RETENTION_DAYS, "log retention days"),
-        tf_rules=(
-            (
-                f"contains([{listed}], {{var}})",
-                "Retention must be a CloudWatch retention value (1, 3, 5, 7, 14, 30, ... 3653).",
-            ),
-        ),
+        one_of=RETENTION_DAYS,
+        what="log retention days",
+        message=f"Retention must be a CloudWatch retention value ({shown}, ... {RETENTION_DAYS[-1]}).",
     )
 
 
@@ -180,31 +267,15 @@ class NetworkProps(TierProps):
     }
 
     # 10.0.0.0/16: the VPC's IPv4 CIDR (each region is its own VPC, no peering).
-    network_vpc_cidr: str = knob(
-        "10.0.0.0/16",
-        "IPv4 CIDR block of the VPC (/16../24).",
-        check=_pattern(r"\d+\.\d+\.\d+\.\d+/(1[6-9]|2[0-4])", "VPC CIDR"),
-        tf_rules=(
-            (
-                "can(cidrnetmask({var})) && tonumber(split(\"/\", {var})[1]) >= 16 && tonumber(split(\"/\", {var})[1]) <= 24",
-                "The VPC CIDR must be a valid IPv4 block between /16 and /24.",
-            ),
-        ),
-    )
+    network_vpc_cidr: str = knob("10.0.0.0/16", "IPv4 CIDR block of the VPC ({range}).", limit=_cidr_block(16, 24))
     # 3: availability zones with one public and one private subnet each.
     network_az_count: int = knob(
-        3,
-        "Availability zones used (one public and one private subnet each).",
-        integer=True,
-        check=_range(2, 6, "AZ count"),
-        tf_rules=(_tf_range(2, 6, "AZ count"),),
+        3, "Availability zones used (one public and one private subnet each).", between=(2, 6), what="AZ count"
     )
     # 3: NAT gateways, one per AZ (1..az_count; fewer means cross-AZ egress through a shared one).
     network_nat_gateway_count: int = knob(
         3,
         "NAT gateways (1..network_az_count); private route tables share them round-robin.",
-        integer=True,
-        check=_range(1, 6, "NAT gateway count"),
         tf_rules=(
             (
                 "{var} >= 1 && {var} <= var.network_az_count && floor({var}) == {var}",
@@ -223,29 +294,35 @@ class NetworkProps(TierProps):
 
 
 # --------------------------------------------------------------------------- data
+_GIB, _IOPS = f"var.data_allocated_storage >= {rules.GP3_THRESHOLD_GIB}", (rules.GP3_IOPS_MIN, rules.GP3_IOPS_MAX)
 _GP3_IOPS_TF = (
     (
-        "{var} == null || var.data_allocated_storage >= 400",
-        "gp3 below 400 GiB cannot set IOPS (baseline 3000): leave data_iops null.",
+        f"{{var}} == null || {_GIB}",
+        f"gp3 below {rules.GP3_THRESHOLD_GIB} GiB cannot set IOPS (baseline 3000): leave data_iops null.",
     ),
     (
-        "{var} == null || try({var} >= 12000 && {var} <= 64000, false)",
-        "gp3 at >= 400 GiB needs data_iops 12000..64000 (12000 is included; 10000 is rejected by the API).",
+        f"{{var}} == null || try({{var}} >= {_IOPS[0]} && {{var}} <= {_IOPS[1]}, false)",
+        f"gp3 at >= {rules.GP3_THRESHOLD_GIB} GiB needs data_iops {_IOPS[0]}..{_IOPS[1]} "
+        f"({_IOPS[0]} is included; 10000 is rejected by the API).",
     ),
     (
-        "{var} == null || try({var} <= 50 * var.data_allocated_storage, false)",
-        "data_iops may be at most 50 x data_allocated_storage.",
+        f"{{var}} == null || try({{var}} <= {rules.GP3_IOPS_PER_GIB_MAX} * var.data_allocated_storage, false)",
+        f"data_iops may be at most {rules.GP3_IOPS_PER_GIB_MAX} x data_allocated_storage.",
     ),
 )
 _GP3_THROUGHPUT_TF = (
     (
-        "{var} == null || var.data_allocated_storage >= 400",
-        "gp3 below 400 GiB cannot set throughput (baseline 125 MiB/s): leave data_storage_throughput null.",
+        f"{{var}} == null || {_GIB}",
+        f"gp3 below {rules.GP3_THRESHOLD_GIB} GiB cannot set throughput (baseline 125 MiB/s): "
+        "leave data_storage_throughput null.",
     ),
-    ("{var} == null || try({var} >= 500 && {var} <= 4000, false)", "gp3 throughput must be 500..4000 MiB/s."),
     (
-        "{var} == null || try({var} <= 0.25 * coalesce(var.data_iops, 12000), false)",
-        "gp3 throughput may be at most 0.25 MiB/s per IOPS.",
+        f"{{var}} == null || try({{var}} >= {rules.GP3_THROUGHPUT_MIN} && {{var}} <= {rules.GP3_THROUGHPUT_MAX}, false)",
+        f"gp3 throughput must be {rules.GP3_THROUGHPUT_MIN}..{rules.GP3_THROUGHPUT_MAX} MiB/s.",
+    ),
+    (
+        f"{{var}} == null || try({{var}} <= {rules.GP3_THROUGHPUT_PER_IOPS_MAX} * coalesce(var.data_iops, {_IOPS[0]}), false)",
+        f"gp3 throughput may be at most {rules.GP3_THROUGHPUT_PER_IOPS_MAX} MiB/s per IOPS.",
     ),
 )
 _DB_CLASS = r"db\.[a-z0-9]+\.[a-z0-9]+"
@@ -271,33 +348,32 @@ class DataProps(TierProps):
     data_instance_class: str = knob(
         "db.r6g.2xlarge",
         "RDS instance class of the primary (writer).",
-        check=_pattern(_DB_CLASS, "instance class"),
-        tf_rules=(_tf_pattern(_DB_CLASS, "Instance class"),),
+        pattern=_DB_CLASS,
+        what="Instance class",
     )
     # 1000: gp3 allocated storage in GiB (never reduced by a modify).
     data_allocated_storage: int = knob(
         1000,
         "gp3 allocated storage (GiB); AWS never lets it shrink.",
-        integer=True,
-        check=rules.rds_storage,
-        tf_rules=(_tf_range(20, 65536, "Allocated storage"),),
+        between=(rules.RDS_STORAGE_MIN, rules.RDS_STORAGE_MAX),
+        what="Allocated storage",
     )
     # 12000: gp3 IOPS; the requested 10,000 is invalid at 1000 GiB, 12,000 is the included floor.
     data_iops: int | None = knob(
         12000,
-        "gp3 provisioned IOPS (null below 400 GiB; 12000..64000 at >= 400 GiB).",
+        f"gp3 provisioned IOPS (null below {rules.GP3_THRESHOLD_GIB} GiB; {_IOPS[0]}..{_IOPS[1]} at >= "
+        f"{rules.GP3_THRESHOLD_GIB} GiB).",
         tf_type="number",
         nullable=True,
-        integer=True,
         tf_rules=_GP3_IOPS_TF,
     )
     # 500: gp3 throughput in MiB/s (the included baseline at >= 400 GiB).
     data_storage_throughput: int | None = knob(
         500,
-        "gp3 storage throughput in MiB/s (null below 400 GiB; 500..4000).",
+        f"gp3 storage throughput in MiB/s (null below {rules.GP3_THRESHOLD_GIB} GiB; "
+        f"{rules.GP3_THROUGHPUT_MIN}..{rules.GP3_THROUGHPUT_MAX}).",
         tf_type="number",
         nullable=True,
-        integer=True,
         tf_rules=_GP3_THROUGHPUT_TF,
     )
     # true: Multi-AZ standby for the primary.
@@ -305,25 +381,23 @@ class DataProps(TierProps):
     # 1: read replicas (each in an AZ other than the primary's).
     data_replica_count: int = knob(
         1,
-        "Read replicas of the primary (0..15), placed outside the primary's AZ.",
-        integer=True,
-        check=rules.rds_replica_count,
-        tf_rules=(_tf_range(0, 15, "Replica count"),),
+        "Read replicas of the primary ({range}), placed outside the primary's AZ.",
+        between=(0, rules.RDS_MAX_REPLICAS),
+        what="Replica count",
     )
     # db.r6g.2xlarge: instance class of the read replicas.
     data_replica_instance_class: str = knob(
         "db.r6g.2xlarge",
         "RDS instance class of the read replicas.",
-        check=_pattern(_DB_CLASS, "instance class"),
-        tf_rules=(_tf_pattern(_DB_CLASS, "Instance class"),),
+        pattern=_DB_CLASS,
+        what="Instance class",
     )
     # 7: days of automated backups (> 0: blue/green deployments need them).
     data_backup_retention_period: int = knob(
         7,
-        "Automated backup retention in days (1..35; blue/green needs backups).",
-        integer=True,
-        check=_range(1, 35, "backup retention period"),
-        tf_rules=(_tf_range(1, 35, "Backup retention"),),
+        "Automated backup retention in days ({range}; blue/green needs backups).",
+        between=(1, 35),
+        what="Backup retention",
     )
     # false for staging (true elsewhere): deletion protection on the instances.
     data_deletion_protection: bool = knob(
@@ -335,9 +409,8 @@ class DataProps(TierProps):
     data_password_version: int = knob(
         1,
         "Version of the write-only master password; increment to rotate it.",
-        integer=True,
-        check=_range(1, 1_000_000, "password version"),
-        tf_rules=(_tf_range(1, 1000000, "Password version"),),
+        between=(1, 1_000_000),
+        what="Password version",
     )
     # 30: retention of the PostgreSQL log group.
     data_log_retention_days: int = _retention("data")
@@ -376,37 +449,32 @@ class CacheProps(TierProps):
     cache_node_type: str = knob(
         "cache.r6g.2xlarge",
         "ElastiCache node type of every node.",
-        check=_pattern(r"cache\.[a-z0-9]+\.[a-z0-9]+", "node type"),
-        tf_rules=(_tf_pattern(r"cache\.[a-z0-9]+\.[a-z0-9]+", "Node type"),),
+        pattern=r"cache\.[a-z0-9]+\.[a-z0-9]+",
+        what="Node type",
     )
     # 6: shards (node groups) of the cluster-mode replication group.
     cache_num_shards: int = knob(
         6,
-        "Shards (node groups) in cluster mode (1..500); resharding is online.",
-        integer=True,
-        check=_range(1, rules.ELASTICACHE_MAX_SHARDS, "shard count"),
-        tf_rules=(_tf_range(1, 500, "Shard count"),),
+        "Shards (node groups) in cluster mode ({range}); resharding is online.",
+        between=(1, rules.ELASTICACHE_MAX_SHARDS),
+        what="Shard count",
     )
     # 2: replicas per shard (0..5, >= 1 with Multi-AZ).
     cache_replicas_per_shard: int = knob(
         2,
-        "Replicas per shard (0..5; at least 1 with Multi-AZ).",
-        integer=True,
-        check=_range(0, rules.ELASTICACHE_MAX_REPLICAS, "replicas per shard"),
-        tf_rules=(
-            _tf_range(0, 5, "Replicas per shard"),
-            ("{var} >= 1 || !var.cache_multi_az", "Multi-AZ needs at least 1 replica per shard."),
-        ),
+        "Replicas per shard ({range}; at least 1 with Multi-AZ).",
+        between=(0, rules.ELASTICACHE_MAX_REPLICAS),
+        what="Replicas per shard",
+        tf_rules=(("{var} >= 1 || !var.cache_multi_az", "Multi-AZ needs at least 1 replica per shard."),),
     )
     # true: Multi-AZ with automatic failover.
     cache_multi_az: bool = knob(True, "Multi-AZ with automatic failover (needs >= 1 replica per shard).")
     # 1: days of automatic snapshots.
     cache_snapshot_retention_limit: int = knob(
         1,
-        "Days of automatic snapshots (0..35).",
-        integer=True,
-        check=_range(0, 35, "snapshot retention"),
-        tf_rules=(_tf_range(0, 35, "Snapshot retention"),),
+        "Days of automatic snapshots ({range}).",
+        between=(0, 35),
+        what="Snapshot retention",
     )
     # 30: retention of the slow/engine log groups.
     cache_log_retention_days: int = _retention("cache")
@@ -419,6 +487,10 @@ class CacheProps(TierProps):
 
 
 # --------------------------------------------------------------------------- compute
+ASG_MAX = 1000  # a sanity bound on the group sizes (not an AWS limit)
+ARCHITECTURES = ("x86_64", "arm64")
+
+
 @dataclass(frozen=True)
 class ComputeProps(TierProps):
     tier: ClassVar[str] = "compute"
@@ -437,40 +509,37 @@ class ComputeProps(TierProps):
     compute_instance_type: str = knob(
         "c5.4xlarge",
         "EC2 instance type of the launch template (must match compute_architecture).",
-        check=_pattern(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "instance type"),
-        tf_rules=(_tf_pattern(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "Instance type"),),
+        pattern=r"[a-z][a-z0-9-]*\.[a-z0-9]+",
+        what="Instance type",
     )
     # x86_64: AMI architecture (arm64 for Graviton types such as c7g).
     compute_architecture: str = knob(
         "x86_64",
         "AMI architecture: x86_64 or arm64 (Graviton types need arm64).",
-        check=_one_of(("x86_64", "arm64"), "architecture"),
-        tf_rules=(('contains(["x86_64", "arm64"], {var})', "Architecture must be x86_64 or arm64."),),
+        one_of=ARCHITECTURES,
+        what="Architecture",
     )
     # 3: ASG minimum size.
     compute_min_size: int = knob(
         3,
         "Auto Scaling group minimum size.",
-        integer=True,
-        check=_range(0, 1000, "min size"),
-        tf_rules=(_tf_range(0, 1000, "Min size"),),
+        between=(0, ASG_MAX),
+        what="Min size",
     )
     # 12: ASG maximum size.
     compute_max_size: int = knob(
         12,
         "Auto Scaling group maximum size (>= desired).",
-        integer=True,
-        check=_range(1, 1000, "max size"),
-        tf_rules=(_tf_range(1, 1000, "Max size"),),
+        between=(1, ASG_MAX),
+        what="Max size",
     )
     # 6: ASG desired capacity.
     compute_desired_capacity: int = knob(
         6,
         "Auto Scaling group desired capacity (min <= desired <= max).",
-        integer=True,
-        check=_range(0, 1000, "desired capacity"),
+        between=(0, ASG_MAX),
+        what="Desired capacity",
         tf_rules=(
-            _tf_range(0, 1000, "Desired capacity"),
             (
                 "{var} >= var.compute_min_size && {var} <= var.compute_max_size",
                 "Desired capacity must be between compute_min_size and compute_max_size.",
@@ -480,18 +549,16 @@ class ComputeProps(TierProps):
     # 90: percentage kept healthy during a rolling instance refresh.
     compute_min_healthy_percentage: int = knob(
         90,
-        "Instance refresh: percentage of capacity kept healthy (0..100).",
-        integer=True,
-        check=_range(0, 100, "min healthy percentage"),
-        tf_rules=(_tf_range(0, 100, "Min healthy percentage"),),
+        "Instance refresh: percentage of capacity kept healthy ({range}).",
+        between=(0, 100),
+        what="Min healthy percentage",
     )
     # 8080: port of the NLB listener and the app (the only port open to 0.0.0.0/0, on the NLB).
     compute_app_port: int = knob(
         8080,
         "TCP port of the NLB listener and of the app on the instances (the only ingress open to 0.0.0.0/0, on the NLB).",
-        integer=True,
-        check=_range(1024, 65535, "app port"),
-        tf_rules=(_tf_range(1024, 65535, "App port"),),
+        between=(1024, 65535),
+        what="App port",
     )
     # 30: retention of the app log group.
     compute_log_retention_days: int = _retention("compute")
@@ -504,26 +571,8 @@ class ComputeProps(TierProps):
 
 
 # --------------------------------------------------------------------------- serverless
-def _per_function(value: Any) -> dict:
+def _for_every_function(value: Any) -> dict:
     return {fn: value for fn in FUNCTIONS}
-
-
-def _each(check: Callable[[Any], str | None]) -> Callable[[Mapping[str, Any]], str | None]:
-    def run(m: Mapping[str, Any]) -> str | None:
-        unknown = [k for k in m if k not in FUNCTIONS]
-        if unknown:
-            return f"unknown function(s) {', '.join(unknown)}; functions: {', '.join(FUNCTIONS)}"
-        for k, v in m.items():
-            err = check(v)
-            if err:
-                return f"{k}: {err}"
-        return None
-
-    return run
-
-
-def _tf_each(cond: str, msg: str) -> tuple[str, str]:
-    return (f"alltrue([for k, v in {{var}} : {cond}])", msg)
 
 
 @dataclass(frozen=True)
@@ -543,66 +592,57 @@ class ServerlessProps(TierProps):
 
     # 3008 per function: memory in MB (1769 MB = 1 vCPU). Maps may list only the functions they change.
     serverless_memory_size: dict = knob(
-        _per_function(3008),
-        "Lambda memory (MB, 128..10240) per function short name; unlisted functions keep the default.",
+        _for_every_function(3008),
+        "Lambda memory (MB, {range}) per function short name; unlisted functions keep the default.",
         tf_type="map(number)",
-        check=_each(rules.lambda_memory),
-        tf_rules=(
-            _tf_map_keys(FUNCTIONS),
-            _tf_each("v >= 128 && v <= 10240 && floor(v) == v", "Memory must be 128..10240 MB."),
-        ),
+        between=(rules.LAMBDA_MEMORY_MIN, rules.LAMBDA_MEMORY_MAX),
+        what="Memory",
+        message="{what} must be {range} MB.",
+        per_function=True,
     )
     # 900 per function: timeout in seconds.
     serverless_timeout: dict = knob(
-        _per_function(900),
-        "Lambda timeout (s, 1..900) per function short name.",
+        _for_every_function(900),
+        "Lambda timeout (s, {range}) per function short name.",
         tf_type="map(number)",
-        check=_each(rules.lambda_timeout),
-        tf_rules=(
-            _tf_map_keys(FUNCTIONS),
-            _tf_each("v >= 1 && v <= 900 && floor(v) == v", "Timeout must be 1..900 s."),
-        ),
+        between=(1, rules.LAMBDA_TIMEOUT_MAX),
+        what="Timeout",
+        message="{what} must be {range} s.",
+        per_function=True,
     )
     # x86_64 per function: instruction set (arm64 is cheaper per GB-s).
     serverless_architecture: dict = knob(
-        _per_function("x86_64"),
+        _for_every_function("x86_64"),
         "Lambda architecture (x86_64 or arm64) per function short name.",
         tf_type="map(string)",
-        check=_each(_one_of(("x86_64", "arm64"), "architecture")),
-        tf_rules=(
-            _tf_map_keys(FUNCTIONS),
-            _tf_each('contains(["x86_64", "arm64"], v)', "Architecture must be x86_64 or arm64."),
-        ),
+        one_of=ARCHITECTURES,
+        what="Architecture",
+        per_function=True,
     )
     # 100 per function: reserved concurrency.
     serverless_reserved_concurrency: dict = knob(
-        _per_function(100),
+        _for_every_function(100),
         "Reserved concurrency per function short name (>= provisioned; 100 must stay unreserved in the account).",
         tf_type="map(number)",
-        check=_each(_range(0, 10_000, "reserved concurrency")),
-        tf_rules=(
-            _tf_map_keys(FUNCTIONS),
-            _tf_each("v >= 0 && floor(v) == v", "Reserved concurrency must be a whole number >= 0."),
-        ),
+        between=(0, None),
+        what="Reserved concurrency",
+        per_function=True,
     )
     # 50 per function: provisioned concurrency on the `live` alias (0 = none).
     serverless_provisioned_concurrency: dict = knob(
-        _per_function(50),
+        _for_every_function(50),
         "Provisioned concurrency on the live alias per function short name (0 = none; <= reserved).",
         tf_type="map(number)",
-        check=_each(_range(0, 10_000, "provisioned concurrency")),
-        tf_rules=(
-            _tf_map_keys(FUNCTIONS),
-            _tf_each("v >= 0 && floor(v) == v", "Provisioned concurrency must be a whole number >= 0."),
-        ),
+        between=(0, None),
+        what="Provisioned concurrency",
+        per_function=True,
     )
     # 1000: the account's Lambda concurrency limit (GetAccountSettings); reserved totals must leave 100.
     serverless_account_concurrency_limit: int = knob(
-        1000,
+        rules.LAMBDA_DEFAULT_ACCOUNT_LIMIT,
         "Account Lambda concurrency limit the reserved totals are checked against.",
-        integer=True,
-        check=_range(100, 1_000_000, "account concurrency limit"),
-        tf_rules=(_tf_range(100, 1000000, "Account concurrency limit"),),
+        between=(rules.LAMBDA_UNRESERVED_MIN, 1_000_000),
+        what="Account concurrency limit",
     )
     # 30: retention of the functions' log groups.
     serverless_log_retention_days: int = _retention("serverless")
@@ -628,8 +668,8 @@ class ServerlessProps(TierProps):
 
 
 DEFAULTS_BY_MAP = {
-    f.name: f.default_factory()
-    for f in dataclasses.fields(ServerlessProps)  # type: ignore[misc]
+    f.name: getattr(ServerlessProps(), f.name)
+    for f in ServerlessProps.fields()
     if f.metadata["tf_type"].startswith("map(")
 }
 

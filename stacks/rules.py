@@ -2,7 +2,7 @@
 
 Each function returns None when the value is valid, else a short rule text (no file, no
 key: the caller adds those). The tfvars validator and the sizing engine share them, and the
-Terraform variable validations in stacks/props.py encode the same numbers.
+Terraform variable validations in stacks/props.py are built from the same constants.
 Sources: ../shared/docs/aws-facts.md and the AWS API references cited per function.
 """
 
@@ -18,6 +18,7 @@ GP3_THROUGHPUT_MIN, GP3_THROUGHPUT_MAX = 500, 4_000
 GP3_IOPS_PER_GIB_MAX = 50  # CreateDBInstance: IOPS must be 0.5..50 x the storage (PostgreSQL)
 GP3_THROUGHPUT_PER_IOPS_MAX = 0.25  # ValidStorageOptions StorageThroughputToIopsRatio 0-0.25
 RDS_STORAGE_MIN, RDS_STORAGE_MAX = 20, 65_536  # GiB, gp3 PostgreSQL
+RDS_MAX_REPLICAS = 15  # read replicas of one PostgreSQL source
 
 ELASTICACHE_MAX_REPLICAS = 5
 ELASTICACHE_MAX_SHARDS = 500
@@ -69,12 +70,6 @@ def gp3_throughput(allocated_storage: int, throughput: int | None, iops: int | N
     return None
 
 
-def rds_storage(allocated_storage: int) -> str | None:
-    if not RDS_STORAGE_MIN <= allocated_storage <= RDS_STORAGE_MAX:
-        return f"gp3 allocated storage must be {RDS_STORAGE_MIN}..{RDS_STORAGE_MAX} GiB (got {allocated_storage})"
-    return None
-
-
 def storage_not_reduced(current: int, proposed: int) -> str | None:
     """RDS allocated storage can never shrink; an increase must be >= 10%."""
     if proposed < current:
@@ -100,13 +95,6 @@ def cache_replicas(replicas_per_shard: int, multi_az: bool) -> str | None:
     return None
 
 
-def rds_replica_count(count: int) -> str | None:
-    """Read replicas of one PostgreSQL source: 0..15."""
-    if not 0 <= count <= 15:
-        return f"read replica count must be 0..15 (got {count})"
-    return None
-
-
 def provisioned_within_reserved(provisioned: int, reserved: int) -> str | None:
     """Lambda provisioned concurrency must be <= the function's reserved concurrency."""
     if provisioned > reserved:
@@ -128,12 +116,6 @@ def account_concurrency(reserved: Mapping[str, int], account_limit: int = LAMBDA
 def lambda_memory(memory_mb: int) -> str | None:
     if not LAMBDA_MEMORY_MIN <= memory_mb <= LAMBDA_MEMORY_MAX:
         return f"Lambda memory must be {LAMBDA_MEMORY_MIN}..{LAMBDA_MEMORY_MAX} MB (got {memory_mb})"
-    return None
-
-
-def lambda_timeout(seconds: int) -> str | None:
-    if not 1 <= seconds <= LAMBDA_TIMEOUT_MAX:
-        return f"Lambda timeout must be 1..{LAMBDA_TIMEOUT_MAX} s (got {seconds})"
     return None
 
 

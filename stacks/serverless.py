@@ -25,13 +25,20 @@ from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
 from modules.security import security_group
-from stacks.naming import FUNCTIONS
+from stacks.naming import FUNCTIONS, PROJECT, REDIS_PORT, Tier, resource_name, secret_name
 from stacks.props import DEFAULTS_BY_MAP
+from stacks.rules import LAMBDA_UNRESERVED_MIN
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 RUNTIME = "python3.12"
 # function -> what it is wired to
-WIRING = {"orders": "data", "catalog": "data", "reports": "data", "sessions": "cache", "ratelimit": "cache"}
+WIRING = {
+    "orders": Tier.DATA,
+    "catalog": Tier.DATA,
+    "reports": Tier.DATA,
+    "sessions": Tier.CACHE,
+    "ratelimit": Tier.CACHE,
+}
 MAPS = ("memory_size", "timeout", "architecture", "reserved_concurrency", "provisioned_concurrency")
 
 
@@ -45,7 +52,7 @@ def clean_code_dir() -> str:
 
 
 class ServerlessStack(TierStack):
-    tier = "serverless"
+    tier = Tier.SERVERLESS
 
     def resources(self) -> None:
         t, env, region = self.tags, self.environment, self.region
@@ -69,30 +76,33 @@ class ServerlessStack(TierStack):
         backends.admit(self, t, client_sg=sg.id, client="lambda", who="Functions")
 
         # What the functions connect to, found by name.
-        db = aws.DataAwsDbInstance(self, "db", db_instance_identifier=f"rightsize-{env}-data-primary")
+        db = aws.DataAwsDbInstance(self, "db", db_instance_identifier=resource_name(env, Tier.DATA, "primary"))
         cache = aws.DataAwsElasticacheReplicationGroup(
-            self, "cache", replication_group_id=f"rightsize-{env}-cache-cluster"
+            self, "cache", replication_group_id=resource_name(env, Tier.CACHE, "cluster")
         )
         secrets = {
-            "data": aws.DataAwsSecretsmanagerSecret(self, "db_secret", name=f"rightsize/{env}/data/master"),
-            "cache": aws.DataAwsSecretsmanagerSecret(self, "cache_secret", name=f"rightsize/{env}/cache/auth"),
+            Tier.DATA: aws.DataAwsSecretsmanagerSecret(self, "db_secret", name=secret_name(env, Tier.DATA, "master")),
+            Tier.CACHE: aws.DataAwsSecretsmanagerSecret(
+                self, "cache_secret", name=secret_name(env, Tier.CACHE, "auth")
+            ),
         }
         wiring_env = {
-            "data": {
+            Tier.DATA: {
                 "DB_HOST": db.address,
                 "DB_PORT": tf("tostring(data.aws_db_instance.db.port)"),
                 "DB_NAME": db.db_name,
-                "DB_SECRET_ARN": secrets["data"].arn,
+                "DB_SECRET_ARN": secrets[Tier.DATA].arn,
             },
-            "cache": {
+            Tier.CACHE: {
                 "CACHE_HOST": cache.configuration_endpoint_address,
-                "CACHE_PORT": "6379",
-                "CACHE_SECRET_ARN": secrets["cache"].arn,
+                "CACHE_PORT": str(REDIS_PORT),
+                "CACHE_SECRET_ARN": secrets[Tier.CACHE].arn,
             },
         }
 
         code = TerraformAsset(self, "code", path=clean_code_dir(), type=AssetType.ARCHIVE)
-        self.functions, self.aliases = {}, {}
+        self.functions: dict[str, aws.LambdaFunction] = {}
+        self.aliases: dict[str, aws.LambdaAlias] = {}
         for fn in FUNCTIONS:
             self._function(fn, code, sg.id, net.private_ids, secrets[WIRING[fn]], wiring_env[WIRING[fn]])
 
@@ -110,7 +120,7 @@ class ServerlessStack(TierStack):
         role = aws.IamRole(
             self,
             f"{fn}_role",
-            name=f"{name}-{self.region}",
+            name=t.regional_name(fn),
             tags=t(fn),
             assume_role_policy=assume_role(self, f"{fn}_trust", "lambda.amazonaws.com"),
         )
@@ -163,7 +173,7 @@ class ServerlessStack(TierStack):
             self,
             fn,
             function_name=name,
-            description=f"rightsize {fn} ({WIRING[fn]})",
+            description=f"{PROJECT} {fn} ({WIRING[fn]})",
             role=role.arn,
             runtime=RUNTIME,
             handler=f"{fn}.handler.handler",
@@ -185,9 +195,10 @@ class ServerlessStack(TierStack):
                 precondition=[
                     {
                         "condition": tf(
-                            "sum(values(local.reserved_concurrency)) <= var.serverless_account_concurrency_limit - 100"
+                            "sum(values(local.reserved_concurrency)) <= "
+                            f"var.serverless_account_concurrency_limit - {LAMBDA_UNRESERVED_MIN}"
                         ),
-                        "errorMessage": "Reserved concurrency must leave 100 unreserved in the account.",
+                        "errorMessage": f"Reserved concurrency must leave {LAMBDA_UNRESERVED_MIN} unreserved in the account.",
                     }
                 ]
             ),

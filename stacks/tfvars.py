@@ -7,13 +7,12 @@ naming the file, the key and the rule, e.g.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .naming import TIERS
+from .naming import TIERS, stack_name, tfvars_filename
 from .props import PROPS, TierProps, environment_defaults
 
 __all__ = ["TfvarsError", "props_class", "load_overrides", "load_all", "validate", "build_props", "override_path"]
@@ -35,7 +34,7 @@ def props_class(tier: str) -> type[TierProps]:
 
 
 def override_path(root: str | Path, environment: str, stack: str) -> Path:
-    return Path(root) / environment / f"{stack}.auto.tfvars.json"
+    return Path(root) / environment / tfvars_filename(stack)
 
 
 def _type_error(value: Any, meta: Mapping[str, Any]) -> str | None:
@@ -112,7 +111,7 @@ def validate(tier: str, data: Any, source: str | Path = "<overrides>", environme
             if err:
                 raise TfvarsError(source, key, err)
         out[key] = value
-    props = cls(**{**environment_defaults(environment, tier), **out})  # type: ignore[call-arg]
+    props = cls(**{**environment_defaults(environment, tier), **out})
     problems = props.problems()
     if problems:
         # Name the overridden key the rule is about when there is one.
@@ -138,7 +137,7 @@ def load_all(root: str | Path, environment: str, regions: list[str]) -> dict[str
     out: dict[str, tuple[dict[str, Any], Path | None]] = {}
     for region in regions:
         for tier in TIERS:
-            stack = f"{tier}-{region}"
+            stack = stack_name(tier, region)
             path = override_path(root, environment, stack)
             out[stack] = (load_overrides(path, tier, environment), path if path.exists() else None)
     return out
@@ -147,8 +146,4 @@ def load_all(root: str | Path, environment: str, regions: list[str]) -> dict[str
 def build_props(tier: str, environment: str, overrides: Mapping[str, Any] | None = None) -> TierProps:
     """The tier's props for an environment: dataclass defaults < environment defaults < overrides."""
     cls = props_class(tier)
-    return cls(**{**environment_defaults(environment, tier), **(overrides or {})})  # type: ignore[call-arg]
-
-
-def as_dict(props: TierProps) -> dict[str, Any]:
-    return {f.name: getattr(props, f.name) for f in dataclasses.fields(props)}  # type: ignore[arg-type]
+    return cls(**{**environment_defaults(environment, tier), **(overrides or {})})

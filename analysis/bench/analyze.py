@@ -14,16 +14,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from analysis.collect import DEFAULT_DAYS
+from analysis.run import RunOptions, execute
+
 BUDGET_S = 120.0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stacks-dir", default="cdktf.out/stacks")
-    parser.add_argument("--days", type=int, default=45)
+    parser.add_argument("--days", type=int, default=DEFAULT_DAYS)
     args = parser.parse_args()
-
-    from analysis.run import RunOptions, execute
 
     marks: list[tuple[float, str]] = []
     t0 = time.perf_counter()

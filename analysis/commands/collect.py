@@ -5,19 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from analysis.args import parse_days, parse_regions, parse_tags
+from analysis.args import add_aws_arguments, parse_days, parse_regions, parse_tags
 from analysis.cli import command
-from analysis.collect import DEFAULT_DAYS, DEFAULT_REGIONS, MAX_DAYS, MIN_DAYS
+from analysis.collect import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS, collect, summary_lines
 from analysis.errors import AnalysisError, UsageError
-from analysis.sources import add_source_arguments
+from analysis.sources.aws import Connector
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--regions",
-        default=",".join(DEFAULT_REGIONS),
-        help=f"comma-separated region names (default: {','.join(DEFAULT_REGIONS)})",
-    )
+    add_aws_arguments(p)
     p.add_argument(
         "--days",
         default=str(DEFAULT_DAYS),
@@ -30,7 +26,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="only resources with this tag (repeatable: same key = any of, different keys = all of)",
     )
-    add_source_arguments(p, snapshot=False)
     p.add_argument(
         "--output",
         default="out/metrics.parquet",
@@ -87,9 +82,6 @@ def _progress():
 
 @command("collect", "discover resources and collect their CloudWatch metrics into a Parquet snapshot")
 def run(args: argparse.Namespace) -> int:
-    from analysis.collect import collect, summary_lines
-    from analysis.sources.aws import Connector
-
     days = parse_days(args.days)
     regions = parse_regions(args.regions)
     workers = parse_workers(args.max_workers)

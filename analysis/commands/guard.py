@@ -6,19 +6,30 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from analysis.args import (
+    add_aws_arguments,
+    add_environment_argument,
+    add_path_arguments,
+    output_dir,
+    parse_regions,
+    tfvars_root,
+)
 from analysis.cli import command
 from analysis.errors import EXIT_OK, EXIT_ROLLED_BACK, AnalysisError, UsageError
+from analysis.rollout import guard
+from analysis.sources.aws import Connector
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--environment", "--env", dest="env", default="staging", help="environment (default: staging)")
+    add_environment_argument(p)
     p.add_argument(
         "--stack",
         action="append",
         default=[],
         help="changed stack <tier>-<region> (repeatable; default: every stack with a kept previous tfvars)",
     )
-    p.add_argument("--region", help="only stacks in this region")
     p.add_argument(
         "--window", type=float, default=900.0, help="seconds to watch (default 900, max 21600; 0 = one check)"
     )
@@ -33,15 +44,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--since", help="start of the raw-metric sum, ISO 8601 UTC (default 5 minutes before the guard starts)"
     )
     p.add_argument("--dry-run", action="store_true", help="print what would be restored; change nothing (exit 0)")
-    p.add_argument("--root", type=Path, default=Path("."), help="project root holding tfvars/ and reports/ (default .)")
-    p.add_argument("--state-dir", type=Path, help="Blue/Green rollout state (default reports/<env>/rollout)")
+    add_path_arguments(p, "report directory of the run that proposed the change")
+    p.add_argument("--state-dir", type=Path, help="Blue/Green rollout state (default <output>/rollout)")
     p.add_argument(
         "--recommendations",
         type=Path,
-        help="recommendations.json naming CriticalPath resources (default reports/<env>/recommendations.json)",
+        help="recommendations.json naming CriticalPath resources (default <output>/recommendations.json)",
     )
-    p.add_argument("--profile", help="AWS profile")
-    p.add_argument("--endpoint-url", help="AWS-compatible endpoint for every client (default $AWS_ENDPOINT_URL)")
+    add_aws_arguments(p, regions=None)
 
 
 def _since(text: str | None) -> dt.datetime | None:
@@ -59,11 +69,6 @@ def _since(text: str | None) -> dt.datetime | None:
     "Watch the rollback alarms after a change; restore the previous tfvars when connection errors pass 1 percent (exit 3).",
 )
 def run(args: argparse.Namespace) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from analysis import guard
-    from analysis.sources.aws import Connector
-
     if not 0 <= args.window <= guard.MAX_WINDOW:
         raise UsageError(f"--window {args.window:g}: must be 0..{guard.MAX_WINDOW} seconds")
     if args.window > 0 and args.interval < 1:
@@ -73,15 +78,15 @@ def run(args: argparse.Namespace) -> int:
     if args.min_total < 0:
         raise UsageError("--min-total must be >= 0")
     since = _since(args.since)
-    root = args.root
-    targets = guard.targets(root, args.env, args.stack, args.region)
-    excluded = guard.excluded_keys(args.recommendations or root / "reports" / args.env / "recommendations.json")
-    state_dir = args.state_dir or root / "reports" / args.env / "rollout"
-    for t in targets:  # a corrupt file is reported before any watching starts
-        _check_files(t.path)
+    output = output_dir(args)
+    regions = parse_regions(args.regions) if args.regions else None
+    targets = guard.targets(tfvars_root(args), args.environment, args.stack, regions)
+    excluded = guard.excluded_keys(args.recommendations or output / "recommendations.json")
+    state_dir = args.state_dir or output / "rollout"
+    guard.check_files(targets)  # a corrupt file is reported before any watching starts
     connector = Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
     watcher = guard.Guard(
-        args.env, targets, connector.client, threshold=args.threshold, min_total=args.min_total, since=since
+        args.environment, targets, connector.client, threshold=args.threshold, min_total=args.min_total, since=since
     )
     print(
         f"guard: watching {', '.join(t.stack for t in targets)} for {args.window:g} s "
@@ -108,12 +113,3 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"guard: rolled back {done.restored} file(s): redeploy (exit {EXIT_ROLLED_BACK})")
     return EXIT_ROLLED_BACK
-
-
-def _check_files(path: Path) -> None:
-    from analysis import tfvars_io
-
-    tfvars_io.read(path)
-    kept = tfvars_io.read_bytes(tfvars_io.previous_path(path))
-    if kept:
-        tfvars_io.parse(kept, tfvars_io.previous_path(path))

@@ -5,24 +5,35 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from analysis import tfvars_io
+from analysis.args import (
+    add_aws_arguments,
+    add_environment_argument,
+    add_path_arguments,
+    output_dir,
+    parse_regions,
+    tfvars_root,
+)
 from analysis.cli import command
 from analysis.errors import EXIT_OK, AnalysisError, UsageError
+from analysis.rollout import plan as planning
+from analysis.rollout.bluegreen import BlueGreenRollout, Settings, State, state_path
+from analysis.sources.aws import Connector
+from stacks.tfvars import override_path
 
 DEFAULT_GUARD_WINDOW = 900
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--environment", "--env", dest="env", default="staging", help="environment (default: staging)")
-    p.add_argument(
-        "--recommendations", type=Path, help="recommendations.json (default reports/<env>/recommendations.json)"
-    )
+    add_environment_argument(p)
+    add_path_arguments(p, "report directory of the run whose recommendations are rolled out")
+    p.add_argument("--recommendations", type=Path, help="recommendations.json (default <output>/recommendations.json)")
     p.add_argument("--resource", help="roll out only this resource id")
-    p.add_argument("--region", help="only recommendations in this region")
     p.add_argument("--dry-run", action="store_true", help="print the exact steps; change nothing, call no AWS API")
-    p.add_argument("--root", type=Path, default=Path("."), help="project root holding tfvars/ and reports/ (default .)")
-    p.add_argument("--state-dir", type=Path, help="resume state (default reports/<env>/rollout)")
-    p.add_argument("--profile", help="AWS profile")
-    p.add_argument("--endpoint-url", help="AWS-compatible endpoint for every client (default $AWS_ENDPOINT_URL)")
+    p.add_argument("--state-dir", type=Path, help="resume state (default <output>/rollout)")
+    add_aws_arguments(p, regions=None)
     p.add_argument("--poll-interval", type=float, default=30.0, help="seconds between status reads (default 30)")
     p.add_argument("--wait-timeout", type=float, default=7200.0, help="max seconds for snapshot / green (default 7200)")
     p.add_argument("--switchover-timeout", type=int, default=300, help="SwitchoverTimeout, 30..3600 s (default 300)")
@@ -56,65 +67,60 @@ def _check(args: argparse.Namespace) -> None:
     "Roll out recommendations safely: RDS Blue/Green for database primaries, tfvars + cdktf deploy otherwise.",
 )
 def run(args: argparse.Namespace) -> int:
-    from analysis import tfvars_io
-    from analysis.rollout import plan as planning
-
     _check(args)
-    root = args.root
-    rec_path = args.recommendations or root / "reports" / args.env / "recommendations.json"
+    env = args.environment
+    rec_path = args.recommendations or output_dir(args) / "recommendations.json"
     doc = planning.load(rec_path)
-    if doc.get("environment", args.env) != args.env:
-        raise UsageError(f"{rec_path} is for environment {doc.get('environment')!r}, not --env {args.env}")
+    if doc.get("environment", env) != env:
+        raise UsageError(f"{rec_path} is for environment {doc.get('environment')!r}, not --environment {env}")
+    if args.regions:
+        regions = parse_regions(args.regions)
+        doc = {**doc, "recommendations": [r for r in doc["recommendations"] if r["region"] in regions]}
     items = planning.build(
-        planning.select(doc, args.resource, args.region),
-        args.env,
+        planning.select(doc, args.resource),
+        env,
         args.guard_window,
         switchover_timeout=args.switchover_timeout,
         max_replica_lag=args.max_replica_lag,
     )
     plans = [i for i in items if isinstance(i, planning.Plan)]
     if args.resource and not plans:
-        raise UsageError(f"{args.resource}: {items[0].reason}")
+        raise UsageError(f"{args.resource}: {next(i.reason for i in items if isinstance(i, planning.Skipped))}")
     print(
-        f"rollout plan for {args.env} from {rec_path}: {len(plans)} change(s), "
+        f"rollout plan for {env} from {rec_path}: {len(plans)} change(s), "
         f"{len(items) - len(plans)} skipped{' (dry run: nothing changed)' if args.dry_run else ''}"
     )
     for item in items:
         print(planning.describe(item))
     if args.dry_run:
         return EXIT_OK
-    for p in plans:  # validate every tfvars file before touching anything
-        tfvars_io.read(root / p.tfvars_file)
+    tfvars = {p.resource_id: override_path(tfvars_root(args), env, p.stack) for p in plans}
+    for path in tfvars.values():  # validate every tfvars file before touching anything
+        tfvars_io.read(path)
     connector = None
     for p in plans:
         if p.method == "blue-green":
             connector = connector or _connector(args)
-            _blue_green(p, args, connector)
+            _blue_green(p, tfvars[p.resource_id], args, connector)
         else:
-            written = tfvars_io.apply(root / p.tfvars_file, p.updates)
+            written = tfvars_io.apply(tfvars[p.resource_id], p.updates)
             state = "written (previous kept in .previous/)" if written.changed else "already holds the change"
             print(f"rollout {p.resource_id}: {p.tfvars_file} {state}")
             if written.diff:
                 print(written.diff.rstrip())
             print(
                 f"rollout {p.resource_id}: next: cdktf deploy {p.stack}, then "
-                f"python -m analysis guard --env {args.env} --stack {p.stack}"
+                f"python -m analysis guard --env {env} --stack {p.stack}"
             )
     return EXIT_OK
 
 
 def _connector(args: argparse.Namespace):
-    from analysis.sources.aws import Connector
-
     return Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
 
 
-def _blue_green(p, args: argparse.Namespace, connector) -> None:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from analysis.rollout.bluegreen import BlueGreenRollout, Settings, State, state_path
-
-    state_dir = args.state_dir or args.root / "reports" / args.env / "rollout"
+def _blue_green(p, tfvars: Path, args: argparse.Namespace, connector) -> None:
+    state_dir = args.state_dir or output_dir(args) / "rollout"
     settings = Settings(
         poll_interval=args.poll_interval,
         wait_timeout=args.wait_timeout,
@@ -129,7 +135,7 @@ def _blue_green(p, args: argparse.Namespace, connector) -> None:
             rds=connector.client("rds", p.region),
             cloudwatch=connector.client("cloudwatch", p.region),
             state=State.load(state_path(state_dir, p.region, p.resource_id)),
-            root=args.root,
+            tfvars=tfvars,
             settings=settings,
         )
         rollout.run()

@@ -7,19 +7,28 @@ import os
 import sys
 from pathlib import Path
 
+from analysis.args import (
+    add_environment_argument,
+    add_path_arguments,
+    add_source_arguments,
+    output_dir,
+    parse_days,
+    parse_fraction,
+    parse_regions,
+    parse_tags,
+    tfvars_root,
+)
 from analysis.cli import command
-from analysis.collect import DEFAULT_DAYS, DEFAULT_REGIONS
+from analysis.collect import DEFAULT_DAYS
 from analysis.errors import UsageError
-from analysis.sources import add_source_arguments
+from analysis.fsutil import check_writable_dir
+from analysis.report.records import totals
+from analysis.run import RunOptions, Target, execute
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--environment", default="staging", help="environment name (default: staging)")
-    p.add_argument(
-        "--regions",
-        default=",".join(DEFAULT_REGIONS),
-        help=f"comma-separated regions (default: {','.join(DEFAULT_REGIONS)})",
-    )
+    add_environment_argument(p)
+    add_source_arguments(p)
     p.add_argument("--days", default=str(DEFAULT_DAYS), help=f"days of metrics to analyse (default: {DEFAULT_DAYS})")
     p.add_argument(
         "--confidence",
@@ -33,22 +42,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--target",
-        default="sim",
-        choices=("sim", "aws"),
+        default=Target.SIM.value,
+        choices=[t.value for t in Target],
         help="sim: the built-in simulated account (default); aws: your AWS account",
     )
-    add_source_arguments(p)
     p.add_argument(
         "--inventory",
         metavar="PATH",
         help="analyse the resources `collect` saved (<snapshot>.inventory.json) instead of discovering "
         "them: with --metrics-snapshot, a fully offline re-analysis (needs --target aws)",
     )
-    p.add_argument("--output", metavar="DIR", help="report directory (default: reports/<environment>/)")
+    add_path_arguments(p, "report directory")
     p.add_argument(
         "--stacks-dir", default="cdktf.out/stacks", metavar="DIR", help="synthesized stacks (default: cdktf.out/stacks)"
     )
-    p.add_argument("--tfvars-dir", default="tfvars", metavar="DIR", help="tfvars root (default: tfvars)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="only resources with this tag")
     p.add_argument(
         "--pricing",
@@ -70,15 +77,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 @command("run", "analyse, size and price every resource; write reports and proposed tfvars (make analyze)")
 def run(args: argparse.Namespace) -> int:
-    from analysis.args import parse_days, parse_fraction, parse_regions, parse_tags
-    from analysis.fsutil import check_writable_dir
-    from analysis.run import RunOptions, execute
-
-    if args.target == "aws" and args.endpoint_url is None and os.environ.get("AWS_ENDPOINT_URL"):
+    target = Target(args.target)
+    if target is Target.AWS and args.endpoint_url is None and os.environ.get("AWS_ENDPOINT_URL"):
         args.endpoint_url = os.environ["AWS_ENDPOINT_URL"]
-    if args.target == "sim" and (args.profile or args.endpoint_url):
+    if target is Target.SIM and (args.profile or args.endpoint_url):
         raise UsageError("--profile and --endpoint-url need --target aws (the simulated account runs its own endpoint)")
-    output = Path(args.output or f"reports/{args.environment}")
+    output = output_dir(args)
     problem = check_writable_dir(output)
     if problem:
         raise UsageError(f"--output {output}: {problem}")
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if snapshot is not None and not snapshot.is_file():
         raise UsageError(f"--metrics-snapshot {snapshot}: no such file")
     inventory = Path(args.inventory) if args.inventory else None
-    if inventory is not None and args.target == "sim":
+    if inventory is not None and target is Target.SIM:
         raise UsageError("--inventory needs --target aws (the simulated account discovers its own resources)")
     if inventory is not None and not inventory.is_file():
         raise UsageError(f"--inventory {inventory}: no such file")
@@ -96,14 +100,14 @@ def run(args: argparse.Namespace) -> int:
         days=parse_days(args.days),
         confidence=parse_fraction(args.confidence, "--confidence"),
         apply=args.apply,
-        target=args.target,
+        target=target,
         profile=args.profile,
         endpoint_url=args.endpoint_url,
         metrics_snapshot=snapshot,
         inventory=inventory,
         output=output,
         stacks_dir=Path(args.stacks_dir),
-        tfvars_root=Path(args.tfvars_dir),
+        tfvars_root=tfvars_root(args),
         tags=parse_tags(args.tag),
         pricing=args.pricing,
         percentile=parse_fraction(args.percentile, "--percentile", low=50, high=100),
@@ -113,8 +117,6 @@ def run(args: argparse.Namespace) -> int:
         load_test_outputs=Path(args.outputs) if args.outputs else None,
         load_test_duration=args.load_test_duration,
     )
-    if opts.load_test and opts.load_test_outputs is None:
-        raise UsageError("--load-test needs --outputs PATH (the file `cdktf output --outputs-file` writes)")
     result = execute(opts)
     for line in result.messages:
         print(f"note: {line}", file=sys.stderr)
@@ -123,8 +125,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary(result, opts) -> str:
-    from analysis.report.records import totals
-
     emitted = [r for r in result.records if r["status"] == "emitted"]
     total = totals(result.records)[-1] if result.records else None
     lines = [

@@ -1,1 +1,1 @@
-"""One subpackage per resource kind; each module registers its part with analysis.registry."""
+"""One package per resource kind; each exports `KIND = Kind(...)` (analysis/registry.py)."""

@@ -1,6 +1,6 @@
 """Build analysis/data/prices.json from the shared price snapshot.
 
-    python -m analysis.pricing.build [--source ../shared/data/aws-prices/prices.json] [--out analysis/data/prices.json]
+    python -m analysis.pricing.build [--source SNAPSHOT] [--out analysis/data/prices.json]
 
 Copies only the services the sizing prices, keeps `as_of`, every source and each price's
 `data_date`, and keeps a missing price missing (value null plus the snapshot's `gap` text).
@@ -19,7 +19,8 @@ from typing import Any
 from analysis.fsutil import atomic_write
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "aws-prices" / "prices.json"
+SOURCE_LABEL = "../shared/data/aws-prices/prices.json"  # how prices.json names its source (from the repo root)
+DEFAULT_SOURCE = (ROOT / SOURCE_LABEL).resolve()
 DEFAULT_OUT = ROOT / "analysis" / "data" / "prices.json"
 SERVICES = ("ec2", "rds_postgresql", "elasticache", "rds_storage", "lambda", "nat_gateway")
 LEAF_KEYS = ("value", "unit", "source", "data_date", "gap", "stale", "recurring_hourly", "upfront_usd")
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)
     raw = args.source.read_bytes()
-    doc = build(json.loads(raw), "../shared/data/aws-prices/prices.json", hashlib.sha256(raw).hexdigest())
+    doc = build(json.loads(raw), SOURCE_LABEL, hashlib.sha256(raw).hexdigest())
     atomic_write(args.out, render(doc))
     print(f"wrote {args.out} ({sum(1 for _ in _leaves(doc['prices']))} price cells, as_of {doc['as_of']})")
     return 0

@@ -109,4 +109,5 @@ class Bill:
         return self._add(label, {t: (price, quantity) for t in TERMS})
 
     def cost(self) -> Cost:
-        return Cost(*(self._totals[t] for t in TERMS), missing=tuple(sorted(self._missing)))
+        on_demand, reserved_1yr, reserved_3yr = (self._totals[t] for t in TERMS)
+        return Cost(on_demand, reserved_1yr, reserved_3yr, missing=tuple(sorted(self._missing)))

@@ -110,7 +110,7 @@ def refresh(catalog: PriceCatalog, client: Any, regions: list[str] | None = None
     """A new catalog with every instance/node price the API returns; notes say what changed."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    doc = copy.deepcopy(catalog.doc)
+    doc: dict[str, Any] = copy.deepcopy(dict(catalog.doc))
     notes: list[str] = []
     updated = 0
     for service, (code, filters) in sorted(QUERIES.items()):

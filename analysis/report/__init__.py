@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from analysis.enums import RolloutMethod
 from analysis.fsutil import atomic_write
 from analysis.report import plan as plan_mod
 from analysis.report.records import TERMS, render_csv, render_json, totals
@@ -53,7 +54,7 @@ def render(
         "others": [r for r in records if r["status"] != "emitted"],
         "terms": TERMS,
         "term_names": TERM_NAMES,
-        "plan_action": plan_mod.PLAN_ACTION,
+        "plan_action": {m.value: m.plan_action for m in RolloutMethod},
     }
     html_charts = {k: [Markup(svg) for svg in v] for k, v in charts.items()}
     return {

@@ -16,19 +16,6 @@ VAR_REF = re.compile(r"var\.([A-Za-z_][A-Za-z0-9_]*)")
 LOCAL_REF = re.compile(r"local\.([A-Za-z_][A-Za-z0-9_]*)")
 QUOTED = re.compile(r'"([A-Za-z0-9_.-]+)"')
 
-# What `terraform plan` shows for each rollout method, in words a reviewer checks against.
-PLAN_ACTION = {
-    "in-place": "~ update in-place (online; ElastiCache scales and reshards without downtime)",
-    "rolling-instance-refresh": "~ launch template (new version) and ~ Auto Scaling group (instance refresh)",
-    "alias-shift": "+ new Lambda version, ~ alias points at it; ~ concurrency settings in place",
-    "blue-green": (
-        "none once `python -m analysis rollout` has switched over and updated the tfvars; "
-        "applied through Terraform alone it would be ~ update in-place at the next maintenance window"
-    ),
-    "replacement": "-/+ destroy and create (e.g. NAT gateways and their routes)",
-    "none": "no change",
-}
-
 
 @dataclass(frozen=True)
 class PlannedChange:

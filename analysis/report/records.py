@@ -8,10 +8,12 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from analysis.enums import Status
 from analysis.model import Cost, Recommendation
+from analysis.registry import get
+from stacks.naming import Tier
 
 SCHEMA_VERSION = 1
-TIER_OF_KIND = {"nat": "network", "rds": "data", "elasticache": "cache", "asg": "compute", "lambda": "serverless"}
 TERMS = ("on_demand", "reserved_1yr", "reserved_3yr")
 CSV_COLUMNS = (
     "region",
@@ -60,7 +62,7 @@ def record(rec: Recommendation, environment: str) -> dict[str, Any]:
         "region": r.region,
         "kind": r.kind,
         "resource_id": r.resource_id,
-        "tier": TIER_OF_KIND.get(r.kind, r.kind),
+        "tier": get(r.kind).tier,
         "stack": r.stack,
         "tfvars_file": tfvars_file(environment, r.stack),
         "status": rec.status,
@@ -150,7 +152,7 @@ def totals(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """
     tiers: dict[str, dict[str, Any]] = {}
     for rec in recs:
-        proposed = rec["cost_proposed"] if rec["status"] == "emitted" else rec["cost_current"]
+        proposed = rec["cost_proposed"] if rec["status"] == Status.EMITTED else rec["cost_current"]
         for tier in (rec["tier"], "total"):
             row = tiers.setdefault(
                 tier,
@@ -164,7 +166,7 @@ def totals(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 },
             )
             row["resources"] += 1
-            row["emitted"] += rec["status"] == "emitted"
+            row["emitted"] += rec["status"] == Status.EMITTED
             for term in TERMS:
                 now, new = rec["cost_current"][term], proposed[term]
                 if now is None or new is None:
@@ -174,12 +176,12 @@ def totals(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 row["current"][term] += now
                 row["proposed"][term] += new
                 row["savings"][term] += now - new
-    order = [t for t in TIER_OF_KIND.values() if t in tiers] + ["total"]
+    order = [t for t in Tier if t in tiers] + ["total"]
     out = []
     for tier in order:
-        row = tiers.get(tier)
-        if row is None:
+        if tier not in tiers:
             continue
+        row = tiers[tier]
         known = row.pop("known")
         for side in ("current", "proposed", "savings"):  # a term with no known price at all is missing
             row[side] = {t: round(v, 2) if t in known else None for t, v in row[side].items()}

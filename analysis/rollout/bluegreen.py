@@ -24,8 +24,8 @@ from analysis import tfvars_io
 from analysis.errors import AnalysisError
 from analysis.fsutil import atomic_write
 from analysis.rollout.plan import Plan
+from stacks.naming import BLUE_SUFFIX, PROJECT, ROLLOUT_MANAGED_BY
 
-MANAGED_BY = "rightsize-rollout"
 TERMINAL_FAILURES = ("INVALID_CONFIGURATION", "SWITCHOVER_FAILED")
 # CreateBlueGreenDeployment Target* parameter -> DescribeDBInstances field it sets
 LIVE_FIELD = {
@@ -105,14 +105,14 @@ class BlueGreenRollout:
         rds: Any,
         cloudwatch: Any,
         state: State,
-        root: Path,
+        tfvars: Path,  # the stack's override file, written once the switchover is done
         settings: Settings,
         log: Callable[[str], None] = print,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ):
         self.plan, self.rds, self.cw, self.state = plan, rds, cloudwatch, state
-        self.root, self.s, self._print, self.sleep, self.clock = root, settings, log, sleep, clock
+        self.tfvars, self.s, self._print, self.sleep, self.clock = tfvars, settings, log, sleep, clock
         self.rid = plan.resource_id
         self.target = dict(plan.target)
 
@@ -186,7 +186,7 @@ class BlueGreenRollout:
                 )
             self.check_source(inst)
             dep = self.create(inst)
-        self.drive(dep)
+        self.drive(dep["BlueGreenDeploymentIdentifier"])
         self.finish()
 
     def find_existing(self) -> dict[str, Any] | None:
@@ -209,10 +209,10 @@ class BlueGreenRollout:
         if inst is None:
             return None
         arn = inst["DBInstanceArn"]
-        for flt, values in (("source", [arn, f"{arn}-old1"]), ("target", [arn])):  # -old1: the blue after switchover
+        for flt, values in (("source", [arn, f"{arn}{BLUE_SUFFIX}"]), ("target", [arn])):  # the blue after switchover
             for dep in self.deployments_where(flt, values):
                 tags = {t["Key"]: t["Value"] for t in dep.get("TagList", [])}
-                if tags.get("ManagedBy") != MANAGED_BY:
+                if tags.get("ManagedBy") != ROLLOUT_MANAGED_BY:
                     raise AnalysisError(
                         f"{self.rid}: Blue/Green deployment {dep['BlueGreenDeploymentIdentifier']} "
                         f"({dep['Status']}) exists and was not started by this tool; finish or delete it first"
@@ -238,15 +238,15 @@ class BlueGreenRollout:
             target=self.target,
             deployment_name=name,
             snapshot_id=snapshot,
-            blue_after_switchover=f"{self.rid}-old1",
+            blue_after_switchover=f"{self.rid}{BLUE_SUFFIX}",
             phase="snapshot",
         )
         self.snapshot(snapshot)
         tags = [
             {"Key": k, "Value": v}
             for k, v in (
-                ("Project", "rightsize"),
-                ("ManagedBy", MANAGED_BY),
+                ("Project", PROJECT),
+                ("ManagedBy", ROLLOUT_MANAGED_BY),
                 ("Stack", self.plan.stack),
                 ("Role", "primary"),
                 ("RolloutId", rid_hash),
@@ -272,7 +272,7 @@ class BlueGreenRollout:
             self.rds.create_db_snapshot(
                 DBSnapshotIdentifier=snapshot_id,
                 DBInstanceIdentifier=self.rid,
-                Tags=[{"Key": "Project", "Value": "rightsize"}, {"Key": "ManagedBy", "Value": MANAGED_BY}],
+                Tags=[{"Key": "Project", "Value": PROJECT}, {"Key": "ManagedBy", "Value": ROLLOUT_MANAGED_BY}],
             )
         self.wait(
             "snapshot available",
@@ -282,8 +282,7 @@ class BlueGreenRollout:
             ),
         )
 
-    def drive(self, dep: dict[str, Any]) -> None:
-        ident = dep["BlueGreenDeploymentIdentifier"]
+    def drive(self, ident: str) -> None:
         while True:
             dep = self.deployment(ident)
             if dep is None:  # deleted between two reads: the switchover finished earlier
@@ -315,7 +314,7 @@ class BlueGreenRollout:
             elif status == "SWITCHOVER_COMPLETED":
                 self.state.save(phase="switched")
                 self.post_check()
-                self.log(f"DeleteBlueGreenDeployment {ident} DeleteTarget=false (keeping {self.rid}-old1)")
+                self.log(f"DeleteBlueGreenDeployment {ident} DeleteTarget=false (keeping {self.rid}{BLUE_SUFFIX})")
                 self.rds.delete_blue_green_deployment(BlueGreenDeploymentIdentifier=ident, DeleteTarget=False)
                 self.state.save(phase="deleted")
                 return
@@ -396,10 +395,10 @@ class BlueGreenRollout:
                 for p, v in sorted(self.target.items())
                 if new.get(LIVE_FIELD[p]) != v
             ]
-        blue = self.instance(f"{self.rid}-old1")
+        blue = self.instance(f"{self.rid}{BLUE_SUFFIX}")
         if blue is None:
-            problems.append(f"blue {self.rid}-old1 not found")
-        if problems:
+            problems.append(f"blue {self.rid}{BLUE_SUFFIX} not found")
+        if problems or new is None or blue is None:
             raise AnalysisError(
                 f"{self.rid}: post-check failed after switchover ({'; '.join(problems)}); the "
                 "deployment is kept - investigate, then rerun"
@@ -408,14 +407,13 @@ class BlueGreenRollout:
         replicas_old = sorted(blue.get("ReadReplicaDBInstanceIdentifiers", []))
         if replicas_old and not replicas_new:
             self.log(
-                f"WARNING: read replicas {', '.join(replicas_old)} are still attached to {self.rid}-old1, "
+                f"WARNING: read replicas {', '.join(replicas_old)} are still attached to {self.rid}{BLUE_SUFFIX}, "
                 f"not to the new {self.rid}: check them before deleting the blue"
             )
-        self.log(f"post-check ok: {self.rid} available with {self._target_text()}; blue {self.rid}-old1 kept")
+        self.log(f"post-check ok: {self.rid} available with {self._target_text()}; blue {self.rid}{BLUE_SUFFIX} kept")
 
     def finish(self) -> None:
-        path = self.root / self.plan.tfvars_file
-        written = tfvars_io.apply(path, self.plan.updates)
+        written = tfvars_io.apply(self.tfvars, self.plan.updates)
         if written.changed:
             self.log(f"wrote {self.plan.tfvars_file} (previous kept in .previous/):\n{written.diff.rstrip()}")
         else:

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.enums import RolloutMethod, Status
 from analysis.errors import AnalysisError, UsageError
+from analysis.registry import get
+from stacks.rules import storage_not_reduced
 
 SCHEMA_VERSION = 1
 
@@ -23,36 +26,12 @@ BLUE_GREEN_PARAMS = {
     "allocated_storage": "TargetAllocatedStorage",
     "storage_type": "TargetStorageType",
 }
-STORAGE_MIN_GROWTH = 0.10  # RDS refuses a storage increase below 10%
-
-HOW = {
-    "rolling-instance-refresh": [
-        "cdktf deploy {stack}: the launch template gets a new version (the ASG references its "
-        "latest_version, never \"$Latest\") and the ASG starts an instance refresh that keeps the "
-        "compute stack's minimum healthy percentage in service",
-    ],
-    "alias-shift": [
-        "cdktf deploy {stack}: Lambda publishes a new version with the new settings and the live "
-        "alias shifts to it (provisioned concurrency follows the alias)",
-    ],
-    "in-place": [
-        "cdktf deploy {stack}: modified in place ({detail})",
-    ],
-    "replacement": [
-        "cdktf deploy {stack}: resources destroyed and created ({detail})",
-    ],
-}
-DETAIL = {  # what "in place" / "replacement" means for each kind
-    "elasticache": "online vertical scaling / online resharding / replica count change, apply_immediately",
-    "nat": "NAT gateways removed or added; the private route tables move to the remaining ones",
-    "rds": "read replica modified with apply_immediately; the primary is untouched",
-}
 
 
 @dataclass(frozen=True)
 class Plan:
     record: Mapping[str, Any]
-    method: str  # "blue-green" or one of HOW's keys
+    method: RolloutMethod
     steps: tuple[str, ...]
     updates: Mapping[str, Any] = field(default_factory=dict)  # tfvars key address -> proposed value
     target: Mapping[str, Any] = field(default_factory=dict)  # CreateBlueGreenDeployment Target* params
@@ -118,19 +97,13 @@ def select(doc: Mapping[str, Any], resource: str | None = None, region: str | No
 
 
 def storage_check(current: Any, proposed: Any, resource_id: str) -> None:
-    """RDS storage only grows, by at least 10% (aws-facts.md)."""
+    """RDS storage only grows, by at least 10% (stacks/rules.py)."""
     if proposed is None or current is None:
         return
-    if proposed < current:
-        raise AnalysisError(
-            f"{resource_id}: allocated_storage {current} -> {proposed} GiB is a shrink; "
-            "RDS storage can never be reduced"
-        )
-    if proposed > current and proposed < current * (1 + STORAGE_MIN_GROWTH):
-        raise AnalysisError(
-            f"{resource_id}: allocated_storage {current} -> {proposed} GiB grows by less "
-            f"than {STORAGE_MIN_GROWTH:.0%}, which RDS refuses"
-        )
+    refused = storage_not_reduced(current, proposed)
+    if refused:
+        what = "a shrink" if proposed < current else "too small a growth"
+        raise AnalysisError(f"{resource_id}: allocated_storage is {what}: {refused}")
 
 
 def blue_green_target(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,9 +138,9 @@ def plan_record(
     max_replica_lag: float = 10.0,
 ) -> Plan | Skipped:
     rid = record["resource_id"]
-    if record["status"] == "excluded":
+    if record["status"] == Status.EXCLUDED:
         return Skipped(record, "excluded (CriticalPath=true): never changed")
-    if record["status"] != "emitted":
+    if record["status"] != Status.EMITTED:
         return Skipped(record, f"status {record['status']}: nothing to roll out")
     if not record["changes"]:
         return Skipped(record, "no changes")
@@ -183,11 +156,16 @@ def plan_record(
         f"python -m analysis guard --env {environment} --stack {stack} --window {guard_window}: "
         "watch the rollback alarms; on > 1% connection errors restore the previous tfvars and exit 3"
     )
-    kind = record["kind"]
-    if kind == "rds" and record.get("rollout") == "blue-green":
+    try:
+        kind = get(record["kind"])
+    except KeyError as e:
+        raise AnalysisError(f"{rid}: {e.args[0]}") from None
+    method = _method(record)
+    # Blue/Green goes through the RDS API, for the kinds whose changes roll out that way
+    if method is RolloutMethod.BLUE_GREEN and kind.rollout is RolloutMethod.BLUE_GREEN:
         target = blue_green_target(record)
         params = ", ".join(f"{k}={v}" for k, v in sorted(target.items()))
-        steps = (
+        steps: tuple[str, ...] = (
             f"check {rid} in {region}: exists, not CriticalPath, automated backups on (retention > 0), "
             "live settings equal the recommendation's current values",
             f"find an existing Blue/Green deployment for {rid} (state file, name, source ARN) and resume it",
@@ -200,17 +178,28 @@ def plan_record(
             f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/) so the next plan is a no-op",
             guard,
         )
-        return Plan(record, "blue-green", steps, updates, target)
-    method = record.get("rollout")  # decided by the sizing policy of the resource's kind
-    if method not in HOW:
-        raise AnalysisError(f"{rid}: unknown rollout method {method!r} (expected one of {', '.join(sorted(HOW))})")
-    detail = DETAIL.get(kind, "")
+        return Plan(record, method, steps, updates, target)
+    deploy = method.deploy_step
+    if deploy is None:
+        raise AnalysisError(f"{rid}: {record['kind']} cannot roll out by {method}")
     steps = (
         f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/)",
-        *(s.format(stack=stack, detail=detail) for s in HOW[method]),
+        deploy.format(stack=stack, detail=kind.rollout_explanation),
         guard,
     )
     return Plan(record, method, steps, updates)
+
+
+def _method(record: Mapping[str, Any]) -> RolloutMethod:
+    """The method the sizing policy of the resource's kind decided."""
+    try:
+        return RolloutMethod(str(record.get("rollout")))
+    except ValueError:
+        methods = sorted(m for m in RolloutMethod if m is not RolloutMethod.NONE)
+        raise AnalysisError(
+            f"{record['resource_id']}: unknown rollout method {record.get('rollout')!r} "
+            f"(expected one of {', '.join(methods)})"
+        ) from None
 
 
 def build(

@@ -19,7 +19,10 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from stacks.naming import PROJECT, Tier, region_of, tfvars_filename, tier_of
+from stacks.tfvars import props_class
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 _CRITICAL = re.compile(r'^\$\{contains\(var\.(\w+), "([\w-]+)"\) \? "true" : "false"\}$')
@@ -39,21 +42,25 @@ class Stack:
 
     @property
     def tier(self) -> str:
-        return self.name.split("-", 1)[0]
+        return tier_of(self.name)
 
     @property
     def region(self) -> str:
-        return self.name.split("-", 1)[1]
+        return region_of(self.name)
 
     @staticmethod
     def load(stack_dir: Path) -> Stack:
+        try:
+            tier = tier_of(stack_dir.name)
+        except ValueError as e:
+            raise SimError(f"{stack_dir}: {e}") from None
         doc = json.loads((stack_dir / "cdk.tf.json").read_text())
         values = {name: v.get("default") for name, v in doc.get("variable", {}).items()}
-        override = stack_dir / f"{stack_dir.name}.auto.tfvars.json"
+        override = stack_dir / tfvars_filename(stack_dir.name)
         if override.is_file():
             values.update(json.loads(override.read_text()))
         # a map variable may name only some keys: the stacks merge it over the props' full map
-        base = _map_defaults(stack_dir.name.split("-", 1)[0])
+        base = _map_defaults(tier)
         values = {k: {**base[k], **v} if k in base and isinstance(v, dict) else v for k, v in values.items()}
         return Stack(stack_dir.name, doc, values)
 
@@ -96,10 +103,8 @@ class Stack:
 
 
 def _map_defaults(tier: str) -> dict[str, dict]:
-    from stacks.tfvars import props_class
-
     defaults = {}
-    for f in dataclasses.fields(props_class(tier)):
+    for f in dataclasses.fields(cast(Any, props_class(tier))):  # every TierProps subclass is a dataclass
         if f.default_factory is not dataclasses.MISSING:
             value = f.default_factory()
             if isinstance(value, dict):
@@ -193,7 +198,7 @@ def _data(client: Callable[[str], Any], s: Stack, subnets: dict[str, list[str]])
         **({"Iops": iops} if iops else {}),
         **({"StorageThroughput": throughput} if throughput else {}),
     )
-    replica = s.resources("aws_db_instance").get("replica")
+    replica = s.resources("aws_db_instance").get("replica") or {}
     for i in range(s.size("replica", "count", 0) if replica else 0):
         rds.create_db_instance_read_replica(
             DBInstanceIdentifier=s.render(replica["identifier"], i),
@@ -289,7 +294,7 @@ def _function_zip(short: str) -> bytes:
 def _serverless(client: Callable[[str], Any], s: Stack) -> None:
     lam, iam = client("lambda"), client("iam")
     role = iam.create_role(
-        RoleName=f"rightsize-sim-{s.name}",
+        RoleName=f"{PROJECT}-sim-{s.name}",
         AssumeRolePolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",
@@ -334,13 +339,13 @@ def populate(connector, stacks_dir: Path, regions: list[str]) -> dict[str, list[
     created: dict[str, list[str]] = {}
     for region, tiers in load_stacks(stacks_dir, regions).items():
         clients = connector.region(region)
-        if "network" not in tiers:
+        if Tier.NETWORK not in tiers:
             raise SimError(f"{region}: the network stack is missing from {stacks_dir}")
-        subnets = _network(clients.client, tiers["network"])
-        for tier, build in (("data", _data), ("cache", _cache), ("compute", _compute)):
+        subnets = _network(clients.client, tiers[Tier.NETWORK])
+        for tier, build in ((Tier.DATA, _data), (Tier.CACHE, _cache), (Tier.COMPUTE, _compute)):
             if tier in tiers:
                 build(clients.client, tiers[tier], subnets)
-        if "serverless" in tiers:
-            _serverless(clients.client, tiers["serverless"])
+        if Tier.SERVERLESS in tiers:
+            _serverless(clients.client, tiers[Tier.SERVERLESS])
         created[region] = sorted(tiers)
     return created

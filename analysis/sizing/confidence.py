@@ -14,21 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from analysis.enums import Risk
 from analysis.sizing.policy import Window
 from analysis.sizing.stats import Demand
 
 
-def utilisation(demands: Sequence[Demand], capacity: Mapping[str, float]) -> dict[str, float]:
+def utilisation(demands: Sequence[Demand], capacity: Mapping[str, float | None]) -> dict[str, float]:
     """p100 / proposed capacity per dimension that has both."""
     out = {}
     for d in demands:
         cap = capacity.get(d.name)
-        if d.n and cap:
+        if d.p100 is not None and cap:
             out[d.name] = d.p100 / cap
     return out
 
 
-def confidence(demands: Sequence[Demand], capacity: Mapping[str, float], window: Window) -> tuple[float, dict]:
+def confidence(demands: Sequence[Demand], capacity: Mapping[str, float | None], window: Window) -> tuple[float, dict]:
     if not demands or any(d.n == 0 for d in demands):
         return 0.0, {"coverage": 0.0, "samples": 0.0, "variability": 0.0, "margin": 0.0, "binding": None}
     c = min(d.coverage(window) for d in demands)
@@ -50,8 +51,8 @@ def confidence(demands: Sequence[Demand], capacity: Mapping[str, float], window:
     }
 
 
-def risk(demands: Sequence[Demand], capacity: Mapping[str, float]) -> str:
+def risk(demands: Sequence[Demand], capacity: Mapping[str, float | None]) -> Risk:
     """Compute Optimizer-like: the worst dimension's peak utilisation on the proposed size."""
     used = utilisation(demands, capacity)
     worst = max(used.values(), default=0.0)
-    return "low" if worst < 0.6 else "medium" if worst < 0.8 else "high"
+    return Risk.of_utilisation(worst)

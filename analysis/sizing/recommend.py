@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from analysis.enums import Risk, RolloutMethod, Status
 from analysis.model import Change, Cost, Recommendation, Resource
 from analysis.sizing.confidence import confidence, risk
 from analysis.sizing.policy import SizingContext
@@ -20,7 +21,16 @@ def change(resource: Resource, field: str, current: Any, proposed: Any) -> Chang
 
 def excluded(resource: Resource, cost: Cost) -> Recommendation:
     return Recommendation(
-        resource, (), 1.0, "excluded", f"excluded: {resource.excluded}; never changed", "low", {}, cost, cost, "none"
+        resource,
+        (),
+        1.0,
+        Status.EXCLUDED,
+        f"excluded: {resource.excluded}; never changed",
+        Risk.LOW,
+        {},
+        cost,
+        cost,
+        RolloutMethod.NONE,
     )
 
 
@@ -35,26 +45,24 @@ def kept(resource: Resource, ctx: SizingContext, cost: Cost, reason: str) -> Rec
         capacity_new={},
         cost_current=cost,
         cost_proposed=cost,
-        rollout="none",
+        rollout=RolloutMethod.NONE,
         reason=reason,
     )
 
 
 def unsizable(
     resource: Resource, ctx: SizingContext, cost: Cost, service: str, type_field: str
-) -> tuple[Recommendation | None, dict | None]:
-    """What every instance-sized kind checks first: (early answer, spec of the current type).
+) -> Recommendation | Mapping[str, Any]:
+    """What every instance-sized kind checks first: the early answer, else the current type's spec.
 
     CriticalPath resources are excluded; a type missing from the spec catalog is kept (with why)."""
     if resource.excluded:
-        return excluded(resource, cost), None
+        return excluded(resource, cost)
     type_ = resource.config[type_field]
     spec = ctx.specs.get(service, type_)
     if spec is None:
-        return kept(
-            resource, ctx, cost, f"{type_field.replace('_', ' ')} {type_} is not in the spec catalog: kept"
-        ), None
-    return None, spec
+        return kept(resource, ctx, cost, f"{type_field.replace('_', ' ')} {type_} is not in the spec catalog: kept")
+    return spec
 
 
 def dimension_evidence(d: Demand, now: float | None, new: float | None) -> dict[str, Any]:
@@ -92,11 +100,11 @@ def finish(
     *,
     changes: Sequence[Change],
     demands: Sequence[Demand],
-    capacity_now: Mapping[str, float],
-    capacity_new: Mapping[str, float],
+    capacity_now: Mapping[str, float | None],  # None: unlimited (e.g. no reserved concurrency)
+    capacity_new: Mapping[str, float | None],
     cost_current: Cost,
     cost_proposed: Cost,
-    rollout: str,
+    rollout: RolloutMethod,
     reason: str,
     evidence: Mapping[str, Any] | None = None,
 ) -> Recommendation:
@@ -116,23 +124,23 @@ def finish(
             resource,
             (),
             conf,
-            "no-change",
+            Status.NO_CHANGE,
             reason,
             risk(demands, capacity_now),
             ev,
             cost_current,
             cost_current,
-            "none",
+            RolloutMethod.NONE,
             demand,
         )
     if conf < ctx.confidence_threshold:
-        status = "below-threshold"
+        status = Status.BELOW_THRESHOLD
         reason = (
             f"confidence {conf:.2f} below threshold {ctx.confidence_threshold:g} "
             f"({_weakest(parts, demands, ctx)}); {reason}"
         )
     else:
-        status = "emitted"
+        status = Status.EMITTED
     return Recommendation(
         resource,
         changes,

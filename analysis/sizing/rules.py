@@ -2,7 +2,7 @@
 
 The limits themselves live in stacks/rules.py (shared with the tfvars validation and the
 Terraform variable validations; it never imports cdktf); this module turns a demand into the
-nearest valid setting. Sources: /work/shared/docs/aws-facts.md.
+nearest valid setting. Sources: the AWS references cited in stacks/rules.py.
 """
 
 from __future__ import annotations
@@ -60,11 +60,6 @@ def gp3_throughput(allocated_gib: float, needed_mibps: float, iops: int | None =
     step = math.ceil(max(needed_mibps, 0) / GP3_THROUGHPUT_STEP) * GP3_THROUGHPUT_STEP
     cap = min(GP3_THROUGHPUT_MAX, int(GP3_THROUGHPUT_PER_IOPS_MAX * (iops or GP3_IOPS_MIN)))
     return int(min(cap, max(GP3_THROUGHPUT_MIN, step)))
-
-
-def storage_never_shrinks(current_gib: float, proposed_gib: float) -> float:
-    """RDS allocated storage can never be reduced by a modify."""
-    return max(current_gib, proposed_gib)
 
 
 def min_cache_replicas(multi_az: bool, policy_min: int = 0) -> int:

@@ -23,5 +23,9 @@ class SpecCatalog:
     def get(self, service: str, type_: str) -> Mapping[str, Any] | None:
         return self.doc.get(service, {}).get(type_)
 
+    def spec(self, service: str, type_: str) -> Mapping[str, Any]:
+        """The spec of a type known to be in the catalog (one the sizing picked or checked)."""
+        return self.doc[service][type_]
+
     def types(self, service: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
         yield from sorted(self.doc.get(service, {}).items())

@@ -80,11 +80,12 @@ class Demand:
     @property
     def target(self) -> float | None:
         """Capacity this dimension needs: percentile plus headroom, and p100 plus peak headroom."""
-        if not self.n:
+        pct, p100 = self.pct, self.p100
+        if pct is None or p100 is None:
             return None
-        t = self.pct * (1 + self.policy.headroom)
+        t = pct * (1 + self.policy.headroom)
         if self.policy.peak_headroom is not None:
-            t = max(t, self.p100 * (1 + self.policy.peak_headroom))
+            t = max(t, p100 * (1 + self.policy.peak_headroom))
         return max(t, 0.0)
 
     @property

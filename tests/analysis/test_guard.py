@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -10,8 +11,8 @@ from analysis import tfvars_io
 from analysis.cli import main
 from analysis.errors import EXIT_ROLLED_BACK
 from analysis.fsutil import atomic_write
-from analysis.guard import Guard, targets
 from analysis.rollout import alarms
+from analysis.rollout.guard import Guard, targets
 
 NLB = "net/rightsize-staging-nlb/0123456789abcdef"
 COMPUTE = "tfvars/staging/compute-us-east-1.auto.tfvars.json"
@@ -175,7 +176,7 @@ def test_watch_window_checks_until_a_breach(applied, cw, compute_alarm):
 
     g = Guard(
         "staging",
-        targets(applied.parents[2], "staging"),
+        targets(applied.parents[1], "staging"),
         lambda s, r: boto3.client(s, region_name=r),
         log=checks.append,
         sleep=sleep,
@@ -261,3 +262,18 @@ def test_cache_alarm_sums_every_node_of_the_shard(project_root, cw, capsys):
     put("AuthenticationFailures", nodes[2], 10)
     assert guard() == EXIT_ROLLED_BACK
     assert not path.exists()  # did not exist before the apply: the rollback deletes it
+
+
+@pytest.mark.parametrize("command", ["guard", "rollout"])
+def test_older_flag_spellings_mean_the_shared_ones(command):
+    from analysis.args import output_dir, tfvars_root
+    from analysis.cli import build_parser
+
+    def parsed(*argv):
+        args = build_parser().parse_args([command, *argv])
+        return args.environment, args.regions, tfvars_root(args), output_dir(args)
+
+    assert parsed("--env", "prod", "--region", "us-west-2", "--root", "x") == parsed(
+        "--environment", "prod", "--regions", "us-west-2", "--tfvars-root", "x/tfvars", "--output", "x/reports/prod"
+    )
+    assert parsed() == ("staging", None, Path("tfvars"), Path("reports/staging"))

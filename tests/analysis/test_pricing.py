@@ -16,7 +16,7 @@ from analysis.kinds.rds.pricing import price as rds_price
 from analysis.pricing import build
 from analysis.pricing.catalog import HOURS_PER_MONTH, SECONDS_PER_MONTH, PriceCatalog
 
-SNAPSHOT = Path("/work/shared/data/aws-prices/prices.json")
+SNAPSHOT = build.DEFAULT_SOURCE
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +125,7 @@ def test_committed_prices_are_what_the_build_script_makes():
     import hashlib
 
     raw = SNAPSHOT.read_bytes()
-    built = build.render(
-        build.build(json.loads(raw), "../shared/data/aws-prices/prices.json", hashlib.sha256(raw).hexdigest())
-    )
+    built = build.render(build.build(json.loads(raw), build.SOURCE_LABEL, hashlib.sha256(raw).hexdigest()))
     assert built == (Path(build.DEFAULT_OUT)).read_text()
 
 

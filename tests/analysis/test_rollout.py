@@ -359,7 +359,7 @@ def test_replica_lag_gate(mocked_aws):
         rds=None,
         cloudwatch=cw,
         state=State(None),
-        root=None,
+        tfvars=None,
         settings=Settings(poll_interval=0, lag_timeout=3, max_replica_lag=10),
         log=lines.append,
         sleep=lambda s: None,

@@ -15,9 +15,9 @@ import pytest
 from analysis.kinds.rds.pricing import instance_hourly
 from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import get
-from analysis.sim.workload import TRACES
+from analysis.sim.scenario import TRACES
 from analysis.sizing import rules
-from analysis.workload import DemandModel, generate, load_trace, regular, true_demand
+from analysis.synthetic import DemandModel, generate, load_trace, regular, true_demand
 
 END = 1_760_054_400
 START = END - 45 * 86400

@@ -12,7 +12,7 @@ from analysis.sizing.engine import analyse
 from analysis.sizing.policy import DimensionPolicy, Options, Policy, Window
 from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import demand
-from analysis.workload import DemandModel, generate
+from analysis.synthetic import DemandModel, generate
 
 END = 1_760_054_400
 START = END - 45 * 86400
@@ -51,7 +51,6 @@ def test_gp3_floor_and_limits():
     assert rules.gp3_throughput(1000, 10) == 500 and rules.gp3_throughput(1000, 9999) == 3000  # 0.25 x 12,000
     assert rules.gp3_throughput(1000, 9999, 16000) == 4000
     assert rules.gp3_baseline(399) == (3000, 125) and rules.gp3_baseline(400) == (12000, 500)
-    assert rules.storage_never_shrinks(1000, 500) == 1000
 
 
 def test_cache_rules():

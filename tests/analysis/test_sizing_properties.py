@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from analysis.registry import get
 from analysis.sizing import rules
-from analysis.workload import DemandModel, generate, true_demand
+from analysis.synthetic import DemandModel, generate, true_demand
 from stacks import rules as stack_rules
 
 END = 1_760_054_400

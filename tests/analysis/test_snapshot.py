@@ -11,11 +11,10 @@ import pytest
 from analysis.collect import coverage, resource_coverage
 from analysis.errors import AnalysisError
 from analysis.model import MetricQuery, Series
-from analysis.sim.workload import TRACES
+from analysis.sim.scenario import TRACES as NAB  # the real NAB CloudWatch traces the simulated account uses
 from analysis.sources import open_source
 from analysis.sources.snapshot import SnapshotSource, write_snapshot
 
-NAB = TRACES  # the real NAB CloudWatch traces shipped with the simulated account
 DAY = 86_400
 TRACES = {  # file -> (query, gaps counted in the CSV)
     "rds_cpu_utilization_cc0c53.csv": (
@@ -174,7 +173,8 @@ def test_failed_write_leaves_the_previous_snapshot(traces, tmp_path, monkeypatch
 def test_other_commands_pick_snapshot_or_cloudwatch_from_their_flags(traces, tmp_path, monkeypatch):
     import argparse
 
-    from analysis.sources import add_source_arguments, source_from_args
+    from analysis.args import add_source_arguments
+    from analysis.sources import source_from_args
     from analysis.sources.cloudwatch import CloudWatchSource
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")

@@ -2,14 +2,13 @@
 
 import json
 import os
-import sys
-import types
 
 import pytest
 
 from analysis import tfvars_io
 from analysis.errors import AnalysisError
 from analysis.fsutil import atomic_write
+from stacks import tfvars as stack_tfvars
 from stacks.tfvars import override_path
 
 STACK = "serverless-us-east-1"
@@ -23,7 +22,7 @@ def path(tmp_path):
 @pytest.fixture
 def no_validator(monkeypatch):
     """Unit tests of the IO itself: the stack validator is tested through its hook below."""
-    monkeypatch.setattr(tfvars_io, "_stack_validator", lambda: None)
+    monkeypatch.setattr(tfvars_io, "validate", lambda path, data: None)
 
 
 def test_merge_sets_vars_and_single_map_keys():
@@ -108,19 +107,14 @@ def test_failed_write_leaves_old_file_and_no_temp(path, no_validator, monkeypatc
 
 
 def test_validator_hook_rejects_before_anything_is_written(path, monkeypatch):
-    class TfvarsError(ValueError):
-        pass
-
     seen = {}
 
     def validate(tier, data, source, environment="staging"):
         seen.update(tier=tier, source=source, environment=environment)
         if data.get("serverless_timeout", 0) > 900:
-            raise TfvarsError(f"{source}: serverless_timeout: must be <= 900")
+            raise stack_tfvars.TfvarsError(source, "serverless_timeout", "must be <= 900")
 
-    fake = types.ModuleType("stacks.tfvars")
-    fake.validate, fake.TfvarsError = validate, TfvarsError
-    monkeypatch.setitem(sys.modules, "stacks.tfvars", fake)
+    monkeypatch.setattr(stack_tfvars, "validate", validate)
     with pytest.raises(AnalysisError, match="serverless_timeout: must be <= 900"):
         tfvars_io.apply(path, {"serverless_timeout": 901})
     assert seen == {"tier": "serverless", "source": str(path), "environment": "staging"}
@@ -129,7 +123,6 @@ def test_validator_hook_rejects_before_anything_is_written(path, monkeypatch):
 
 
 def test_real_stack_validator_is_used_when_present(tmp_path):
-    pytest.importorskip("stacks.tfvars")
     path = override_path(tmp_path / "tfvars", "staging", "data-us-east-1")
     with pytest.raises(AnalysisError, match="data_iops"):
         tfvars_io.apply(path, {"data_iops": 10000})  # rejected by the API at 1000 GB (aws-facts.md)

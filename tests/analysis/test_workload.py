@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from analysis.registry import get
-from analysis.sim.workload import TRACES
-from analysis.workload import DemandModel, generate, load_trace, regular, true_demand
+from analysis.sim.scenario import TRACES
+from analysis.synthetic import DemandModel, generate, load_trace, regular, true_demand
 
 END = 1_760_054_400
 START = END - 10 * 86400

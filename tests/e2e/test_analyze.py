@@ -51,14 +51,14 @@ def loop(tmp_path_factory):
     before = {p.name: p.read_bytes() for p in (tfvars / "staging").glob("*.json")}
     stacks1 = synth(tfvars, work / "out1")
     first = analyze(
-        "--stacks-dir", str(stacks1), "--tfvars-dir", str(tfvars), "--output", str(work / "rep1"), "--apply"
+        "--stacks-dir", str(stacks1), "--tfvars-root", str(tfvars), "--output", str(work / "rep1"), "--apply"
     )
     applied = {p.name: p.read_bytes() for p in (tfvars / "staging").glob("*.json")}
     stacks2 = synth(tfvars, work / "out2")
     second = analyze(
-        "--stacks-dir", str(stacks2), "--tfvars-dir", str(tfvars), "--output", str(work / "rep2"), "--apply"
+        "--stacks-dir", str(stacks2), "--tfvars-root", str(tfvars), "--output", str(work / "rep2"), "--apply"
     )
-    third = analyze("--stacks-dir", str(stacks2), "--tfvars-dir", str(tfvars), "--output", str(work / "rep3"))
+    third = analyze("--stacks-dir", str(stacks2), "--tfvars-root", str(tfvars), "--output", str(work / "rep3"))
     return {
         "work": work,
         "tfvars": tfvars,
@@ -207,7 +207,7 @@ def test_corrupt_tfvars_is_reported_and_not_overwritten(loop, tmp_path):
     proc = analyze(
         "--stacks-dir",
         str(stacks),
-        "--tfvars-dir",
+        "--tfvars-root",
         str(tfvars),
         "--output",
         str(tmp_path / "rep"),
@@ -328,7 +328,7 @@ def test_offline_reanalysis_from_a_saved_inventory_and_snapshot(loop, tmp_path):
         str(rep1 / "sim-metrics.inventory.json"),
         "--output",
         str(tmp_path / "rep"),
-        "--tfvars-dir",
+        "--tfvars-root",
         str(tmp_path / "tfvars"),
     )
     assert "saved, not rediscovered" in proc.stderr

@@ -19,7 +19,7 @@ from .conftest import ROOT, run_main
 
 def test_pure_modules_never_import_cdktf():
     code = (
-        "import sys; import stacks, stacks.props, stacks.rules, stacks.tfvars, stacks.bench; "
+        "import sys; import stacks, stacks.props, stacks.rules, stacks.tfvars, stacks.bench, stacks.doc; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'constructs', 'jsii', 'cdktf_cdktf_provider_aws')]; "
         "assert not bad, bad"
     )
@@ -167,3 +167,43 @@ def test_synth_fails_with_one_line_for_a_bad_file(tmp_path):
 
 def test_props_registry_covers_every_tier():
     assert set(PROPS) == set(TIERS)
+
+
+def test_a_limit_is_written_once():
+    """The range of a knob gives the Python check, the Terraform validation and the description."""
+    from stacks.props import knob
+
+    meta = knob(7, "Backup retention in days ({range}).", between=(1, 35), what="Backup retention").metadata
+    assert meta["description"] == "Backup retention in days (1..35)."
+    assert meta["check"](1) is None and meta["check"](35) is None
+    assert "1..35" in meta["check"](36) and meta["check"](0)
+    assert meta["tf_rules"] == (
+        ("{var} >= 1 && {var} <= 35 && floor({var}) == {var}", "Backup retention must be a whole number 1..35."),
+    )
+    per_fn = knob({"orders": 1}, "x", tf_type="map(number)", between=(0, None), what="N", per_function=True).metadata
+    assert (
+        per_fn["check"]({"orders": -1}) and per_fn["check"]({"billing": 1}) and per_fn["check"]({"orders": 5}) is None
+    )
+    assert per_fn["tf_rules"][1][0] == "alltrue([for k, v in {var} : v >= 0 && floor(v) == v])"
+    with pytest.raises(TypeError):
+        knob(1, "x", between=(0, 1), one_of=(0, 1))
+
+
+def test_hcl_rules_use_the_rules_constants():
+    """A limit stacks/rules.py defines reaches the Terraform validation from there."""
+    from stacks import rules
+    from stacks.props import CacheProps, DataProps
+
+    def conditions(cls, name):
+        return " ".join(c for c, _ in next(f for f in cls.fields() if f.name == name).metadata["tf_rules"])
+
+    assert f"<= {rules.ELASTICACHE_MAX_REPLICAS} &&" in conditions(CacheProps, "cache_replicas_per_shard")
+    assert f"<= {rules.RDS_MAX_REPLICAS} &&" in conditions(DataProps, "data_replica_count")
+    assert f"<= {rules.GP3_IOPS_MAX}" in conditions(DataProps, "data_iops")
+
+
+def test_readme_variable_table_is_current():
+    from stacks import doc
+
+    current = doc.README.read_text()
+    assert current == doc.render(current), f"README.md variable table is stale: run {doc.COMMAND}"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -105,6 +107,22 @@ def test_plan_from_outputs(tmp_path, no_creds):
     assert (
         only_west.skipped["redis"] == "no stack in the outputs has cache_configuration_endpoint in region(s) us-west-2"
     )
+
+
+def test_target_descriptors():
+    pg = P.DESCRIPTORS["postgres"]
+    with pytest.raises(ValueError, match="not among the outputs"):
+        dataclasses.replace(pg, outputs=("data_writer_endpoint", "data_port"))
+    with pytest.raises(ValueError, match="go together"):
+        dataclasses.replace(pg, default_port=None)
+    with pytest.raises(ValueError, match="not an Options field"):
+        P.Credential("mysql_password", "MYSQL_PWD", "data_secret_arn")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("### Stack outputs it reads")[1].split("###")[0]
+    for name, target in P.DESCRIPTORS.items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{name}` |"))
+        assert row.split("|")[2].strip().startswith(f"`{target.required_output}`"), name
+        assert [k for k in target.outputs if f"`{k}`" not in row] == [], name
 
 
 def test_outputs_file_errors(tmp_path):

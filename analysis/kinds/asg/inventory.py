@@ -4,7 +4,6 @@ import re
 
 from analysis.inventory import tag_dict
 from analysis.model import Resource
-from analysis.registry import register
 from analysis.sources.aws import RegionClients
 
 _GRAVITON = re.compile(r"^[a-z]+\d+g[a-z]*\.")  # c6g.large, r7gd.xlarge, t4g.micro
@@ -35,7 +34,7 @@ def _instance_type(ec2, spec: dict) -> str | None:
     return found[0].get("LaunchTemplateData", {}).get("InstanceType") if found else None
 
 
-def _architectures(ec2, types: set[str]) -> dict[str, str]:
+def _architectures(ec2, types: set[str]) -> dict[str, str | None]:
     out = {t: architecture_of(t) for t in types}
     if not types:
         return out
@@ -60,7 +59,6 @@ def _load_balancers(elbv2, target_groups: list[str]) -> tuple[str, ...]:
     return tuple(sorted(arns))
 
 
-@register("asg", "discover")
 def discover(clients: RegionClients) -> list[Resource]:
     autoscaling, ec2, elbv2 = clients.client("autoscaling"), clients.client("ec2"), clients.client("elbv2")
     groups = [
@@ -74,9 +72,10 @@ def discover(clients: RegionClients) -> list[Resource]:
     out = []
     for g in groups:
         name, spec = g["AutoScalingGroupName"], specs[g["AutoScalingGroupName"]]
+        type_ = types[name]
         config = {
-            "instance_type": types[name],
-            "architecture": archs.get(types[name]) if types[name] else None,
+            "instance_type": type_,
+            "architecture": archs.get(type_) if type_ else None,
             "min_size": g.get("MinSize"),
             "max_size": g.get("MaxSize"),
             "desired_capacity": g.get("DesiredCapacity"),

@@ -1,7 +1,6 @@
 """CloudWatch series that size an Auto Scaling group and its Network Load Balancer."""
 
 from analysis.model import MetricQuery, Resource
-from analysis.registry import register
 
 GROUP_METRICS = {  # AWS/EC2 by AutoScalingGroupName: Average is the group mean, Maximum the hottest instance
     ("AWS/EC2", "CPUUtilization"): ("Average", "Maximum"),
@@ -25,7 +24,6 @@ def nlb_dimension(arn: str) -> str | None:
     return tail if sep and tail.startswith("net/") else None
 
 
-@register("asg", "queries")
 def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:
     group = {"AutoScalingGroupName": resource.resource_id}
     out = [

@@ -8,14 +8,12 @@ from typing import Any
 
 from analysis.model import Cost
 from analysis.pricing.catalog import Bill, PriceCatalog
-from analysis.registry import register
 
 
 def instance_hourly(catalog: PriceCatalog, region: str, instance_type: str):
     return catalog.hourly("ec2", region, instance_type, "linux_shared")
 
 
-@register("asg", "price")
 def price(config: Mapping[str, Any], region: str, catalog: PriceCatalog, usage: Any = None) -> Cost:
     n = int(config.get("desired_capacity") or config.get("min_size") or 0)
     return (

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.asg.pricing import instance_hourly, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
-from analysis.registry import register
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, finish, unsizable
 from analysis.sizing.search import Candidate, cheapest
@@ -60,7 +60,11 @@ def demands(
 
 
 def candidates(
-    resource: Resource, spec_now: Mapping[str, Any], ds: list[Demand], ctx: SizingContext, targets: Mapping[str, float]
+    resource: Resource,
+    spec_now: Mapping[str, Any],
+    ds: list[Demand],
+    ctx: SizingContext,
+    targets: Mapping[str, float | None],
 ) -> list[Candidate]:
     cfg, current = resource.config, resource.config["instance_type"]
     by = {d.name: d for d in ds}
@@ -93,13 +97,12 @@ def candidates(
     return out
 
 
-@register("asg", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)
-    early, spec_now = unsizable(resource, ctx, cost_now, "ec2", "instance_type")
-    if early:
-        return early
+    spec_now = unsizable(resource, ctx, cost_now, "ec2", "instance_type")
+    if isinstance(spec_now, Recommendation):
+        return spec_now
     ds = demands(resource, series, spec_now, ctx)
     missing = [d.name for d in ds if d.n == 0]
     n_now = int(cfg.get("desired_capacity") or 0)
@@ -127,7 +130,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     else:
         new_type, n = cfg["instance_type"], n_now
         new = {k: cfg.get(k) for k in ("instance_type", "min_size", "desired_capacity", "max_size")}
-    spec_new = ctx.specs.get("ec2", new_type)
+    spec_new = ctx.specs.spec("ec2", new_type)
     changes = [
         change(resource, k, cfg.get(k), new[k]) for k in ("instance_type", "min_size", "desired_capacity", "max_size")
     ]
@@ -164,7 +167,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         capacity_new=cap(spec_new, n),
         cost_current=cost_now,
         cost_proposed=price({**cfg, **new}, resource.region, ctx.prices),
-        rollout="rolling-instance-refresh" if new_type != cfg["instance_type"] else "in-place",
+        rollout=RolloutMethod.ROLLING_INSTANCE_REFRESH if new_type != cfg["instance_type"] else RolloutMethod.IN_PLACE,
         reason=reason,
         evidence={"architecture": spec_new["architecture"]},
     )

@@ -2,7 +2,6 @@
 
 from analysis.inventory import tag_dict
 from analysis.model import Resource
-from analysis.registry import register
 from analysis.sources.aws import RegionClients
 
 
@@ -17,7 +16,6 @@ def shape(group: dict) -> tuple[int, int]:
     return shards, max(len(members) // shards - 1, 0)  # members not listed per shard (cluster mode)
 
 
-@register("elasticache", "discover")
 def discover(clients: RegionClients) -> list[Resource]:
     ec = clients.client("elasticache")
     out = []

@@ -5,7 +5,6 @@ CacheNodeId = `0001`) every 60 s; the 5-minute Maximum is the hottest minute of 
 """
 
 from analysis.model import MetricQuery, Resource
-from analysis.registry import register
 
 METRICS = {
     "EngineCPUUtilization": ("Average", "Maximum"),
@@ -20,7 +19,6 @@ METRICS = {
 }
 
 
-@register("elasticache", "queries")
 def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:
     return [
         MetricQuery.of("AWS/ElastiCache", name, {"CacheClusterId": member, "CacheNodeId": "0001"}, stat, period)

@@ -8,7 +8,6 @@ from typing import Any
 
 from analysis.model import Cost
 from analysis.pricing.catalog import Bill, PriceCatalog
-from analysis.registry import register
 
 
 def node_count(config: Mapping[str, Any]) -> int:
@@ -19,7 +18,6 @@ def node_hourly(catalog: PriceCatalog, region: str, config: Mapping[str, Any], n
     return catalog.hourly("elasticache", region, node_type, str(config.get("engine") or "redis").lower())
 
 
-@register("elasticache", "price")
 def price(config: Mapping[str, Any], region: str, catalog: PriceCatalog, usage: Any = None) -> Cost:
     return (
         Bill()

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.elasticache.pricing import node_count, node_hourly, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
-from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, finish, unsizable
@@ -94,18 +94,17 @@ def demands(resource: Resource, series, ctx: SizingContext, replicas_now: int):
     return (memory, mem_skew), (network, net_skew), engine
 
 
-@register("elasticache", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)
-    early, spec_now = unsizable(resource, ctx, cost_now, "elasticache", "node_type")
-    if early:
-        return early
+    spec_now = unsizable(resource, ctx, cost_now, "elasticache", "node_type")
+    if isinstance(spec_now, Recommendation):
+        return spec_now
     node_now, s_now, r_now = cfg["node_type"], int(cfg.get("num_shards") or 1), int(cfg.get("replicas_per_shard") or 0)
     (memory, mem_skew), (network, net_skew), engine = demands(resource, series, ctx, r_now)
     r_min = rules.min_cache_replicas(bool(cfg.get("multi_az")), ctx.options.cache_min_replicas)
     clustered = str(cfg.get("cluster_mode", "enabled")).lower() in ("enabled", "true", "1")
-    shard_options = range(1, max(2 * s_now, 1) + 1) if clustered else [s_now]
+    shard_options = range(1, 2 * s_now + 1) if clustered else [s_now]
     replica_options = range(r_min, max(r_now, r_min) + 1)
 
     def capacity(spec: Mapping[str, Any], s: int, eng_skew: float) -> dict[str, float]:
@@ -117,10 +116,8 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
 
     picks, notes = [], []
     missing = [d.name for d in (memory, network, engine(r_now)[0]) if d.n == 0]
-    if spec_now is None or missing:
-        notes.append(
-            f"node type {node_now} not in the spec catalog" if spec_now is None else f"no data for {', '.join(missing)}"
-        )
+    if missing:
+        notes.append(f"no data for {', '.join(missing)}")
     else:
         for r in replica_options:
             eng, eng_skew = engine(r)
@@ -160,9 +157,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     if r_now < r_min:
         notes.append(f"{r_now} replicas per shard is below the minimum {r_min} (Multi-AZ needs at least one)")
     demands_new = [memory, network, best_engine or eng_now[0]]
-    spec_new = ctx.specs.get("elasticache", new["node_type"]) or spec_now
+    spec_new = ctx.specs.spec("elasticache", new["node_type"])
     cap_now = capacity(spec_now, s_now, eng_now[1])
-    cap_new = capacity(spec_new, new["num_shards"], (engine(new["replicas_per_shard"])[1])) if spec_new else {}
+    cap_new = capacity(spec_new, new["num_shards"], engine(new["replicas_per_shard"])[1])
     changes = [
         change(resource, k, v, new[k])
         for k, v in (("node_type", node_now), ("num_shards", s_now), ("replicas_per_shard", r_now))
@@ -185,7 +182,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         capacity_new=cap_new,
         cost_current=cost_now,
         cost_proposed=price({**cfg, **new}, resource.region, ctx.prices),
-        rollout="in-place",
+        rollout=RolloutMethod.IN_PLACE,
         reason=reason,
         evidence={
             "shard_skew": {"memory": mem_skew, "network": net_skew},

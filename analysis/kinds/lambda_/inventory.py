@@ -2,7 +2,6 @@
 
 from analysis.inventory import tag_dict
 from analysis.model import Resource
-from analysis.registry import register
 from analysis.sources.aws import RegionClients, error_code
 
 PREFERRED_ALIAS = "live"
@@ -32,7 +31,6 @@ def provisioned_concurrency(lam, function: str, alias: str | None) -> tuple[int,
         raise
 
 
-@register("lambda", "discover")
 def discover(clients: RegionClients) -> list[Resource]:
     lam = clients.client("lambda")
     out = []

@@ -1,7 +1,6 @@
 """CloudWatch series that size a Lambda function (AWS/Lambda, plus Lambda Insights memory)."""
 
 from analysis.model import MetricQuery, Resource
-from analysis.registry import register
 
 FUNCTION_METRICS = {
     "Invocations": ("Sum",),
@@ -18,7 +17,6 @@ ALIAS_METRICS = {  # by Resource = "<function>:<alias>"
 INSIGHTS_METRICS = {"used_memory_max": ("Maximum",)}  # MB; only where Lambda Insights is enabled
 
 
-@register("lambda", "queries")
 def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:
     fn = resource.resource_id
     out = [

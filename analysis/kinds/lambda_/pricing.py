@@ -17,7 +17,6 @@ import numpy as np
 
 from analysis.model import Cost, MetricQuery, Series
 from analysis.pricing.catalog import SECONDS_PER_MONTH, Bill, Price, PriceCatalog
-from analysis.registry import register
 from analysis.sizing.stats import aligned, find
 
 
@@ -59,7 +58,6 @@ class Usage:
         )
 
 
-@register("lambda", "price")
 def price(config: Mapping[str, Any], region: str, catalog: PriceCatalog, usage: Usage | None = None) -> Cost:
     arch = str(config.get("architecture") or "x86_64")
     gb = float(config["memory_size"]) / 1024

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.lambda_.pricing import Usage, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
-from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, dimension_evidence, excluded, finish
@@ -36,7 +36,6 @@ def provisioned_demand(series: Mapping[MetricQuery, Series], pc_now: int, ctx: S
     return demand("provisioned_concurrency", "executions", ts, used, pol)
 
 
-@register("lambda", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     usage = Usage.from_series(series)
@@ -53,8 +52,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
 
     # Memory
     mem_new = mem_now
-    if mem.n:
-        mem_new = rules.lambda_memory(mem.target, ctx.options.lambda_memory_step_mb)
+    mem_target = mem.target  # None without Lambda Insights data
+    if mem_target is not None:
+        mem_new = rules.lambda_memory(mem_target, ctx.options.lambda_memory_step_mb)
         p99 = find(series, "Duration", "p99")
         slow = max((float(np.max(s.values)) for s in p99), default=0.0)
         timeout_ms = float(cfg.get("timeout") or 900) * 1000
@@ -77,8 +77,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     pc_new = pc_now
     # Provisioned concurrency exists only on an alias; adding it where none is set is a latency
     # decision, not a sizing one, so only an existing level is resized (down to 0 if unused).
-    if cfg.get("alias") and pc_now and pc_dem.n:
-        pc_new = math.ceil(pc_dem.target - 1e-9)
+    pc_target = pc_dem.target
+    if cfg.get("alias") and pc_now and pc_target is not None:
+        pc_new = math.ceil(pc_target - 1e-9)
         notes.append(
             f"provisioned concurrency from in-use p{pc_dem.policy.percentile:g} {pc_dem.pct:.1f}"
             + (" (0: never used)" if pc_new == 0 else "")
@@ -87,8 +88,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         notes.append("provisioned concurrency kept: no utilisation data")
     reserved_new = reserved_now
     throttled = sum(float(s.values.sum()) for s in find(series, "Throttles", "Sum"))
-    if reserved_now is not None and conc.n:
-        reserved_new = max(1, math.ceil(conc.target - 1e-9), pc_new)
+    conc_target = conc.target
+    if reserved_now is not None and conc_target is not None:
+        reserved_new = max(1, math.ceil(conc_target - 1e-9), pc_new)
         if throttled > 0:
             reserved_new = max(reserved_new, reserved_now)
             notes.append(
@@ -123,7 +125,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         capacity_new=cap_new,
         cost_current=cost_now,
         cost_proposed=price(new_cfg, resource.region, ctx.prices, usage),
-        rollout="alias-shift",
+        rollout=RolloutMethod.ALIAS_SHIFT,
         reason=reason,
         evidence={
             "provisioned_concurrency": dimension_evidence(pc_dem, pc_now, pc_new),

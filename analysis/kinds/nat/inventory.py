@@ -4,7 +4,6 @@ from collections import defaultdict
 
 from analysis.inventory import tag_dict
 from analysis.model import Resource
-from analysis.registry import register
 from analysis.sources.aws import RegionClients
 
 LIVE_STATES = ["pending", "available"]
@@ -18,7 +17,6 @@ def common_tags(tag_sets: list[dict[str, str]]) -> dict[str, str]:
     return {k: v for k, v in first.items() if all(t.get(k) == v for t in rest)}
 
 
-@register("nat", "discover")
 def discover(clients: RegionClients) -> list[Resource]:
     ec2 = clients.client("ec2")
     by_vpc: dict[str, list[dict]] = defaultdict(list)

@@ -1,7 +1,6 @@
 """CloudWatch series that size a VPC's NAT gateways (AWS/NATGateway, per NatGatewayId)."""
 
 from analysis.model import MetricQuery, Resource
-from analysis.registry import register
 
 METRICS = {
     "BytesOutToDestination": ("Sum",),
@@ -14,7 +13,6 @@ METRICS = {
 }
 
 
-@register("nat", "queries")
 def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:
     return [
         MetricQuery.of("AWS/NATGateway", name, {"NatGatewayId": nat}, stat, period)

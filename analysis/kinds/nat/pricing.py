@@ -10,7 +10,6 @@ from typing import Any
 
 from analysis.model import Cost
 from analysis.pricing.catalog import Bill, PriceCatalog
-from analysis.registry import register
 from analysis.sizing import rules
 
 
@@ -19,7 +18,6 @@ class Usage:
     gb_processed: float  # GB per month through all gateways
 
 
-@register("nat", "price")
 def price(config: Mapping[str, Any], region: str, catalog: PriceCatalog, usage: Usage | None = None) -> Cost:
     n, azs = int(config.get("nat_gateway_count") or 0), int(config.get("az_count") or 0)
     p = lambda term: catalog.price("nat_gateway", region, "nat_gateway", "standard", term)  # noqa: E731

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.nat.pricing import Usage, price
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH, SECONDS_PER_MONTH
-from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, excluded, finish
@@ -21,7 +21,6 @@ from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import find, from_series
 
 
-@register("nat", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     pol = ctx.policy.of
@@ -99,7 +98,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         capacity_new=cap(n_new),
         cost_current=cost_now,
         cost_proposed=price({**cfg, "nat_gateway_count": n_new}, resource.region, ctx.prices, usage),
-        rollout="replacement",
+        rollout=RolloutMethod.REPLACEMENT,
         reason=reason,
         evidence={"gb_processed_month": gb_month, "cross_az_share": cross, "port_allocation_errors": port_errors},
     )

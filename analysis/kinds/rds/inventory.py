@@ -2,7 +2,6 @@
 
 from analysis.inventory import tag_dict
 from analysis.model import Resource
-from analysis.registry import register
 from analysis.sources.aws import RegionClients
 
 
@@ -11,7 +10,6 @@ def _instance_id(ref: str) -> str:
     return ref.rsplit(":", 1)[-1] if ref.startswith("arn:") else ref
 
 
-@register("rds", "discover")
 def discover(clients: RegionClients) -> list[Resource]:
     rds = clients.client("rds")
     out = []

@@ -1,7 +1,6 @@
 """CloudWatch series that size an RDS instance (AWS/RDS, per DBInstanceIdentifier)."""
 
 from analysis.model import MetricQuery, Resource
-from analysis.registry import register
 
 # metric -> statistics. Percentiles are computed in the tool from the 5-minute series.
 METRICS = {
@@ -18,7 +17,6 @@ METRICS = {
 REPLICA_METRICS = {"ReplicaLag": ("Maximum",)}
 
 
-@register("rds", "queries")
 def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:
     metrics = dict(METRICS)
     if resource.config.get("role") == "replica":

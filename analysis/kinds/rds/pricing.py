@@ -8,7 +8,6 @@ from typing import Any
 
 from analysis.model import Cost
 from analysis.pricing.catalog import Bill, PriceCatalog
-from analysis.registry import register
 from analysis.sizing import rules
 
 ENGINE_SERVICE = {"postgres": "rds_postgresql", "postgresql": "rds_postgresql"}
@@ -23,7 +22,6 @@ def instance_hourly(catalog: PriceCatalog, region: str, config: Mapping[str, Any
     return catalog.hourly(service, region, instance_class, deployment(config))
 
 
-@register("rds", "price")
 def price(config: Mapping[str, Any], region: str, catalog: PriceCatalog, usage: Any = None) -> Cost:
     dep = deployment(config)
     storage_type = str(config.get("storage_type") or "gp3")

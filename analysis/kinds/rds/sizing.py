@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from analysis.enums import RolloutMethod
 from analysis.kinds.rds.pricing import instance_hourly, price
 from analysis.model import Cost, MetricQuery, Recommendation, Resource, Series
 from analysis.pricing.catalog import HOURS_PER_MONTH
-from analysis.registry import register
 from analysis.sizing import rules
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, finish, unsizable
@@ -77,7 +77,7 @@ def candidates(resource: Resource, ctx: SizingContext) -> list[Candidate]:
 
 def _replica_needed(resource: Resource, conns: Demand, ctx: SizingContext) -> tuple[bool, str]:
     source = ctx.peers.get((resource.region, str(resource.config.get("source_id"))))
-    if conns.n == 0:
+    if conns.pct is None:
         return True, "no DatabaseConnections data for the replica: kept"
     if conns.pct > ctx.options.replica_idle_connections:
         return True, f"replica serves reads (p{conns.policy.percentile:g} {conns.pct:.0f} connections)"
@@ -106,31 +106,33 @@ def _remove_replica(
         capacity_new={},
         cost_current=cost_now,
         cost_proposed=Cost(0.0, 0.0, 0.0),
-        rollout="in-place",
+        rollout=RolloutMethod.IN_PLACE,
         reason=f"remove the read replica: {why}; Terraform destroys it (readers must use the writer "
         f"endpoint first), and a primary without replicas can use blue/green deployments directly",
     )
 
 
-def _rollout(resource: Resource) -> tuple[str, str]:
+def _rollout(resource: Resource) -> tuple[RolloutMethod, str]:
     if resource.config.get("role") == "replica":
-        return "in-place", "a replica is modified in place (only its readers see the reboot)"
+        return RolloutMethod.IN_PLACE, "a replica is modified in place (only its readers see the reboot)"
     if resource.config.get("replica_ids"):
-        return "blue-green", (
+        return RolloutMethod.BLUE_GREEN, (
             "blue/green deployment orchestrated through the RDS API (the provider's "
             "blue_green_update cannot handle an instance with read replicas), then the tfvars "
             "are updated so the next plan is a no-op"
         )
-    return "blue-green", "blue/green deployment (switchover in about a minute; the old instance is kept as -old1)"
+    return (
+        RolloutMethod.BLUE_GREEN,
+        "blue/green deployment (switchover in about a minute; the old instance is kept as -old1)",
+    )
 
 
-@register("rds", "size")
 def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingContext) -> Recommendation:
     cfg = resource.config
     cost_now = price(cfg, resource.region, ctx.prices)
-    early, spec = unsizable(resource, ctx, cost_now, "rds", "instance_class")
-    if early:
-        return early
+    spec = unsizable(resource, ctx, cost_now, "rds", "instance_class")
+    if isinstance(spec, Recommendation):
+        return spec
     ds = demands(series, spec, ctx)
     by = {d.name: d for d in ds}
     if cfg.get("role") == "replica":
@@ -160,8 +162,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     iops_new, thr_new = iops_now, thr_now
     if rules.gp3_settable(gib) and str(cfg.get("storage_type") or "gp3") == "gp3":
         # Without I/O data keep what is set (raised to the floor if below it).
-        iops_need = by["iops"].target if by["iops"].n else (iops_now or 0)
-        thr_need = by["throughput"].target * 1e6 / MIB if by["throughput"].n else (thr_now or 0)
+        iops_target, thr_target = by["iops"].target, by["throughput"].target
+        iops_need = iops_target if iops_target is not None else (iops_now or 0)
+        thr_need = thr_target * 1e6 / MIB if thr_target is not None else (thr_now or 0)
         iops_new = rules.gp3_iops(gib, iops_need, thr_need)
         thr_new = rules.gp3_throughput(gib, thr_need, iops_new)
         if iops_now is not None and iops_now < rules.GP3_BASELINE_LARGE[0]:
@@ -182,7 +185,7 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         "storage_throughput": thr_new,
         "allocated_storage": gib,
     }
-    new_spec = ctx.specs.get("rds", new_class)
+    new_spec = ctx.specs.spec("rds", new_class)
     storage_iops = iops_new or rules.gp3_baseline(gib)[0]
     storage_mbps = (thr_new or rules.gp3_baseline(gib)[1]) * MIB / 1e6
     cap_now = {**class_capacity(spec), "storage_iops": iops_now or rules.gp3_baseline(gib)[0]}

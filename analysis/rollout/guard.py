@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from analysis import tfvars_io
 from analysis.errors import AnalysisError, UsageError
 from analysis.rollout import alarms
+from stacks.naming import BLUE_SUFFIX, TFVARS_SUFFIX, alarm_tier, parse_stack, stack_of_tfvars
 from stacks.tfvars import override_path
 
 MAX_WINDOW = 6 * 3600
@@ -44,18 +45,20 @@ class Target:
 
     @property
     def tier(self) -> str:
-        return self.stack.split("-", 1)[0]
+        return parse_stack(self.stack)[0]
 
     @property
     def region(self) -> str:
-        return self.stack.split("-", 1)[1]
+        return parse_stack(self.stack)[1]
 
 
-def targets(root: Path, environment: str, stacks: Iterable[str] = (), region: str | None = None) -> list[Target]:
+def targets(
+    tfvars_root: Path, environment: str, stacks: Iterable[str] = (), regions: Collection[str] | None = None
+) -> list[Target]:
     """The named stacks, or every stack with a kept previous copy (what --apply / rollout changed)."""
-    base = root / "tfvars" / environment
+    base = Path(tfvars_root) / environment
     names = list(stacks) or sorted(
-        tfvars_io.stack_of(p) for p in (base / tfvars_io.PREVIOUS_DIR).glob(f"*{tfvars_io.SUFFIX}")
+        stack_of_tfvars(p.name) for p in (base / tfvars_io.PREVIOUS_DIR).glob(f"*{TFVARS_SUFFIX}")
     )
     if not names:
         raise UsageError(
@@ -64,16 +67,26 @@ def targets(root: Path, environment: str, stacks: Iterable[str] = (), region: st
         )
     out = []
     for name in sorted(set(names)):
-        tier, _, reg = name.partition("-")
-        if tier not in alarms.WATCHED_TIERS or not reg:
+        try:
+            reg = parse_stack(name)[1]
+        except ValueError:
             raise UsageError(
                 f"--stack {name!r}: expected <tier>-<region> with tier one of {', '.join(alarms.WATCHED_TIERS)}"
-            )
-        if region is None or reg == region:
-            out.append(Target(name, override_path(Path(root) / "tfvars", environment, name)))
+            ) from None
+        if regions is None or reg in regions:
+            out.append(Target(name, override_path(tfvars_root, environment, name)))
     if not out:
-        raise UsageError(f"nothing to guard in region {region}")
+        raise UsageError(f"nothing to guard in region {', '.join(regions or ())}")
     return out
+
+
+def check_files(targets: Iterable[Target]) -> None:
+    """AnalysisError naming the first corrupt tfvars file or kept previous copy."""
+    for t in targets:
+        tfvars_io.read(t.path)
+        kept = tfvars_io.read_bytes(tfvars_io.previous_path(t.path))
+        if kept:
+            tfvars_io.parse(kept, tfvars_io.previous_path(t.path))
 
 
 def _flatten(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,7 +171,10 @@ class Guard:
     def check(self) -> list[Breach]:
         breaches = []
         for region, watched in self.alarms().items():
-            current = {a["AlarmName"]: a for a in self._describe(region, sorted({self._prefix(a) for a in watched}))}
+            current = {
+                a["AlarmName"]: a
+                for a in self._describe(region, sorted({alarms.alarm_prefix(self.env, self._tier(a)) for a in watched}))
+            }
             for alarm in watched:
                 live = current.get(alarm["AlarmName"], alarm)
                 if live.get("StateValue") == "ALARM":
@@ -168,17 +184,18 @@ class Guard:
             breaches += self._raw(region, watched)
         return breaches
 
-    def _prefix(self, alarm: Mapping[str, Any]) -> str:
-        name = alarm["AlarmName"]
-        return name[: name.index("-conn-errors") + len("-conn-errors")]
+    def _tier(self, alarm: Mapping[str, Any]) -> str:
+        tier = alarm_tier(self.env, alarm["AlarmName"])
+        if tier is None:  # DescribeAlarms was asked for our prefixes only
+            raise AnalysisError(f"{alarm['AlarmName']}: not a rollback alarm of environment {self.env}")
+        return tier
 
     def _raw(self, region: str, watched: list[dict[str, Any]]) -> list[Breach]:
         """errors / total summed since the change, from each alarm's own MetricStat queries."""
         queries: list[dict[str, Any]] = []
         roles: list[tuple[str, bool, bool]] = []  # roles[i] = (alarm name, counts as error, counts as total)
         for alarm in watched:
-            tier = alarm["AlarmName"][len(f"rightsize-{self.env}-") :].split("-", 1)[0]
-            spec = alarms.SPECS.get(tier)
+            spec = alarms.SPECS.get(self._tier(alarm))
             for q in alarm.get("Metrics") or []:
                 stat = q.get("MetricStat")
                 if not stat:
@@ -265,7 +282,7 @@ def db_rollback_paths(state_dir: Path, stacks: set[str]) -> list[str]:
         rid = st.get("resource_id", path.stem)
         lines.append(
             f"database {rid} ({st.get('region')}): Blue/Green phase {st.get('phase')}; previous primary kept as "
-            f"{st.get('blue_after_switchover', rid + '-old1')} ({st.get('source_class', '?')}), pre-change snapshot "
+            f"{st.get('blue_after_switchover', rid + BLUE_SUFFIX)} ({st.get('source_class', '?')}), pre-change snapshot "
             f"{st.get('snapshot_id', '?')}. Redeploying the restored tfvars modifies {rid} back in place "
             f"(Multi-AZ: a failover-length interruption); for a data-level rollback point clients at the -old1 "
             f"instance or restore the snapshot"

@@ -1,6 +1,7 @@
-"""The simulated account's 45-day workload: an over-provisioned staging environment.
+"""The staging scenario: the simulated account's 45-day workload, an over-provisioned staging
+environment.
 
-Each resource gets a true-demand model (analysis/workload.py turns it into the CloudWatch
+Each resource gets a true-demand model (analysis/synthetic.py turns it into the CloudWatch
 series its kind reads). The numbers describe what staging really uses: a fraction of today's
 sizes, with daily and weekly cycles and bursts; real CloudWatch traces (Numenta NAB) shape the
 database CPU in us-east-1 and the compute CPU in us-west-2; one Lambda function has only 10 days
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.model import Resource, Series
-from analysis.workload import DemandModel, generate, load_trace, regular
+from analysis.synthetic import DemandModel, generate, load_trace, regular
 
 # The simulated window ends at a fixed instant: same inputs, same report.
 SIM_END = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
@@ -44,7 +45,7 @@ def _trace(name: str, points: int) -> np.ndarray:
 
 
 def model_for(resource: Resource, points: int) -> DemandModel:
-    """True demand of one staging resource (units per analysis/workload.py)."""
+    """True demand of one staging resource (units per analysis/kinds/<kind>/synthetic.py)."""
     east = resource.region == "us-east-1"
     cfg = resource.config
     if resource.kind == "rds":
