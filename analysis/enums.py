@@ -14,6 +14,7 @@ class Status(StrEnum):
     BELOW_THRESHOLD = "below-threshold"
     EXCLUDED = "excluded"  # CriticalPath=true: never changed
     NO_CHANGE = "no-change"
+    QUARANTINED = "quarantined"  # a metric series was rejected as bad data: not sized
 
 
 class Risk(StrEnum):

@@ -82,7 +82,7 @@ def simulated_account(stacks_dir: Path, out: Path) -> tuple[list[Resource], dict
     from analysis.inventory import load_inventory
     from analysis.run import RunOptions, execute
     from analysis.scale.batches import ALL_TIME, fetch
-    from analysis.sim.workload import SIM_END
+    from analysis.sim.scenario import SIM_END
     from analysis.sources.snapshot import SnapshotSource
 
     execute(RunOptions(output=out / "sim", stacks_dir=stacks_dir), progress=lambda _: None)

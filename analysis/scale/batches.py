@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from analysis.collect import resource_key
+from analysis.enums import Risk, RolloutMethod, Status
 from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.sizing.policy import SizingContext
 from analysis.sources.validate import Rejection, check
 
 DEFAULT_BATCH = 64  # resources per batch: ~64 x 20 series x 12,960 points ~ 270 MiB of raw series
 ALL_TIME = 1 << 62  # epoch seconds: wider than any timestamp a snapshot can hold
-QUARANTINED = "quarantined"  # Recommendation.status of a resource whose metrics were rejected
 
 
 def order(resources: Sequence[Resource]) -> list[Resource]:
@@ -84,12 +84,12 @@ def quarantine(rec: Recommendation, rejected: Sequence[Rejection]) -> Recommenda
         rec,
         changes=(),
         confidence=0.0,
-        status=QUARANTINED,
+        status=Status.QUARANTINED,
         reason=reason,
-        risk="high",
+        risk=Risk.HIGH,
         evidence={"rejected_series": [r.line() for r in rejected]},
         cost_proposed=rec.cost_current,
-        rollout="none",
+        rollout=RolloutMethod.NONE,
         demand={},
     )
 

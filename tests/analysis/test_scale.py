@@ -8,13 +8,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis.collect import resource_key
+from analysis.enums import Status
 from analysis.errors import AnalysisError
 from analysis.model import Series
-from analysis.scale.batches import QUARANTINED, batches, size_all, write_by_resource
-from analysis.sim.workload import model_for, seed_of
+from analysis.scale.batches import batches, size_all, write_by_resource
+from analysis.sim.scenario import model_for, seed_of
 from analysis.sizing.engine import analyse
 from analysis.sources.snapshot import CACHED_ROW_GROUPS, INDEX_KEY, SnapshotSource, SnapshotWriter, write_snapshot
-from analysis.workload import generate
+from analysis.synthetic import generate
 from tests.analysis.conftest import SIZING_DAYS, SIZING_END, staging_resource
 
 START = SIZING_END - SIZING_DAYS * 86_400
@@ -169,11 +170,11 @@ def test_bad_metrics_quarantine_their_resource(sizing_ctx, tmp_path, metric, how
     got = size_all(resources, src, sizing_ctx(), now=NOW, declared=src.declared_window())
     by_id = {r.resource.resource_id: r for r in got.recommendations}
     rec = by_id[bad.resource_id]
-    assert rec.status == QUARANTINED and not rec.changes and rec.confidence == 0.0
+    assert rec.status == Status.QUARANTINED and not rec.changes and rec.confidence == 0.0
     assert reason in rec.reason and metric in rec.reason
     assert list(got.rejections) == [resource_key(bad)]
     assert {x.reason for x in got.rejections[resource_key(bad)]} == {reason}
-    assert all(r.status != QUARANTINED for r in got.recommendations if r.resource is not bad)
+    assert all(r.status != Status.QUARANTINED for r in got.recommendations if r.resource is not bad)
 
 
 def test_the_window_ends_at_the_declared_end_or_the_last_datapoint_never_after_the_clock(tmp_path):
