@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -29,18 +29,23 @@ from analysis.pricing import live
 from analysis.report.charts import utilisation_svg
 from analysis.report.plan import preview
 from analysis.report.records import records as to_records
+from analysis.scale import accounts
+from analysis.scale.batches import DEFAULT_BATCH, BatchResult, size_all, write_by_resource
 from analysis.sim import account as sim_account
 from analysis.sim import motoserver
 from analysis.sim.scenario import SIM_END, series
-from analysis.sizing.engine import analyse
 from analysis.sizing.policy import Options, Policy, SizingContext
 from analysis.sources import open_source
 from analysis.sources.aws import Connector
-from analysis.sources.snapshot import SnapshotSource, write_snapshot
+from analysis.sources.cloudwatch import CloudWatchSource
+from analysis.sources.snapshot import SnapshotSource
+from analysis.sources.validate import Rejection
+from analysis.sources.validate import summary as summary_of_rejections
 from analysis.tfmap import StackError, load_sizing_keys
 from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS
 from stacks.tfvars import override_path
 
+MAX_REJECTION_LINES = 20  # rejected series named one per line in the messages; the rest only counted
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
 SIM_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "simulated",
@@ -79,6 +84,22 @@ class RunOptions:
     load_test: bool = False
     load_test_outputs: Path | None = None
     load_test_duration: str = "60s"
+    strict: bool = False  # exit 1 when a metric series was rejected (its resource is quarantined)
+    batch_size: int = DEFAULT_BATCH  # resources sized per batch: bounds the raw series held at once
+    scheduler: str | None = None  # Dask scheduler address: size the batches on that cluster
+    workers: int | None = None  # or on a local Dask cluster of this many worker processes
+    accounts: tuple[str, ...] | str = ()  # account ids, or "organization"; () = the credentials' account
+    role_name: str | None = None  # role assumed in each of --accounts
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1; got {self.batch_size}")
+        if self.workers is not None and self.workers < 1:
+            raise UsageError(f"--workers must be >= 1; got {self.workers}")
+        if self.scheduler is not None and self.workers is not None:
+            raise UsageError("give --scheduler ADDRESS or --workers N, not both")
+        if self.accounts and (self.role_name is None or self.target is not Target.AWS):
+            raise UsageError("--accounts needs --role-name and --target aws")
 
 
 @dataclass
@@ -91,6 +112,7 @@ class RunResult:
     diff: str
     applied: list[Path] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    rejections: dict[str, list[Rejection]] = field(default_factory=dict)  # resource key -> its rejected series
 
 
 def _say(line: str) -> None:
@@ -104,6 +126,7 @@ class Account:
     connector: Connector  # discovery (unused when --inventory names saved resources)
     metrics: Callable[[list[Resource]], MetricsSource]  # the resources found -> their metrics (no --metrics-snapshot)
     end: int | None = None  # fixed end of the metrics window; None: now
+    accounts: tuple[tuple[str, Connector], ...] = ()  # --accounts: (id, connector in it); () = `connector`'s
 
 
 @contextmanager
@@ -125,8 +148,9 @@ def simulated_account(opts: RunOptions, progress: Callable[[str], None]) -> Iter
 
         def metrics(resources: list[Resource]) -> MetricsSource:
             path = opts.output / "sim-metrics.parquet"
-            workload = series(resources, opts.days, SIM_END)
-            rows = write_snapshot(path, workload, {"source": "simulated account workload model"})
+            meta = {"source": "simulated account workload model", "window_start": SIM_END - opts.days * 86400}
+            meta.update(window_end=SIM_END, period=300)
+            rows = write_by_resource(path, resources, lambda r: series([r], opts.days, SIM_END), meta)
             save_inventory(inventory_path(path), resources, source="simulated account")  # `run --inventory` reads it
             progress(f"simulated account: {rows:,} datapoints over {opts.days} days written to {path}")
             return open_source(path)
@@ -135,12 +159,20 @@ def simulated_account(opts: RunOptions, progress: Callable[[str], None]) -> Iter
 
 
 def aws_account(opts: RunOptions) -> Account:
-    """Your account through --profile / --endpoint-url; metrics from CloudWatch."""
+    """Your account (or each of --accounts through --role-name) via --profile / --endpoint-url;
+    metrics from CloudWatch."""
+    connector = Connector.from_env(opts.profile, opts.endpoint_url)
+    targets: tuple[tuple[str, Connector], ...] = ()
+    if opts.accounts:
+        ids = accounts.resolve(connector, opts.accounts)
+        targets = tuple(accounts.connectors(connector, ids, str(opts.role_name), opts.regions[0]))
 
     def metrics(resources: list[Resource]) -> MetricsSource:
+        if targets:
+            return cast(MetricsSource, accounts.PerAccount({a: CloudWatchSource(c) for a, c in targets}))
         return open_source(profile=opts.profile, endpoint_url=opts.endpoint_url)
 
-    return Account(Connector.from_env(opts.profile, opts.endpoint_url), metrics)
+    return Account(connector, metrics, accounts=targets)
 
 
 # --- the stages ---------------------------------------------------------------------------------
@@ -162,32 +194,37 @@ def inventory_stage(
             f"no synthesized stacks in {opts.stacks_dir}: every resource is reported as "
             f"unmanaged (run `make synth` to map resources to tfvars)"
         )
-    inv = discover(account.connector, list(opts.regions), opts.tags, sizing_keys=sizing_keys)
-    messages += inv.messages
-    if not inv.anything:
-        raise AnalysisError("no region could be inventoried: " + "; ".join(inv.messages or ["nothing found"]))
+    found: list[Resource] = []
+    anything = False
+    for acct, connector in account.accounts or (("", account.connector),):
+        inv = discover(connector, list(opts.regions), opts.tags, sizing_keys=sizing_keys)
+        messages += [f"{acct}: {m}" if acct else m for m in inv.messages]
+        anything |= inv.anything
+        found += [replace(r, account=acct) for r in inv.resources] if acct else inv.resources
+    if not anything:
+        raise AnalysisError("no region could be inventoried: " + "; ".join(messages or ["nothing found"]))
     progress(
-        f"inventory: {len(inv.resources)} resources in {', '.join(opts.regions)}"
-        f" ({sum(1 for r in inv.resources if r.excluded)} excluded as CriticalPath)"
+        f"inventory: {len(found)} resources in {', '.join(opts.regions)}"
+        + (f" of {len(account.accounts)} accounts" if account.accounts else "")
+        + f" ({sum(1 for r in found if r.excluded)} excluded as CriticalPath)"
     )
-    return inv.resources
+    return found
 
 
 def metrics_stage(
     opts: RunOptions, account: Account, resources: list[Resource]
-) -> tuple[MetricsSource, tuple[int, int]]:
-    """The metrics source (--metrics-snapshot, else the account's) and the [start, end) window it is
-    read over: up to the snapshot's last datapoint, the account's fixed end, or now."""
+) -> tuple[MetricsSource, tuple[int, int], int]:
+    """The metrics source (--metrics-snapshot, else the account's), the [start, end) window it is
+    read over (the snapshot's declared window or last datapoint, the account's fixed end, or now;
+    never after the clock) and the clock itself (no datapoint may be later)."""
+    clock = account.end if account.end is not None else int(time.time())
     if opts.metrics_snapshot is not None:
         source = open_source(opts.metrics_snapshot)
-        end = cast(SnapshotSource, source).time_range()[1]
-        if end is None:
-            raise AnalysisError(f"{opts.metrics_snapshot}: metrics snapshot holds no datapoints")
-        end = end - end % 300 + 300
+        end = cast(SnapshotSource, source).window_end(now=max(clock, int(time.time())))
     else:
         source = account.metrics(resources)
-        end = account.end if account.end is not None else int(time.time()) // 300 * 300
-    return source, (end - opts.days * 86400, end)
+        end = clock // 300 * 300
+    return source, (end - opts.days * 86400, end), max(clock, int(time.time()))
 
 
 def sizing_stage(
@@ -195,10 +232,12 @@ def sizing_stage(
     resources: list[Resource],
     source: MetricsSource,
     window: tuple[int, int],
+    clock: int,
     messages: list[str],
     progress: Callable[[str], None],
-) -> tuple[list[Recommendation], str]:
-    """The recommendations, and the date of the prices they were costed with."""
+) -> tuple[BatchResult, str]:
+    """The recommendations (sized a batch at a time; resources with rejected metrics quarantined)
+    and the date of the prices they were costed with."""
     try:
         prices, notes = live.load(opts.pricing, regions=list(opts.regions))
     except live.PricingUnavailable as e:
@@ -211,21 +250,41 @@ def sizing_stage(
         policy=Policy.uniform(opts.percentile, opts.headroom),
         options=Options(allow_architecture_switch=opts.allow_architecture_switch),
     )
-    recs = analyse(resources, source, ctx)
+    declared = source.declared_window() if isinstance(source, SnapshotSource) else None
+    if opts.scheduler is not None or opts.workers is not None:
+        if not isinstance(source, SnapshotSource):
+            raise UsageError("--scheduler/--workers size from a metrics snapshot: add --metrics-snapshot")
+        from analysis.scale.cluster import cluster_client, size_on
+
+        with cluster_client(opts.scheduler, opts.workers) as client:
+            got = size_on(client, resources, source.path, ctx, now=clock, declared=declared, batch_size=opts.batch_size)
+    else:
+        got = size_all(resources, source, ctx, now=clock, declared=declared, batch_size=opts.batch_size)
     if hasattr(source, "usage"):
         progress(f"CloudWatch: {source.usage.summary()}")
-    progress(f"sizing: {sum(r.status == 'emitted' for r in recs)} changes emitted")
-    return recs, prices.as_of
+    rejected = [r for rs in got.rejections.values() for r in rs]
+    if rejected:
+        messages.append(
+            f"metrics: {summary_of_rejections(rejected)}; {len(got.rejections)} resources quarantined (not sized)"
+        )
+        messages += [f"rejected: {r.line()}" for r in rejected[:MAX_REJECTION_LINES]]
+        if len(rejected) > MAX_REJECTION_LINES:
+            messages.append(
+                f"rejected: {len(rejected) - MAX_REJECTION_LINES} more (each quarantined record lists its own)"
+            )
+    progress(f"sizing: {sum(r.status == 'emitted' for r in got.recommendations)} changes emitted")
+    return got, prices.as_of
 
 
 def reports_stage(
     opts: RunOptions,
-    recs: list[Recommendation],
+    sized: BatchResult,
     source: MetricsSource,
     window: tuple[int, int],
     prices_as_of: str,
     messages: list[str],
 ) -> RunResult:
+    recs = sized.recommendations
     records = to_records(recs, opts.environment)
     files, pending = proposals(records, opts.tfvars_root, opts.environment)
     proposed_files, diff = _proposed_files(opts, files)
@@ -233,7 +292,7 @@ def reports_stage(
     outputs = report.render(records, meta, _charts(recs), preview(records, opts.stacks_dir), diff)
     outputs.update(proposed_files)
     written = report.write(opts.output, outputs)
-    return RunResult(recs, records, written, files, pending, diff, messages=messages)
+    return RunResult(recs, records, written, files, pending, diff, messages=messages, rejections=sized.rejections)
 
 
 def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResult:
@@ -243,9 +302,9 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
     with prepared as account:  # the simulated account's moto server stops once sizing has read it
         messages: list[str] = []
         resources = inventory_stage(opts, account, messages, progress)
-        source, window = metrics_stage(opts, account, resources)
-        recs, prices_as_of = sizing_stage(opts, resources, source, window, messages, progress)
-    result = reports_stage(opts, recs, source, window, prices_as_of, messages)
+        source, window, clock = metrics_stage(opts, account, resources)
+        sized, prices_as_of = sizing_stage(opts, resources, source, window, clock, messages, progress)
+    result = reports_stage(opts, sized, source, window, prices_as_of, messages)
     if opts.apply:
         result.applied = apply(result.proposed)
     return result

@@ -50,8 +50,8 @@ def organization_accounts(connector: Any) -> list[str]:
     return active
 
 
-def resolve(connector: Any, accounts: list[str] | str) -> list[str]:
-    return organization_accounts(connector) if accounts == ORGANIZATION else list(accounts)
+def resolve(connector: Any, accounts: Sequence[str] | str) -> list[str]:
+    return organization_accounts(connector) if isinstance(accounts, str) else list(accounts)
 
 
 def assume(connector: Any, account: str, role_name: str, region: str) -> Any:
