@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 
-from analysis.args import add_aws_arguments, parse_days, parse_regions, parse_tags
+from analysis.args import add_aws_arguments, add_scale_arguments, parse_days, parse_regions, parse_tags, scale_options
 from analysis.cli import command
 from analysis.collect import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS, collect, summary_lines
 from analysis.errors import AnalysisError, UsageError
+from analysis.scale import accounts
 from analysis.sources.aws import Connector
 
 
@@ -47,6 +49,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strict", action="store_true", help="exit 1 when any region or kind was skipped (files are still written)"
     )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted collection from the batches already on disk (<output>.parts/)",
+    )
+    add_scale_arguments(p)
 
 
 def parse_workers(text: str) -> int:
@@ -89,17 +97,39 @@ def run(args: argparse.Namespace) -> int:
     if not args.output.endswith(".parquet"):
         raise UsageError(f"--output must name a .parquet file; got {args.output!r}")
 
+    scale = scale_options(args)
     connector = Connector.from_env(args.profile, args.endpoint_url)
+    targets = []
+    if scale["accounts"]:
+        ids = accounts.resolve(connector, scale["accounts"])
+        targets = accounts.connectors(connector, ids, scale["role_name"], regions[0])
+    cluster = None
+    if scale["scheduler"] is not None or scale["workers"] is not None:
+        from analysis.scale.cluster import cluster_client
+
+        cluster = cluster_client(scale["scheduler"], scale["workers"])
     bar, update = _progress()
-    try:
-        if bar:
-            bar.start()
-        result = collect(
-            connector, regions, days, tags, args.stacks_dir, args.output, max_workers=workers, progress=update
-        )
-    finally:
-        if bar:
-            bar.stop()
+    with cluster or nullcontext() as client:
+        try:
+            if bar and client is None:
+                bar.start()
+            result = collect(
+                connector,
+                regions,
+                days,
+                tags,
+                args.stacks_dir,
+                args.output,
+                max_workers=workers,
+                progress=update if client is None else None,
+                accounts=targets,
+                batch_size=scale["batch_size"],
+                resume=args.resume,
+                client=client,
+            )
+        finally:
+            if bar and client is None:
+                bar.stop()
     for m in result.messages:
         print(m, file=sys.stderr)
     if not result.anything:
