@@ -14,7 +14,6 @@ size, 10,000 resources in <= 10 minutes, within 3x of the floor) are compared, n
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -93,18 +92,24 @@ def simulated_account(stacks_dir: Path, out: Path) -> tuple[list[Resource], dict
     return resources, series, {"window_start": SIM_END - 45 * 86_400, "window_end": SIM_END, "period": 300}
 
 
+# Starts the measured command from a small interpreter: a child forked from the benchmark itself
+# would count the benchmark's own pages in its peak RSS.
+LAUNCHER = (
+    "import resource, subprocess, sys; rc = subprocess.run(sys.argv[2:]).returncode; "
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); sys.exit(rc)"
+)
+
+
 def measure(cmd: list[str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS GiB of that child alone, stdout) of a child process."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    """(wall seconds, peak RSS GiB of that command alone, stdout) of a child process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        rss = Path(tmp) / "maxrss"
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage, not every child's
+        proc = subprocess.run([sys.executable, "-c", LAUNCHER, str(rss), *cmd], capture_output=True, text=True)
         wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0), err.seek(0)
         if proc.returncode:
-            raise SystemExit(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}): {err.read().strip()[-400:]}")
-        return wall, usage.ru_maxrss / 1024 / 1024, out.read()
+            raise SystemExit(f"{' '.join(cmd[:4])} ... failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
+        return wall, int(rss.read_text()) / 1024 / 1024, proc.stdout
 
 
 def floor(path: str) -> None:
