@@ -442,15 +442,24 @@ class SnapshotSource:
         self._row_groups.clear()
 
 
+def _array(col):
+    """One contiguous Arrow array of a (possibly chunked) column, without a copy when it is one chunk."""
+    import pyarrow as pa
+
+    if not isinstance(col, pa.ChunkedArray):
+        return col
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+
+
 def _epoch_seconds(col) -> np.ndarray:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not pa.types.is_timestamp(col.type):
         raise TypeError(f"timestamp column is {col.type}, expected a timestamp")
     # the stored integers count units since the epoch, UTC (naive ones are UTC by the format's definition)
     per_second = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[col.type.unit]
-    return pc.cast(col, pa.int64()).to_numpy(zero_copy_only=False) // per_second
+    raw = _array(col).view(pa.int64()).to_numpy(zero_copy_only=False)
+    return raw // per_second if per_second > 1 else raw
 
 
 def _decode(table, constants: Mapping[str, str]) -> dict[SeriesKey, tuple[np.ndarray, np.ndarray]]:
@@ -459,50 +468,54 @@ def _decode(table, constants: Mapping[str, str]) -> dict[SeriesKey, tuple[np.nda
     import pyarrow.compute as pc
 
     n = table.num_rows
-    ts = _epoch_seconds(table["timestamp"]) if n else np.zeros(0, np.int64)
-    values = pc.cast(table["value"], pa.float64()).to_numpy(zero_copy_only=False) if n else np.zeros(0)
-    codes, uniques = [], []
-    for name in (ACCOUNT,) + KEY_COLUMNS:
-        if name in table.column_names:
-            col = table[name]
-            if name == "period":
-                col = pc.cast(col, pa.int64())
-            col = col.combine_chunks()
-            enc = (col if pa.types.is_dictionary(col.type) else col.dictionary_encode()) if n else None
-            codes.append(enc.indices.to_numpy() if enc is not None else np.zeros(0, np.int64))
-            uniques.append(enc.dictionary.to_pylist() if enc is not None else [])
-        else:  # a hive folder's value, or "" for the optional account column
-            const: Any = constants.get(name, "")
-            codes.append(np.zeros(n, np.int64))
-            uniques.append([int(const) if name == "period" else const])
+    if not n:
+        return {}
+    ts = _epoch_seconds(table["timestamp"])
+    values = _array(pc.cast(table["value"], pa.float64())).to_numpy(zero_copy_only=False)
+    names = [c for c in (ACCOUNT,) + KEY_COLUMNS if c in table.column_names]
+    fixed: dict[str, Any] = {  # a hive folder's value, or "" for the optional account column
+        c: (int(constants.get(c, 0)) if c == "period" else constants.get(c, ""))
+        for c in (ACCOUNT,) + KEY_COLUMNS
+        if c not in names
+    }
+    codes: list[np.ndarray] = []
+    uniques: list[list[Any] | None] = []
+    for name in names:
+        col = _array(table[name])
+        if name == "period":  # numbers: the value is its own code
+            codes.append(_array(pc.cast(col, pa.int64())).to_numpy(zero_copy_only=False))
+            uniques.append(None)
+            continue
+        enc = col if pa.types.is_dictionary(col.type) else col.dictionary_encode()
+        codes.append(enc.indices.to_numpy(zero_copy_only=False))
+        uniques.append(enc.dictionary.to_pylist())
     out: dict[SeriesKey, list[tuple[np.ndarray, np.ndarray]]] = {}
-    if n:
-        bounds = _runs(codes)
+    bounds = _runs(codes, n)
+    starts = [tuple(int(c[a]) for c in codes) for a in bounds[:-1]]
+    if len(set(starts)) < len(starts):  # a series in several runs (rows in any order): group them
+        order = np.lexsort(tuple(reversed(codes)))  # stable: file order kept within a series
+        codes = [c[order] for c in codes]
+        ts, values = ts[order], values[order]
+        bounds = _runs(codes, n)
         starts = [tuple(int(c[a]) for c in codes) for a in bounds[:-1]]
-        if len(set(starts)) < len(starts):  # a series in several runs (rows in any order): group them
-            order = np.lexsort(tuple(reversed(codes)))  # stable: file order kept within a series
-            codes = [c[order] for c in codes]
-            ts, values = ts[order], values[order]
-            bounds = _runs(codes)
-            starts = [tuple(int(c[a]) for c in codes) for a in bounds[:-1]]
-        for a, b, row in zip(bounds[:-1], bounds[1:], starts):
-            key = [uniques[i][row[i]] for i in range(len(uniques))]
-            key[0] = key[0] or ""
-            try:
-                key[4] = _normalise_dimensions(key[4])
-            except (json.JSONDecodeError, TypeError):
-                raise ValueError(f"dimensions {key[4]!r} is not a JSON object") from None
-            t, v = ts[a:b], values[a:b]
-            if np.any(t[1:] < t[:-1]):
-                order_t = np.argsort(t, kind="stable")
-                t, v = t[order_t], v[order_t]
-            out.setdefault(tuple(key), []).append((t, v))
+    for a, b, row in zip(bounds[:-1], bounds[1:], starts):
+        found = {name: (code if u is None else u[code]) for name, u, code in zip(names, uniques, row)}
+        key: list[Any] = [found[c] if c in found else fixed[c] for c in (ACCOUNT,) + KEY_COLUMNS]
+        key[0] = key[0] or ""
+        try:
+            key[4] = _normalise_dimensions(key[4])
+        except (json.JSONDecodeError, TypeError):
+            raise ValueError(f"dimensions {key[4]!r} is not a JSON object") from None
+        t, v = ts[a:b], values[a:b]
+        if np.any(t[1:] < t[:-1]):
+            order_t = np.argsort(t, kind="stable")
+            t, v = t[order_t], v[order_t]
+        out.setdefault(tuple(key), []).append((t, v))
     return {k: parts[0] if len(parts) == 1 else _merge(parts) for k, parts in out.items()}
 
 
-def _runs(codes: list[np.ndarray]) -> np.ndarray:
+def _runs(codes: list[np.ndarray], n: int) -> np.ndarray:
     """Row offsets where the key changes: [0, ..., n]."""
-    n = len(codes[0])
     change = np.zeros(max(n - 1, 0), bool)
     for c in codes:
         change |= c[1:] != c[:-1]
