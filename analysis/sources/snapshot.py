@@ -198,23 +198,13 @@ class SnapshotWriter:
             self._stack.__exit__(*exc)
 
 
-def write_snapshot(
-    path: str | Path,
-    series: Iterable[Series],
-    metadata: Mapping[str, Any] | None = None,
-    *,
-    resource_of: Mapping[SeriesKey, str] | None = None,
-) -> int:
-    """Write series (empty ones add no rows) atomically in one batch; returns the number of rows.
-
-    With `resource_of` (series key -> resource key) the file is resource-major and indexed;
-    without it every series belongs to one unindexed group, ordered by series key."""
+def write_snapshot(path: str | Path, series: Iterable[Series], metadata: Mapping[str, Any] | None = None) -> int:
+    """Write series (empty ones add no rows) atomically, ordered by series key, without a resource
+    index (analysis.scale.batches.write_by_resource writes the indexed, resource-major file);
+    returns the number of rows."""
     items = list(series)
-    groups: dict[str, list[Series]] = {}
-    for s in items:
-        groups.setdefault(resource_of.get(series_key(s), "") if resource_of else "", []).append(s)
     with SnapshotWriter(path, metadata, accounts=any(s.account for s in items)) as w:
-        return w.write(sorted(groups.items()))
+        return w.write([("", items)])
 
 
 # --- reading ---------------------------------------------------------------------------
