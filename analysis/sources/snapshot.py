@@ -94,7 +94,7 @@ def _table(groups: Sequence[tuple[str, Sequence[Series]]], accounts: bool):
     ]
     if accounts:
         arrays.append(column(0))
-    return pa.Table.from_arrays(arrays, schema=_dictionary_schema(accounts)), counts, ordered
+    return pa.Table.from_arrays(arrays, schema=_dictionary_schema(accounts))
 
 
 def _dictionary_schema(accounts: bool):
@@ -156,7 +156,7 @@ class SnapshotWriter:
     def write(self, groups: Iterable[tuple[str, Iterable[Series]]]) -> int:
         """Append one batch (resource key, its series); returns the rows written."""
         batch = [(key, list(series)) for key, series in groups]
-        table, counts, _ = _table(batch, self.accounts)
+        table = _table(batch, self.accounts)
         row = self.rows
         for key, series in batch:
             n = sum(len(s.timestamps) for s in series)
