@@ -163,3 +163,17 @@ def test_collection_on_a_local_cluster_writes_the_same_snapshot(databases, tmp_p
         many = collect(Connector(), [REGION, "us-west-2"], 3, output=tmp_path / "dask.parquet", client=client, **args)
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "dask.parquet").read_bytes()
     assert many.coverage == one.coverage and many.usage.as_dict() == one.usage.as_dict()
+
+
+def test_collect_flags_resume_and_batch_size(databases, tmp_path, capsys):
+    from analysis.cli import main
+
+    out = tmp_path / "m.parquet"
+    args = ["collect", "--regions", REGION, "--days", "3", "--output", str(out), "--stacks-dir", str(tmp_path)]
+    assert main([*args, "--batch-size", "1"]) == 0
+    keys = [k for k, _, _ in json.loads(pq.read_metadata(out).metadata[INDEX_KEY.encode()])]
+    assert main([*args, "--batch-size", "1", "--resume"]) == 0  # nothing on disk to resume: a fresh run
+    assert [k for k, _, _ in json.loads(pq.read_metadata(out).metadata[INDEX_KEY.encode()])] == keys
+    assert "wrote" in capsys.readouterr().out and not parts_dir(out).exists()
+    assert main([*args, "--batch-size", "0"]) == 2
+    assert "--batch-size must be a whole number >= 1" in capsys.readouterr().err
