@@ -1,12 +1,12 @@
 """Sizing in batches from a resource-major snapshot: the same answers as the whole-file path,
 bounded reads, and bad metrics quarantined with their reason (never sized, never a traceback)."""
 
-from dataclasses import replace
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from analysis.bench.scale import copy_of
 from analysis.collect import resource_key
 from analysis.enums import Status
 from analysis.errors import AnalysisError
@@ -23,17 +23,9 @@ NOW = SIZING_END + 3600
 
 
 def fleet(copies=2):
-    """The staging kinds, `copies` times each, ids renamed (like a fleet built from the sim)."""
-    out = []
-    for i in range(copies):
-        for name in ("rds", "rds_replica", "elasticache", "asg", "lambda", "nat"):
-            r = staging_resource(name)
-            cfg = dict(r.config)
-            for field in ("member_clusters", "nat_gateway_ids"):  # their ids are metric dimensions
-                if field in cfg:
-                    cfg[field] = tuple(f"{x}-{i}" for x in cfg[field])
-            out.append(replace(r, resource_id=f"{r.resource_id}-{i}", config=cfg))
-    return out
+    """The staging kinds, `copies` times each, ids renamed as the benchmark's fleets are."""
+    names = ("rds", "rds_replica", "elasticache", "asg", "lambda", "nat")
+    return [copy_of(staging_resource(name), i) for i in range(copies) for name in names]
 
 
 def series_of(r):
