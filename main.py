@@ -5,7 +5,9 @@
 
 Environment and regions come from, in order: the command line; the environment variables
 RIGHTSIZE_ENVIRONMENT / RIGHTSIZE_REGIONS; the `context` of cdktf.json (`environment`,
-`regions`); the defaults staging / us-east-1,us-west-2. Set SYNTH_HCL_OUTPUT=true (what
+`regions`); the defaults staging / us-east-1,us-west-2. The state backend (stacks/backend.py)
+comes from --backend / --state-bucket / --state-region, else cdktf.json `context.backend`,
+else local (`state/<environment>/<stack>.tfstate` beside the output directory). Set SYNTH_HCL_OUTPUT=true (what
 `cdktf synth --hcl` does) for HCL output. An invalid tfvars override exits 1 with one line.
 """
 
@@ -14,15 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 # jsii prints a large end-of-life banner for Node 20 on every start; it is noise here.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 ROOT = Path(__file__).resolve().parent
+RDS_CA_BUNDLE = ROOT / "functions" / "lib" / "rds-ca-bundle.pem"  # what functions/lib/config.py verifies against
 sys.path.insert(0, str(ROOT))
 
-from stacks import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS  # noqa: E402  (pure, no cdktf)
+from analysis.errors import EXIT_USAGE, UsageError  # noqa: E402
+from stacks import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS, hcl_synth  # noqa: E402  (pure, no cdktf)
+from stacks.backend import BackendKind, StateBackend  # noqa: E402
+from stacks.naming import ENVIRONMENT_RE, known_regions  # noqa: E402
 from stacks.tfvars import TfvarsError, load_all  # noqa: E402
 
 
@@ -54,6 +61,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("RIGHTSIZE_REGIONS") or ",".join(regions),
         help="comma-separated AWS regions",
     )
+    raw_backend = ctx.get("backend")  # "local", or {"type": "s3", "bucket": ..., "region": ...}
+    backend: dict = raw_backend if isinstance(raw_backend, dict) else {"type": raw_backend}
+    p.add_argument(
+        "--backend",
+        choices=list(BackendKind),
+        default=backend.get("type") or BackendKind.LOCAL,
+        help="Terraform state: local files or an S3 bucket",
+    )
+    p.add_argument("--state-bucket", default=backend.get("bucket"), help="s3 backend: the state bucket")
+    p.add_argument("--state-region", default=backend.get("region"), help="s3 backend: the bucket's region")
     p.add_argument("--outdir", default=None, help="output directory (default: cdktf.out, or CDKTF_OUTDIR)")
     p.add_argument(
         "--tfvars",
@@ -61,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="root of tfvars/<environment>/<stack>.auto.tfvars.json",
     )
     args = p.parse_args(argv)
-    args.regions = [r.strip() for r in args.regions.split(",") if r.strip()]
+    args.regions = list(dict.fromkeys(r.strip() for r in args.regions.split(",") if r.strip()))
     if args.outdir:  # the jsii runtime does not share our working directory
         args.outdir = str(Path(args.outdir).resolve())
         Path(args.outdir).mkdir(parents=True, exist_ok=True)
@@ -70,9 +87,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def check_names(environment: str, regions: list[str]) -> None:
+    """The environment and region codes end up in every name: UsageError (one line) if invalid."""
+    if not re.fullmatch(ENVIRONMENT_RE, environment):
+        raise UsageError(f"--environment {environment!r} must match {ENVIRONMENT_RE} (e.g. staging)")
+    unknown = [r for r in regions if r not in known_regions()]
+    if unknown:
+        raise UsageError(f"--regions: unknown AWS region code(s) {', '.join(unknown)} (e.g. us-east-1)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    hcl = os.environ.get("SYNTH_HCL_OUTPUT", "").lower() in ("1", "true", "yes")
+    hcl = hcl_synth()
+    try:
+        check_names(args.environment, args.regions)
+        backend = StateBackend(args.backend, args.state_bucket, args.state_region)
+        if hcl and backend.kind is not BackendKind.LOCAL:  # cdktf's HCL renderer drops use_lockfile
+            raise UsageError("the HCL synth (SYNTH_HCL_OUTPUT, for checkov) takes the local backend only")
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     try:  # validate every override before anything imports cdktf (fails in ~0.1 s)
         overrides = load_all(args.tfvars, args.environment, args.regions)
     except TfvarsError as e:
@@ -80,7 +114,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from stacks.app import synth  # imports cdktf
 
-    result = synth(environment=args.environment, regions=args.regions, overrides=overrides, outdir=args.outdir, hcl=hcl)
+    result = synth(
+        environment=args.environment,
+        regions=args.regions,
+        overrides=overrides,
+        outdir=args.outdir,
+        hcl=hcl,
+        backend=backend,
+    )
+    if not RDS_CA_BUNDLE.is_file():
+        print(
+            f"warning: {RDS_CA_BUNDLE.relative_to(ROOT)} is missing: the PostgreSQL functions verify the "
+            "server certificate against it and cannot connect; run `make rds-ca` before deploying",
+            file=sys.stderr,
+        )
     print(
         f"synthesized {len(result.stacks)} stacks for {args.environment} into {result.outdir}/stacks: "
         f"{', '.join(result.stacks)}"

@@ -10,7 +10,8 @@ saves/loads the inventory as JSON beside a metrics snapshot.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -73,12 +74,14 @@ def discover(
 
     from analysis import registry
     from analysis.errors import AnalysisError
-    from analysis.sources.aws import error_code, is_access_denied, is_unreachable
+    from analysis.sources.aws import RegionHung, error_code, is_access_denied, is_unreachable
 
     all_kinds = registry.kinds()
     names = list(all_kinds)
-    inv = Inventory()
-    for region in regions:
+
+    def one_region(region: str) -> Inventory:
+        """This region's share; a hung or unreachable region is named and skipped."""
+        part = Inventory()
         clients = connector.region(region)
         found: list[Resource] = []
         done: list[tuple[str, str]] = []
@@ -89,9 +92,9 @@ def discover(
                     found += all_kinds[name].discover(clients)
                     done.append((region, name))
                 except ClientError as e:
-                    inv.skipped.append((region, name))
+                    part.skipped.append((region, name))
                     why = "access denied" if is_access_denied(e) else "API error"
-                    inv.messages.append(
+                    part.messages.append(
                         f"{region}: {name} skipped: {why} ({error_code(e)}: "
                         f"{e.response.get('Error', {}).get('Message', '')})".rstrip()
                     )
@@ -100,16 +103,27 @@ def discover(
         except Exception as e:
             if not is_unreachable(e):
                 raise
-            down = f"{type(e).__name__}: {e}"
+            down = str(e) if isinstance(e, RegionHung) else f"{type(e).__name__}: {e}"
         if down:
-            inv.unreachable_regions.append(region)
-            inv.skipped += [(region, n) for n in names if (region, n) not in inv.skipped]
-            inv.messages.append(f"{region}: region unreachable, skipped ({down})")
-            continue
-        inv.discovered += done
+            part.unreachable_regions.append(region)
+            part.skipped += [(region, n) for n in names if (region, n) not in part.skipped]
+            part.messages.append(f"{region}: region unreachable, skipped ({down})")
+            return part
+        part.discovered += done
         for r in found:
-            inv.messages += [f"{region}: {r.kind} {r.resource_id}: {note}" for note in r.config.get("notes", ())]
-        inv.resources += [r for r in found if matches(r.tags, tag_filters)]
+            part.messages += [f"{region}: {r.kind} {r.resource_id}: {note}" for note in r.config.get("notes", ())]
+        part.resources += [r for r in found if matches(r.tags, tag_filters)]
+        return part
+
+    inv = Inventory()
+    # regions in parallel: a hung one costs its own timeout budget, not the sum over regions
+    with ThreadPoolExecutor(max_workers=max(1, min(len(regions), 16))) as pool:
+        for part in pool.map(one_region, regions):  # merged in the order asked: deterministic
+            inv.resources += part.resources
+            inv.messages += part.messages
+            inv.unreachable_regions += part.unreachable_regions
+            inv.skipped += part.skipped
+            inv.discovered += part.discovered
     keys = sizing_keys or {}
     inv.resources = sorted(
         (replace(join(r, keys), excluded=exclusion(r.tags)) for r in inv.resources),
@@ -177,17 +191,147 @@ def save_inventory(path: str | Path, resources: Sequence[Resource], **extra: Any
     atomic_write(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
-def load_inventory_document(path: str | Path) -> dict[str, Any]:
-    """The whole inventory JSON, with `resources` as Resource objects."""
-    from analysis.errors import AnalysisError
+MAX_INVENTORY_BYTES = 256 << 20  # ~100,000 resources; a larger file is not one `collect` wrote
+_INT: tuple[type, ...] = (int,)
+_OPT_INT: tuple[type, ...] = (int, type(None))
+_STR: tuple[type, ...] = (str,)
+_OPT_STR: tuple[type, ...] = (str, type(None))
+_LIST: tuple[type, ...] = (list,)
+# kind -> config field -> (JSON types accepted, required): the fields sizing and pricing read
+CONFIG_SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "asg": {
+        "instance_type": (_STR, True),
+        "desired_capacity": (_INT, True),
+        "min_size": (_OPT_INT, False),
+        "load_balancer_arns": (_LIST, False),
+    },
+    "elasticache": {
+        "node_type": (_STR, True),
+        "engine": (_OPT_STR, False),
+        "num_shards": (_OPT_INT, False),
+        "replicas_per_shard": (_OPT_INT, False),
+        "member_clusters": (_LIST, False),
+    },
+    "lambda": {
+        "memory_size": (_INT, True),
+        "alias": (_OPT_STR, False),
+        "architecture": (_OPT_STR, False),
+        "provisioned_concurrency": (_OPT_INT, False),
+        "notes": (_LIST, False),
+    },
+    "nat": {"nat_gateway_count": (_INT, True), "az_count": (_OPT_INT, False), "nat_gateway_ids": (_LIST, False)},
+    "rds": {
+        "instance_class": (_STR, True),
+        "engine": (_OPT_STR, False),
+        "multi_az": ((bool, type(None)), False),
+        "allocated_storage": (_OPT_INT, False),
+        "iops": (_OPT_INT, False),
+        "storage_throughput": (_OPT_INT, False),
+        "storage_type": (_OPT_STR, False),
+        "role": (_OPT_STR, False),
+        "source_id": (_OPT_STR, False),
+        "replica_ids": (_LIST, False),
+    },
+}
 
+
+def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
+    return isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "object", list: "list", str: "string", bool: "bool", type(None): "null"}.get(type(value), "number")
+
+
+def _check_resource(i: int, d: Any, known_kinds: Collection[str]) -> None:
+    """ValueError (one line naming resources[i] and the field) unless `d` is a valid resource."""
+    import re
+
+    from stacks.naming import REGION_RE, parse_stack
+
+    where = f"resources[{i}]"
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: expected an object, got {_type_name(d)}")
+    fields: dict[str, tuple[tuple[type, ...], bool]] = {
+        "kind": (_STR, True),
+        "region": (_STR, True),
+        "resource_id": (_STR, True),
+        "arn": (_OPT_STR, False),
+        "tags": ((dict,), False),
+        "config": ((dict,), True),
+        "stack": (_OPT_STR, False),
+        "tfvars_keys": ((dict,), False),
+        "excluded": (_OPT_STR, False),
+        "account": (_STR, False),  # multi-account inventories
+    }
+    for name, (types, required) in fields.items():
+        if name not in d:
+            if required:
+                raise ValueError(f"{where}: missing field {name!r}")
+        elif not _type_ok(d[name], types):
+            raise ValueError(f"{where}.{name}: expected {types[0].__name__}, got {_type_name(d[name])}")
+    unknown = sorted(set(d) - set(fields))
+    if unknown:
+        raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    if d["kind"] not in known_kinds:
+        raise ValueError(f"{where}.kind: unknown kind {d['kind']!r} (known: {', '.join(sorted(known_kinds))})")
+    if not re.fullmatch(REGION_RE, d["region"]):
+        raise ValueError(f"{where}.region: {d['region']!r} is not a region name")
+    if not d["resource_id"].strip():
+        raise ValueError(f"{where}.resource_id: empty")
+    for name in ("tags", "tfvars_keys"):
+        bad = [k for k, v in (d.get(name) or {}).items() if not isinstance(v, str)]
+        if bad:
+            raise ValueError(f"{where}.{name}.{bad[0]}: expected a string value")
+    if d.get("stack") is not None:
+        parse_stack(d["stack"])  # the naming contract: nothing like ../../outside/compute-us-east-1
+    for name, (types, required) in CONFIG_SCHEMA.get(d["kind"], {}).items():
+        if name not in d["config"]:
+            if required:
+                raise ValueError(f"{where}.config: missing field {name!r} ({d['kind']})")
+        elif not _type_ok(d["config"][name], types):
+            raise ValueError(
+                f"{where}.config.{name}: expected {types[0].__name__}, got {_type_name(d['config'][name])}"
+            )
+
+
+def load_inventory_document(path: str | Path) -> dict[str, Any]:
+    """The whole inventory JSON, checked against the schema (version, field types, each kind's
+    config fields, stack names, no duplicate resource), with `resources` as Resource objects.
+    Any defect is one AnalysisError line naming the file and the field."""
+    from analysis import registry
+    from analysis.errors import AnalysisError
+    from stacks.tfvars import loads_strict
+
+    path = Path(path)
     try:
-        doc = json.loads(Path(path).read_text())
-        doc["resources"] = [resource_from_dict(d) for d in doc["resources"]]
+        with open(path, "rb") as f:
+            raw = f.read(MAX_INVENTORY_BYTES + 1)
     except FileNotFoundError:
         raise AnalysisError(f"{path}: inventory not found (written by `python -m analysis collect`)") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise AnalysisError(f"{path}: not an inventory file ({type(e).__name__}: {e})") from None
+    except OSError as e:
+        raise AnalysisError(f"cannot read inventory {path}: {e.strerror or type(e).__name__}") from None
+    try:
+        if len(raw) > MAX_INVENTORY_BYTES:
+            raise ValueError(f"larger than {MAX_INVENTORY_BYTES:,} bytes")
+        doc = loads_strict(raw)
+        if not isinstance(doc, dict):
+            raise ValueError(f"expected a JSON object, got {_type_name(doc)}")
+        if doc.get("version") != INVENTORY_VERSION:
+            raise ValueError(f"version {doc.get('version')!r} is not {INVENTORY_VERSION}, the one this tool reads")
+        if not isinstance(doc.get("resources"), list):
+            raise ValueError("resources: expected a list")
+        known = set(registry.kinds())
+        seen: dict[tuple[str, str, str], int] = {}
+        for i, d in enumerate(doc["resources"]):
+            _check_resource(i, d, known)
+            key = (d["region"], d["kind"], d["resource_id"])
+            if key in seen:
+                raise ValueError(f"resources[{i}]: duplicate of resources[{seen[key]}] ({' '.join(key)})")
+            seen[key] = i
+    except ValueError as e:  # also UnicodeDecodeError, JSONDecodeError, NaN, duplicate keys
+        raise AnalysisError(f"{path}: not a valid inventory ({str(e).splitlines()[0]})") from None
+    doc["resources"] = [resource_from_dict(d) for d in doc["resources"]]
     return doc
 
 

@@ -1,4 +1,4 @@
-"""The main job: inventory -> metrics -> sizing -> reports -> proposed (and applied) tfvars.
+"""The main job: inventory -> metrics -> sizing -> schedule -> reports -> proposed (and applied) tfvars.
 
 `python -m analysis run` (analysis/commands/run.py) parses flags into `RunOptions` and calls
 `execute`. The account is prepared first (`Account`): AWS, or the simulated account
@@ -22,15 +22,23 @@ from typing import Any, cast
 import loadtest
 from analysis import report, tfvars_io
 from analysis.collect import DEFAULT_DAYS
+from analysis.enums import Status
 from analysis.errors import AnalysisError, UsageError
 from analysis.inventory import discover, inventory_path, load_inventory, matches, save_inventory
 from analysis.model import MetricsSource, Recommendation, Resource
 from analysis.pricing import live
+from analysis.pricing.catalog import PriceCatalog
 from analysis.report.charts import utilisation_svg
 from analysis.report.plan import preview
 from analysis.report.records import records as to_records
 from analysis.scale import accounts
-from analysis.scale.batches import DEFAULT_BATCH, BatchResult, size_all, write_by_resource
+from analysis.scale.batches import DEFAULT_BATCH, BatchResult, ByResource, size_all, write_by_resource
+from analysis.schedule import report as schedule_report
+from analysis.schedule.analyse import analyse as analyse_schedule
+from analysis.schedule.analyse import tfvars_updates as schedule_tfvars
+from analysis.schedule.detect import DetectionPolicy
+from analysis.schedule.profile import WeeklyProfile
+from analysis.schedule.propose import EnvironmentProposal, SchedulePolicy
 from analysis.sim import account as sim_account
 from analysis.sim import motoserver
 from analysis.sim.scenario import SIM_END, series
@@ -42,8 +50,7 @@ from analysis.sources.snapshot import SnapshotSource
 from analysis.sources.validate import Rejection
 from analysis.sources.validate import summary as summary_of_rejections
 from analysis.tfmap import StackError, load_sizing_keys
-from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS
-from stacks.tfvars import override_path
+from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS, PRODUCTION_ENVIRONMENTS
 
 MAX_REJECTION_LINES = 20  # rejected series named one per line in the messages; the rest only counted
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
@@ -84,6 +91,8 @@ class RunOptions:
     load_test: bool = False
     load_test_outputs: Path | None = None
     load_test_duration: str = "60s"
+    schedule_timezone: str = "UTC"  # IANA zone off-hours schedules are detected and written in
+    no_schedule_environments: tuple[str, ...] = PRODUCTION_ENVIRONMENTS  # never get a schedule
     strict: bool = False  # exit 1 when a metric series was rejected (its resource is quarantined)
     batch_size: int = DEFAULT_BATCH  # resources sized per batch: bounds the raw series held at once
     scheduler: str | None = None  # Dask scheduler address: size the batches on that cluster
@@ -113,6 +122,7 @@ class RunResult:
     applied: list[Path] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     rejections: dict[str, list[Rejection]] = field(default_factory=dict)  # resource key -> its rejected series
+    schedule: EnvironmentProposal | None = None  # the environment's off-hours schedule proposal
 
 
 def _say(line: str) -> None:
@@ -235,9 +245,9 @@ def sizing_stage(
     clock: int,
     messages: list[str],
     progress: Callable[[str], None],
-) -> tuple[BatchResult, str]:
+) -> tuple[BatchResult, PriceCatalog]:
     """The recommendations (sized a batch at a time; resources with rejected metrics quarantined)
-    and the date of the prices they were costed with."""
+    and the prices they were costed with."""
     try:
         prices, notes = live.load(opts.pricing, regions=list(opts.regions))
     except live.PricingUnavailable as e:
@@ -273,7 +283,25 @@ def sizing_stage(
                 f"rejected: {len(rejected) - MAX_REJECTION_LINES} more (each quarantined record lists its own)"
             )
     progress(f"sizing: {sum(r.status == 'emitted' for r in got.recommendations)} changes emitted")
-    return got, prices.as_of
+    return got, prices
+
+
+def schedule_stage(
+    opts: RunOptions,
+    recs: list[Recommendation],
+    source: MetricsSource,
+    window: tuple[int, int],
+    prices: PriceCatalog,
+    progress: Callable[[str], None],
+) -> tuple[EnvironmentProposal, dict[str, WeeklyProfile]]:
+    """The environment's off-hours schedule, from the same metrics, priced on the sized configuration."""
+    policy = SchedulePolicy(
+        detection=DetectionPolicy(timezone=opts.schedule_timezone),
+        excluded_environments=opts.no_schedule_environments,
+    )
+    proposal, profiles = analyse_schedule(opts.environment, recs, source, *window, prices, policy)
+    progress(f"schedule: {proposal.reason}")
+    return proposal, profiles
 
 
 def reports_stage(
@@ -283,16 +311,30 @@ def reports_stage(
     window: tuple[int, int],
     prices_as_of: str,
     messages: list[str],
+    schedule: tuple[EnvironmentProposal, dict[str, WeeklyProfile]],
 ) -> RunResult:
     recs = sized.recommendations
     records = to_records(recs, opts.environment)
     files, pending = proposals(records, opts.tfvars_root, opts.environment)
+    proposal, profiles = schedule
+    for path, updates in schedule_tfvars(proposal, opts.tfvars_root, opts.environment).items():
+        files.setdefault(path, {}).update(updates)
+    files = dict(sorted(files.items()))
     proposed_files, diff = _proposed_files(opts, files)
     meta = _meta(opts, *window, prices_as_of, getattr(source, "usage", None), messages)
-    outputs = report.render(records, meta, _charts(recs), preview(records, opts.stacks_dir), diff)
+    outputs = report.render(
+        records,
+        meta,
+        _charts(recs),
+        preview(records, opts.stacks_dir),
+        diff,
+        schedule_report.material(proposal, profiles),
+    )
     outputs.update(proposed_files)
     written = report.write(opts.output, outputs)
-    return RunResult(recs, records, written, files, pending, diff, messages=messages, rejections=sized.rejections)
+    return RunResult(
+        recs, records, written, files, pending, diff, messages=messages, schedule=proposal, rejections=sized.rejections
+    )
 
 
 def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResult:
@@ -303,8 +345,11 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
         messages: list[str] = []
         resources = inventory_stage(opts, account, messages, progress)
         source, window, clock = metrics_stage(opts, account, resources)
-        sized, prices_as_of = sizing_stage(opts, resources, source, window, clock, messages, progress)
-    result = reports_stage(opts, sized, source, window, prices_as_of, messages)
+        sized, prices = sizing_stage(opts, resources, source, window, clock, messages, progress)
+        # quarantined resources get no schedule either; each resource's rows are read alone
+        sized_ok = [r for r in sized.recommendations if r.status != Status.QUARANTINED]
+        schedule = schedule_stage(opts, sized_ok, ByResource(source, resources), window, prices, progress)
+    result = reports_stage(opts, sized, source, window, prices.as_of, messages, schedule)
     if opts.apply:
         result.applied = apply(result.proposed)
     return result
@@ -345,7 +390,7 @@ def proposals(
         if rec["rollout"] == ROLLOUT_OWNED:
             pending.append(rec)
             continue
-        path = override_path(tfvars_root, environment, rec["stack"])
+        path = tfvars_io.override_file(tfvars_root, environment, rec["stack"])  # refuses ../ and non-stacks
         for ch in rec["changes"]:
             if ch["tfvars_key"]:
                 files.setdefault(path, {})[ch["tfvars_key"]] = ch["proposed"]
@@ -354,29 +399,18 @@ def proposals(
 
 def _proposed_files(opts: RunOptions, files: dict[Path, dict[str, Any]]) -> tuple[dict[str, str], str]:
     """Report-relative path -> proposed file content, and the unified diff against the committed files."""
-    contents, diffs = {}, []
-    for path, updates in files.items():
-        try:
-            written = tfvars_io.apply(path, updates, dry_run=True)
-        except (ValueError, OSError) as e:
-            raise AnalysisError(str(e)) from None
-        contents[str(Path("tfvars") / opts.environment / path.name)] = written.content.decode()
-        diffs.append(written.diff)
-    return contents, "".join(diffs)
+    written = tfvars_io.apply_all(files, dry_run=True)
+    contents = {str(Path("tfvars") / opts.environment / w.path.name): w.content.decode() for w in written}
+    return contents, "".join(w.diff for w in written)
 
 
 def apply(files: dict[Path, dict[str, Any]]) -> list[Path]:
-    """Write the owned keys into the committed tfvars (atomic, previous kept for rollback)."""
-    changed = []
-    for path, updates in files.items():
-        try:
-            written = tfvars_io.apply(path, updates)
-        except (ValueError, OSError) as e:
-            raise AnalysisError(str(e)) from None
-        if written.changed:
-            changed.append(path)
-            print(written.diff, end="")
-    return changed
+    """Write the owned keys into the committed tfvars: every file or none, under the tfvars
+    directory's lock, previous copies kept for rollback (tfvars_io.apply_all)."""
+    written = tfvars_io.apply_all(files)
+    for w in written:
+        print(w.diff, end="")
+    return [w.path for w in written if w.changed]
 
 
 def _meta(opts: RunOptions, start: int, end: int, as_of: str, usage: Any, messages: list[str]) -> dict[str, Any]:

@@ -12,7 +12,9 @@ The dimensions of a kind (and their units) are listed in analysis/kinds/<kind>/s
 the kind's `synthetic` part, which turns the true demand into its metrics' values.
 
 Shapes: steady, diurnal (business-hours peak), weekly (diurnal with quiet weekends), spikes
-(steady base plus rare short spikes), trace (a real series given in `traces`). Data defects:
+(steady base plus rare short spikes), trace (a real series given in `traces`). `use` (working
+hours, analysis/schedule/workload.py) multiplies the `use_dims` on top: a non-production
+environment idle at nights and weekends. Data defects:
 `history_days` keeps only the last N days, `gap_fraction` drops that share of samples in
 one-hour blocks.
 """
@@ -29,6 +31,7 @@ import numpy as np
 
 from analysis.model import MetricQuery, Resource, Series
 from analysis.registry import get
+from analysis.schedule.workload import WorkingHours, use_factor
 from analysis.sizing.specs import SpecCatalog
 
 PERIOD = 300
@@ -48,11 +51,16 @@ class DemandModel:
     gap_fraction: float = 0.0  # share of samples missing, in one-hour blocks
     traces: Mapping[str, np.ndarray] = field(default_factory=dict)  # dimension -> values (trace shape)
     params: Mapping[str, float] = field(default_factory=dict)  # kind extras: duration_ms, instances
+    use: WorkingHours | None = None  # weekly hours someone uses it (None: any hour)
+    use_dims: tuple[str, ...] = ()  # dimensions that follow `use` (connections, requests, CPU...)
 
     def __post_init__(self) -> None:
         for dim in self.peak:
             if self.shape_of(dim) not in SHAPES:
                 raise ValueError(f"unknown shape {self.shape_of(dim)!r}; expected one of {SHAPES}")
+        unknown = sorted(set(self.use_dims) - set(self.peak))
+        if unknown:
+            raise ValueError(f"use_dims {', '.join(unknown)} are not dimensions of the model")
 
     def shape_of(self, dim: str) -> str:
         return self.shapes.get(dim, "trace" if dim in self.traces else self.shape)
@@ -90,7 +98,11 @@ def true_demand(model: DemandModel, start: int, end: int, seed: int = 0) -> tupl
     """The true demand per dimension at every 5-minute point of [start, end) (no data defects)."""
     ts = np.arange(start - start % PERIOD, end, PERIOD, dtype=np.int64)
     rng = np.random.default_rng(seed)
-    return ts, {dim: _shape(model, dim, ts, rng) * peak for dim, peak in sorted(model.peak.items())}
+    demand = {dim: _shape(model, dim, ts, rng) * peak for dim, peak in sorted(model.peak.items())}
+    if model.use is not None:
+        factor = use_factor(ts, model.use)
+        demand.update({dim: demand[dim] * factor for dim in model.use_dims})
+    return ts, demand
 
 
 def _mask(model: DemandModel, ts: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -6,25 +6,49 @@ directory, then os.replace). Before a file changes, its bytes are kept as
 `tfvars/<env>/.previous/<stack>.auto.tfvars.json` (an empty marker when the file did not
 exist) so `guard` can restore it byte for byte or delete it.
 
+Writers of one `tfvars/<env>/` directory hold its lock (`.previous/.lock`) and change all their
+files in one transaction (analysis/fsutil.py): every file or none, never two runs interleaved.
+Paths come from `override_file`, which accepts only stack names of the naming contract and
+paths inside the tfvars root. Reads are bounded (MAX_BYTES) and strict (stacks/tfvars.loads_strict).
+
 Key addresses: `var` sets a variable, `var.mapkey` sets one key of a map variable and leaves the
 map's other keys alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis import fsutil
 from analysis.errors import AnalysisError
-from analysis.fsutil import atomic_write
 from stacks import naming
 from stacks import tfvars as stack_tfvars
 
 PREVIOUS_DIR = ".previous"
+LOCK_FILE = ".lock"  # in PREVIOUS_DIR (ignored by git, never a tfvars name)
+MAX_BYTES = stack_tfvars.MAX_BYTES
+
+
+def override_file(root: Path | str, environment: str, stack: str) -> Path:
+    """`<root>/<environment>/<stack>.auto.tfvars.json`, refused (AnalysisError) unless the
+    environment and stack follow the naming contract and the path stays inside `root`."""
+    if not re.fullmatch(naming.ENVIRONMENT_RE, str(environment)):
+        raise AnalysisError(f"environment {environment!r} is not an environment name ({naming.ENVIRONMENT_RE})")
+    try:
+        naming.parse_stack(stack)
+    except ValueError as e:
+        raise AnalysisError(f"refusing to write tfvars: {e}") from None
+    path = stack_tfvars.override_path(root, environment, stack)
+    if not path.resolve().is_relative_to(Path(root).resolve()):
+        raise AnalysisError(f"refusing to write {path}: it resolves outside the tfvars root {root}")
+    return path
 
 
 def previous_path(path: Path | str) -> Path:
@@ -47,20 +71,31 @@ def tier_of(path: Path | str) -> str:
 
 
 def parse(text: bytes | str, source: Path | str) -> dict[str, Any]:
+    if len(text) > MAX_BYTES:
+        raise AnalysisError(f"{source}: {len(text):,} bytes, more than the {MAX_BYTES:,} a tfvars file may hold")
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise AnalysisError(f"{source}: corrupt tfvars JSON ({e})") from None
+        data = stack_tfvars.loads_strict(text)
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, NaN, 1e400, duplicate keys, huge ints
+        raise AnalysisError(f"corrupt tfvars JSON in {source} ({str(e).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise AnalysisError(f"{source}: tfvars must be a JSON object, got {type(data).__name__}")
     return data
 
 
 def read_bytes(path: Path | str) -> bytes | None:
+    """The file's bytes; None when it does not exist; AnalysisError naming it when it cannot be
+    read or is larger than any tfvars file (a directory in its place, no permission, ...)."""
+    path = Path(path)
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
     except FileNotFoundError:
         return None
+    except OSError as e:
+        raise AnalysisError(f"cannot read {path}: {e.strerror or type(e).__name__}") from None
+    if len(raw) > MAX_BYTES:
+        raise AnalysisError(f"{path}: larger than the {MAX_BYTES:,} bytes a tfvars file may hold")
+    return raw
 
 
 def read(path: Path | str) -> dict[str, Any]:
@@ -109,14 +144,6 @@ def unified_diff(before: bytes | None, after: bytes | None, path: Path | str) ->
     )
 
 
-def keep_previous(path: Path | str) -> Path:
-    """Copy the file's current bytes to .previous/ (an empty marker when it does not exist)."""
-    raw = read_bytes(path)
-    target = previous_path(path)
-    atomic_write(target, b"" if raw is None else raw)
-    return target
-
-
 def validate(path: Path | str, data: Mapping[str, Any]) -> None:
     """Check the data about to be written to `tfvars/<env>/<stack>...` with the stack's own rules
     (stacks/tfvars.py owns which keys and values a tier accepts)."""
@@ -136,38 +163,92 @@ class Written:
     content: bytes = b""  # the file's bytes after apply (what a dry run would write); not kept by restore
 
 
-def apply(path: Path | str, updates: Mapping[str, Any], *, dry_run: bool = False) -> Written:
-    """Merge `updates` (key address -> value) into the file; keep the previous bytes first.
+def _directory(paths: Iterable[Path]) -> Path:
+    """The one tfvars/<env>/ directory every path is in (a transaction locks one tree)."""
+    dirs = {Path(p).parent for p in paths}
+    if len(dirs) != 1:
+        raise AnalysisError(f"one transaction writes one tfvars directory, got {', '.join(sorted(map(str, dirs)))}")
+    return dirs.pop()
 
-    An unchanged file is not rewritten and its .previous copy is left alone, so applying the
-    same change twice still lets `restore` go back to the state before the first apply.
+
+@contextlib.contextmanager
+def _locked(paths: Iterable[Path], dry_run: bool) -> Iterator[None]:
+    """Hold the tfvars directory's lock (a dry run writes nothing and needs none), and drop the
+    temporaries an interrupted run left there."""
+    if dry_run:
+        yield
+        return
+    directory = _directory(paths)
+    with fsutil.locked(directory / PREVIOUS_DIR / LOCK_FILE, f"tfvars directory {directory}"):
+        for d in (directory, directory / PREVIOUS_DIR):
+            fsutil.remove_stale_temporaries(d)
+        yield
+
+
+def apply_all(files: Mapping[Path, Mapping[str, Any]], *, dry_run: bool = False) -> list[Written]:
+    """Merge each file's `updates` (key address -> value) into it, all files in one transaction
+    under the directory's lock, the previous bytes of each changed file kept first.
+
+    Every file is read, merged and validated before anything is written. An unchanged file is
+    not rewritten and its .previous copy is left alone, so applying the same change twice still
+    lets `restore` go back to the state before the first apply.
     """
-    path = Path(path)
-    before = read_bytes(path)
-    data = {} if before is None else parse(before, path)
-    after_text = render(merge(data, updates, source=path)).encode("utf-8")
-    if before == after_text:
-        return Written(path, False, "", after_text)
-    validate(path, json.loads(after_text))
-    if not dry_run:
-        keep_previous(path)
-        atomic_write(path, after_text)
-    return Written(path, True, unified_diff(before, after_text, path), after_text)
+    if not files:
+        return []
+    out = []
+    with _locked(files, dry_run):
+        tx = fsutil.Transaction()
+        for path, updates in files.items():
+            path = Path(path)
+            before = read_bytes(path)
+            data = {} if before is None else parse(before, path)
+            after = render(merge(data, updates, source=path)).encode("utf-8")
+            if before == after:
+                out.append(Written(path, False, "", after))
+                continue
+            validate(path, json.loads(after))
+            out.append(Written(path, True, unified_diff(before, after, path), after))
+            tx.write(previous_path(path), before or b"")
+            tx.write(path, after)
+        if not dry_run:
+            tx.commit()
+    return out
+
+
+def apply(path: Path | str, updates: Mapping[str, Any], *, dry_run: bool = False) -> Written:
+    """`apply_all` of one file."""
+    return apply_all({Path(path): updates}, dry_run=dry_run)[0]
+
+
+def restore_all(paths: Iterable[Path | str], *, dry_run: bool = False) -> list[Written]:
+    """Put back the bytes kept in .previous/ (delete a file whose marker says it was absent),
+    every file in one transaction under the directory's lock."""
+    files = [Path(p) for p in paths]
+    if not files:
+        return []
+    out = []
+    with _locked(files, dry_run):
+        tx = fsutil.Transaction()
+        for path in files:
+            kept = read_bytes(previous_path(path))
+            if kept is None:
+                raise AnalysisError(f"{path}: no previous copy in {previous_path(path).parent} to restore")
+            current = read_bytes(path)
+            target = None if kept == b"" else kept
+            if current == target:
+                out.append(Written(path, False, ""))
+                continue
+            if target is None:
+                tx.delete(path)
+            else:
+                parse(target, previous_path(path))
+                tx.write(path, target)
+            out.append(Written(path, True, unified_diff(current, target, path)))
+        if not dry_run:
+            tx.commit()
+    return out
 
 
 def restore(path: Path | str, *, dry_run: bool = False) -> Written:
-    """Put back the bytes kept in .previous/ (delete the file if the marker says it was absent)."""
-    path = Path(path)
-    kept = read_bytes(previous_path(path))
-    if kept is None:
-        raise AnalysisError(f"{path}: no previous copy in {previous_path(path).parent} to restore")
-    current = read_bytes(path)
-    target = None if kept == b"" else kept
-    if current == target:
-        return Written(path, False, "")
-    if not dry_run:
-        if target is None:
-            path.unlink()
-        else:
-            atomic_write(path, target)
-    return Written(path, True, unified_diff(current, target, path))
+    """`restore_all` of one file."""
+    return restore_all([path], dry_run=dry_run)[0]

@@ -27,6 +27,7 @@ _CLASSES: dict[str, str] = {
     "DataAwsCallerIdentity": "data_aws_caller_identity",
     "DataAwsPartition": "data_aws_partition",
     "DataAwsIamPolicyDocument": "data_aws_iam_policy_document",
+    "DataAwsIamRole": "data_aws_iam_role",
     "DataAwsVpc": "data_aws_vpc",
     "DataAwsSubnets": "data_aws_subnets",
     "DataAwsSubnet": "data_aws_subnet",
@@ -36,6 +37,7 @@ _CLASSES: dict[str, str] = {
     "DataAwsElasticacheReplicationGroup": "data_aws_elasticache_replication_group",
     "DataAwsSecretsmanagerSecret": "data_aws_secretsmanager_secret",
     "DataAwsSecretsmanagerRandomPassword": "data_aws_secretsmanager_random_password",
+    "DataAwsServicequotasServiceQuota": "data_aws_servicequotas_service_quota",
     # network
     "Vpc": "vpc",
     "Subnet": "subnet",
@@ -79,6 +81,11 @@ _CLASSES: dict[str, str] = {
     "LambdaFunction": "lambda_function",
     "LambdaAlias": "lambda_alias",
     "LambdaProvisionedConcurrencyConfig": "lambda_provisioned_concurrency_config",
+    # off-hours schedules
+    "AutoscalingSchedule": "autoscaling_schedule",
+    "AppautoscalingTarget": "appautoscaling_target",
+    "AppautoscalingScheduledAction": "appautoscaling_scheduled_action",
+    "SchedulerSchedule": "scheduler_schedule",
 }
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 
 from cdktf import Token
+
+from stacks import hcl_synth
 
 
 def tf(expression: str) -> str:
@@ -62,6 +63,6 @@ def json_string(document) -> str:
     cdktf's HCL renderer writes strings verbatim, quotes included, which is invalid HCL; in
     an HCL synth (SYNTH_HCL_OUTPUT=true, used for checkov) the quotes are escaped here."""
     text = json.dumps(document, separators=(",", ":"))
-    if os.environ.get("SYNTH_HCL_OUTPUT", "").lower() in ("1", "true", "yes"):
+    if hcl_synth():
         text = text.replace("\\", "\\\\").replace('"', '\\"')
     return text

@@ -9,9 +9,10 @@ from .expr import json_string, num, tf
 class StackKey:
     """One CMK (rotation on) per stack. The account root may administer and use it, so IAM
     policies govern access (services such as RDS use it on behalf of the caller); CloudWatch
-    Logs may use it for this account's log groups in this region."""
+    Logs may use it for this account's log groups in this region; with `autoscaling_role`, the
+    EC2 Auto Scaling service-linked role may use it for the volumes it launches."""
 
-    def __init__(self, stack, tagger, *, region: str):
+    def __init__(self, stack, tagger, *, region: str, autoscaling_role: str | None = None):
         aws.DataAwsCallerIdentity(stack, "caller")
         aws.DataAwsPartition(stack, "partition")
         account = tf("data.aws_caller_identity.caller.account_id")
@@ -35,6 +36,8 @@ class StackKey:
                 },
             },
         ]
+        if autoscaling_role:
+            statements += autoscaling_statements(autoscaling_role)
         self.key = aws.KmsKey(
             stack,
             "kms",
@@ -46,6 +49,29 @@ class StackKey:
         )
         aws.KmsAlias(stack, "kms_alias", name=f"alias/{tagger.name_prefix}", target_key_id=self.key.key_id)
         self.arn = self.key.arn
+
+
+def autoscaling_statements(role_arn: str) -> list[dict]:
+    """The two key-policy statements the EC2 Auto Scaling user guide requires for its service-
+    linked role to launch instances with volumes encrypted by this key ("Required AWS KMS key
+    policy for use with encrypted volumes")."""
+    return [
+        {
+            "Sid": "AutoScalingUse",
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arn},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "AutoScalingAttach",
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arn},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}},
+        },
+    ]
 
 
 def log_group(stack, id_: str, *, name: str, key: StackKey, retention_var: str, tags: dict) -> aws.CloudwatchLogGroup:

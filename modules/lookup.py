@@ -11,24 +11,23 @@ from .security import allow_in, allow_out
 
 
 class Network:
-    """The VPC, its subnets and the interface-endpoint security group of network-<region>."""
+    """The VPC and private subnets of network-<region> (and its public subnets when asked)."""
 
-    def __init__(self, stack, *, environment: str, region: str):
-        owner = owner_tags(environment, Tier.NETWORK, region)
-        self.vpc = aws.DataAwsVpc(stack, "vpc", tags={**owner, "Role": "vpc"})
+    def __init__(self, stack, *, environment: str, region: str, public: bool = False):
+        self.owner = owner_tags(environment, Tier.NETWORK, region)
+        self.vpc = aws.DataAwsVpc(stack, "vpc", tags={**self.owner, "Role": "vpc"})
         self.vpc_id = self.vpc.id
-        vpc_filter = [{"name": "vpc-id", "values": [self.vpc_id]}]
-        self.private = aws.DataAwsSubnets(
-            stack, "private_subnets", filter=vpc_filter, tags={**owner, "Role": "private-subnet"}
-        )
-        self.public = aws.DataAwsSubnets(
-            stack, "public_subnets", filter=vpc_filter, tags={**owner, "Role": "public-subnet"}
-        )
-        self.private_ids = self.private.ids
-        self.public_ids = self.public.ids
-        self.endpoints_sg = aws.DataAwsSecurityGroup(
-            stack, "endpoints_sg", vpc_id=self.vpc_id, tags={**owner, "Role": "endpoints-sg"}
-        )
+        self.private_ids = self._subnets(stack, "private", self.vpc_id)
+        if public:
+            self.public_ids = self._subnets(stack, "public", self.vpc_id)
+
+    def _subnets(self, stack, kind: str, vpc_id: str):
+        return aws.DataAwsSubnets(
+            stack,
+            f"{kind}_subnets",
+            filter=[{"name": "vpc-id", "values": [vpc_id]}],
+            tags={**self.owner, "Role": f"{kind}-subnet"},
+        ).ids
 
 
 def security_group_of(stack, id_: str, *, environment: str, region: str, tier: str, role: str, vpc_id: str):
@@ -37,22 +36,25 @@ def security_group_of(stack, id_: str, *, environment: str, region: str, tier: s
 
 
 class Backends:
-    """What an application tier (compute, serverless) reaches: the network of its region and
-    the security groups of the data and cache stacks."""
+    """What an application tier (compute, serverless) reaches: the network of its region, its
+    interface-endpoint security group and the security groups of the data and cache stacks."""
 
-    def __init__(self, stack, *, environment: str, region: str):
-        self.net = Network(stack, environment=environment, region=region)
+    def __init__(self, stack, *, environment: str, region: str, public: bool = False):
+        self.net = Network(stack, environment=environment, region=region, public=public)
+        self.endpoints_sg = aws.DataAwsSecurityGroup(
+            stack, "endpoints_sg", vpc_id=self.net.vpc_id, tags={**self.net.owner, "Role": "endpoints-sg"}
+        )
         where = {"environment": environment, "region": region, "vpc_id": self.net.vpc_id}
         self.db_sg = security_group_of(stack, "db_sg", tier=Tier.DATA, role="db-sg", **where)
         self.cache_sg = security_group_of(stack, "cache_sg", tier=Tier.CACHE, role="cache-sg", **where)
 
     def admit(self, stack, tagger, *, client_sg: str, client: str, who: str) -> None:
         """Least privilege both ways: the client's group may reach PostgreSQL, Redis and the
-        Secrets Manager endpoint, and the data/cache groups admit only it."""
+        interface endpoints, and the data/cache groups admit only it."""
         reached = (
             ("db", POSTGRES_PORT, self.db_sg.id, "PostgreSQL"),
             ("cache", REDIS_PORT, self.cache_sg.id, "Redis"),
-            ("endpoints", HTTPS_PORT, self.net.endpoints_sg.id, "the Secrets Manager endpoint"),
+            ("endpoints", HTTPS_PORT, self.endpoints_sg.id, "the interface endpoints"),
         )
         for target, port, group, what in reached:
             allow_out(

@@ -13,7 +13,8 @@ from cdktf import App
 
 from modules.base import TierStack
 
-from .naming import TIERS, Tier, stack_name
+from .backend import StateBackend
+from .naming import TFVARS_SUFFIX, TIERS, Tier, stack_name, tfvars_filename
 from .tfvars import build_props
 
 
@@ -51,6 +52,7 @@ def synth(
     overrides: dict[str, tuple[dict, Path | None]],
     outdir: str | None = None,
     hcl: bool = False,
+    backend: StateBackend | None = None,
 ) -> SynthResult:
     """Synth every tier for every region; `overrides` comes from stacks.tfvars.load_all (validated)."""
     app = App(outdir=outdir) if outdir else App()
@@ -60,7 +62,7 @@ def synth(
         for tier in TIERS:
             name = stack_name(tier, region)
             props = build_props(tier, environment, overrides[name][0])
-            stack = classes[tier](app, environment=environment, region=region, props=props)
+            stack = classes[tier](app, environment=environment, region=region, props=props, backend=backend)
             for dep in DEPENDS_ON[tier]:
                 stack.add_dependency(built[stack_name(dep, region)])
             built[name] = stack
@@ -72,8 +74,12 @@ def synth(
         if hcl and stack.raw_blocks:
             with open(stack_dir / "cdk.tf", "a") as fh:
                 fh.write("\n" + stack.hcl_appendix())
+        # The folder holds exactly the override that exists now: terraform loads every
+        # *.auto.tfvars.json beside the stack, so a stale copy would still apply.
+        for stale in stack_dir.glob(f"*{TFVARS_SUFFIX}"):
+            stale.unlink()
         source = overrides[name][1]
-        if source is not None:  # beside the stack: terraform loads *.auto.tfvars.json itself
-            copied[name] = stack_dir / source.name
+        if source is not None:
+            copied[name] = stack_dir / tfvars_filename(name)
             shutil.copyfile(source, copied[name])
     return SynthResult(out, list(built), copied)

@@ -19,8 +19,10 @@ from modules.lookup import Network
 from modules.security import security_group
 from stacks.alarms_contract import MAX_ALARM_METRICS, SPECS
 from stacks.naming import PROJECT, REDIS_PORT, Tier, log_group_name, secret_name
+from stacks.props import MAINTENANCE_WINDOWS, window_note
 
 ENGINE, ENGINE_VERSION, PARAMETER_GROUP = "redis", "7.1", "default.redis7.cluster.on"
+SNAPSHOT_WINDOW = "03:00-04:00"  # UTC, before the maintenance window
 
 
 class CacheStack(TierStack):
@@ -108,10 +110,10 @@ class CacheStack(TierStack):
             auth_token=version.secret_string,
             auth_token_update_strategy="ROTATE",
             snapshot_retention_limit=num("var.cache_snapshot_retention_limit"),
-            snapshot_window="03:00-04:00",
-            maintenance_window="sun:05:00-sun:06:00",
+            snapshot_window=SNAPSHOT_WINDOW,
+            maintenance_window=MAINTENANCE_WINDOWS[self.tier],
             auto_minor_version_upgrade="true",
-            apply_immediately=False,
+            apply_immediately=flag("var.cache_apply_immediately"),
             log_delivery_configuration=[
                 {
                     "destination": slow.name,
@@ -129,10 +131,16 @@ class CacheStack(TierStack):
             tags=t("cluster"),
         )
 
+        self.check(
+            "apply_immediately",
+            tf("var.cache_apply_immediately"),
+            f"{window_note(self.tier)}.",
+        )
+
     def alarms(self) -> None:
         """Per shard (`0001`..): failed AUTH per new connection, summed over the shard's nodes
         (`<group>-<shard>-<node>`). Partial signal: no refused-connection metric exists."""
-        spec = SPECS["cache"]
+        spec = SPECS[self.tier]
         keyed_members_alarm(
             self,
             "conn_errors",

@@ -5,7 +5,7 @@ instance refresh (the group points at `latest_version`, never "$Latest").
 
 Security groups: the NLB listens on `compute_app_port`, open to anywhere (the only such
 rule), and reaches the app on that port only; the app reaches PostgreSQL 5432, Redis 6379
-and the Secrets Manager endpoint 443 only. The 5432/6379 ingress on the data/cache groups
+and the interface endpoints (Secrets Manager, CloudWatch Logs) 443 only. The 5432/6379 ingress on the data/cache groups
 from the app group are created here (this stack owns its clients' rules)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from modules.expr import num, tf
 from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
+from modules.schedules import compute_schedule
 from modules.security import ANYWHERE, allow_in, allow_out, security_group
 from stacks.naming import PROJECT, Tier, log_group_name
 
@@ -45,13 +46,20 @@ systemctl daemon-reload && systemctl enable --now rightsize-app
 """
 
 
+AUTOSCALING_SERVICE_ROLE = "AWSServiceRoleForAutoScaling"
+
+
 class ComputeStack(TierStack):
     tier = Tier.COMPUTE
 
     def resources(self) -> None:
         t, env, region = self.tags, self.environment, self.region
-        self.key = StackKey(self, t, region=region)
-        backends = Backends(self, environment=env, region=region)
+        # The ASG launches instances through its service-linked role: it must be able to use the
+        # key of their EBS volumes, or every launch fails. Created by AWS with the account's first
+        # ASG (or `aws iam create-service-linked-role --aws-service-name autoscaling.amazonaws.com`).
+        autoscaling = aws.DataAwsIamRole(self, "autoscaling_service_role", name=AUTOSCALING_SERVICE_ROLE)
+        self.key = StackKey(self, t, region=region, autoscaling_role=autoscaling.arn)
+        backends = Backends(self, environment=env, region=region, public=True)
         net = backends.net
         app_port = num("var.compute_app_port")
 
@@ -64,7 +72,7 @@ class ComputeStack(TierStack):
             t,
             role="app-sg",
             vpc_id=net.vpc_id,
-            description="App instances: app port from the NLB; PostgreSQL, Redis, Secrets Manager out",
+            description="App instances: app port from the NLB; PostgreSQL, Redis, interface endpoints out",
         )
         allow_in(
             self,
@@ -114,13 +122,6 @@ class ComputeStack(TierStack):
                             "Effect": "Allow",
                             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                             "Resource": [f"{logs.arn}:*"],
-                        },
-                        {
-                            "Sid": "AgentMetrics",
-                            "Effect": "Allow",
-                            "Action": "cloudwatch:PutMetricData",
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {"cloudwatch:namespace": "CWAgent"}},
                         },
                     ],
                 },
@@ -245,6 +246,7 @@ class ComputeStack(TierStack):
             ],
             tag=t.asg_tags("asg"),
         )
+        compute_schedule(self, self.asg)
 
     def alarms(self) -> None:
         """TCP resets (target + NLB) per new flow through the NLB."""

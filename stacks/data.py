@@ -1,5 +1,6 @@
 """data-<region>: RDS PostgreSQL primary (Multi-AZ, gp3, KMS, TLS enforced) and
-`data_replica_count` read replicas placed outside the primary's AZ.
+`data_replica_count` read replicas spread over the private subnets' AZs (taken from their
+sorted list, so a failover of the primary never changes the plan).
 
 The master password is never in tfvars, outputs, variables, the repo or the state: an
 ephemeral `aws_secretsmanager_random_password` feeds the write-only arguments
@@ -16,11 +17,15 @@ from modules.expr import flag, num, tf
 from modules.iam import assume_role
 from modules.kms import StackKey, log_group
 from modules.lookup import Network
+from modules.schedules import data_schedule
 from modules.security import security_group
 from stacks.naming import DATABASE_NAME, MASTER_USERNAME, POSTGRES_PORT, Tier, secret_name
+from stacks.props import MAINTENANCE_WINDOWS, window_note
 
 ENGINE_VERSION = "16"
 PARAMETER_FAMILY = "postgres16"
+LOG_EXPORTS = ("postgresql", "upgrade")  # every instance's CloudWatch Logs exports
+BACKUP_WINDOW = "03:00-04:00"  # UTC, before the maintenance window
 
 
 class DataStack(TierStack):
@@ -32,7 +37,7 @@ class DataStack(TierStack):
         t = self.tags
         self.key = StackKey(self, t, region=self.region)
         net = Network(self, environment=self.environment, region=self.region)
-        # AZs of the private subnets, so replicas can avoid the primary's AZ.
+        # AZs of the private subnets: the replicas' AZs come from this stable, sorted list.
         aws.DataAwsSubnet(self, "private_subnet", id=tf("each.value")).add_override(
             "for_each", tf("toset(data.aws_subnets.private_subnets.ids)")
         )
@@ -74,20 +79,41 @@ class DataStack(TierStack):
             assume_role_policy=assume_role(self, "monitoring_trust", "monitoring.rds.amazonaws.com"),
             tags=t("monitoring"),
         )
-        aws.IamRolePolicyAttachment(
+        monitoring_policy = aws.IamRolePolicyAttachment(
             self,
             "monitoring_policy",
             role=monitoring.name,
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
         )
-        primary_name = t.name("primary")
-        logs = log_group(
+        primary_name, replica_name = t.name("primary"), t.name("replica")
+        # Every log group the exports write to exists first (KMS, retention): RDS would create
+        # missing ones itself, unencrypted and kept forever.
+        exports = ", ".join(f'"{e}"' for e in LOG_EXPORTS)
+        primary_logs = log_group(
             self,
-            "log_group",
-            name=f"/aws/rds/instance/{primary_name}/postgresql",
+            "primary_logs",
+            name=tf("each.value"),
             key=self.key,
             retention_var="data_log_retention_days",
             tags=t("primary"),
+        )
+        primary_logs.add_override(
+            "for_each", tf(f'toset([for e in [{exports}] : "/aws/rds/instance/{primary_name}/${{e}}"])')
+        )
+        replica_logs = log_group(
+            self,
+            "replica_logs",
+            name=tf("each.value"),
+            key=self.key,
+            retention_var="data_log_retention_days",
+            tags=t("replica"),
+        )
+        replica_logs.add_override(
+            "for_each",
+            tf(
+                "toset(flatten([for i in range(var.data_replica_count) : "
+                f'[for e in [{exports}] : "/aws/rds/instance/{replica_name}-${{i + 1}}/${{e}}"]]))'
+            ),
         )
 
         # Master password: ephemeral -> write-only arguments only.
@@ -115,8 +141,6 @@ class DataStack(TierStack):
 
         common = dict(
             storage_type="gp3",
-            storage_encrypted=True,
-            kms_key_id=self.key.arn,
             iops=num("var.data_iops"),
             storage_throughput=num("var.data_storage_throughput"),
             vpc_security_group_ids=[self.sg.id],
@@ -131,8 +155,8 @@ class DataStack(TierStack):
             performance_insights_kms_key_id=self.key.arn,
             monitoring_interval=60,
             monitoring_role_arn=monitoring.arn,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
-            apply_immediately=False,
+            enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
+            apply_immediately=flag("var.data_apply_immediately"),
             ca_cert_identifier="rds-ca-rsa2048-g1",
         )
         self.primary = aws.DbInstance(
@@ -150,30 +174,42 @@ class DataStack(TierStack):
             password_wo=tf(f"{password}.random_password"),
             password_wo_version=num("var.data_password_version"),
             db_subnet_group_name=subnets.name,
+            storage_encrypted=True,
+            kms_key_id=self.key.arn,
             skip_final_snapshot=flag("var.data_skip_final_snapshot"),
             final_snapshot_identifier=f"{primary_name}-final",
-            backup_window="03:00-04:00",
-            maintenance_window="sun:04:30-sun:05:30",
-            depends_on=[logs],
+            backup_window=BACKUP_WINDOW,
+            maintenance_window=MAINTENANCE_WINDOWS[self.tier],
+            depends_on=[primary_logs, monitoring_policy],
             tags=t("primary"),
             **common,
+        )
+        self.check(
+            "apply_immediately",
+            tf("var.data_apply_immediately"),
+            f"{window_note(self.tier)}.",
         )
         self.replica = aws.DbInstance(
             self,
             "replica",
             count=num("var.data_replica_count"),
-            identifier=f"{t.name('replica')}-${{count.index + 1}}",
+            identifier=f"{replica_name}-${{count.index + 1}}",
             replicate_source_db=self.primary.identifier,
             instance_class=tf("var.data_replica_instance_class"),
             multi_az=False,
+            # From the sorted subnet AZs, never from the primary's current AZ: that one moves with
+            # every Multi-AZ failover and availability_zone forces a new replica. A same-region
+            # replica inherits encryption and key (setting kms_key_id is InvalidParameterCombination).
             availability_zone=tf(
-                "element(sort(setsubtract(distinct([for s in data.aws_subnet.private_subnet : "
-                "s.availability_zone]), [aws_db_instance.primary.availability_zone])), count.index)"
+                "element(sort(distinct([for s in data.aws_subnet.private_subnet : s.availability_zone])), "
+                "count.index + 1)"
             ),
             skip_final_snapshot=True,
-            tags=t("replica", f"{t.name('replica')}-${{count.index + 1}}"),
+            depends_on=[replica_logs, monitoring_policy],
+            tags=t("replica", f"{replica_name}-${{count.index + 1}}"),
             **common,
         )
+        data_schedule(self, self.primary, self.key)
 
     def outputs(self) -> None:
         self.output("data_writer_endpoint", self.primary.address, "Writer (primary) hostname")

@@ -7,14 +7,20 @@ docs/architecture.md "Names".
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
 from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
 
 PROJECT = "rightsize"
 MANAGED_BY = "cdktf"  # ManagedBy tag of what the stacks create
 ROLLOUT_MANAGED_BY = f"{PROJECT}-rollout"  # ManagedBy tag of a Blue/Green deployment `rollout` creates
 
 DEFAULT_ENVIRONMENT = "staging"
+# Environment names that keep full availability: one NAT per AZ, never an off-hours schedule.
+PRODUCTION_ENVIRONMENTS = ("production", "prod")
 DEFAULT_REGIONS = ("us-east-1", "us-west-2")
 
 
@@ -36,7 +42,7 @@ FUNCTIONS = ("orders", "catalog", "sessions", "ratelimit", "reports")
 # Ports the tiers listen on.
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
-HTTPS_PORT = 443  # interface endpoints (Secrets Manager)
+HTTPS_PORT = 443  # interface endpoints (Secrets Manager, CloudWatch Logs)
 
 # Database and user the data tier creates.
 DATABASE_NAME = PROJECT
@@ -49,6 +55,16 @@ BLUE_SUFFIX = "-old1"  # what RDS names the old (blue) instance after a Blue/Gre
 REGION_RE = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 _STACK_RE = re.compile(rf"({'|'.join(TIERS)})-({REGION_RE})")
 ENVIRONMENT_RE = r"[a-z][a-z0-9-]{0,15}"
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Region codes of every AWS partition, from botocore's bundled endpoint data (read as a file:
+    no network, and no botocore import on the synth path)."""
+    spec = importlib.util.find_spec("botocore")
+    assert spec is not None and spec.submodule_search_locations, "botocore is a dependency (boto3)"
+    data = json.loads(Path(list(spec.submodule_search_locations)[0], "data", "endpoints.json").read_text())
+    return frozenset(region for partition in data["partitions"] for region in partition["regions"])
 
 
 def stack_name(tier: str, region: str) -> str:
@@ -119,6 +135,11 @@ def log_group_name(environment: str, tier: str, what: str) -> str:
     return f"/{PROJECT}/{environment}/{tier}/{what}"
 
 
+def state_key(environment: str, stack: str) -> str:
+    """`<environment>/<stack>.tfstate`: a stack's Terraform state, one per environment."""
+    return f"{environment}/{stack}.tfstate"
+
+
 def alarm_prefix(environment: str, tier: str) -> str:
     """Name (and DescribeAlarms prefix) of a tier's rollback alarms."""
     return f"{name_prefix(environment, tier)}-conn-errors"
@@ -141,3 +162,18 @@ def owner_tags(environment: str, tier: str, region: str, role: str | None = None
     """What another stack looks a resource up by: Project, Environment, Stack (+ Role)."""
     tags = {"Project": PROJECT, "Environment": environment, "Stack": stack_name(tier, region)}
     return {**tags, "Role": role} if role else tags
+
+
+# Tiers whose running hours a schedule can switch off (cache and NAT cannot be stopped).
+SCHEDULED_TIERS = (Tier.DATA.value, Tier.COMPUTE.value, Tier.SERVERLESS.value)
+
+
+def schedule_variable(tier: str) -> str:
+    """`<tier>_schedule`: the variable (and tfvars key) holding a tier's off-hours schedule."""
+    return f"{tier}_schedule"
+
+
+def schedule_action_name(environment: str, tier: str, action: str, key: str) -> str:
+    """`rightsize-<env>-<tier>-<action>-<key>`: a scheduled action (action on/off or start/stop,
+    key the window index, prefixed by the function for the serverless tier)."""
+    return resource_name(environment, tier, f"{action}-{key}")

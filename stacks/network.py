@@ -1,8 +1,10 @@
 """network-<region>: VPC over `network_az_count` AZs with public and private subnets, NAT
 gateways (`network_nat_gateway_count`), S3/DynamoDB gateway endpoints on the private route
-tables, a Secrets Manager interface endpoint, and VPC flow logs to a KMS-encrypted log group."""
+tables, Secrets Manager and CloudWatch Logs interface endpoints, and VPC flow logs to a KMS-encrypted log group."""
 
 from __future__ import annotations
+
+from cdktf import TerraformResourceLifecycle
 
 from modules import aws
 from modules.alarms import rollback_alarm
@@ -13,6 +15,8 @@ from modules.kms import StackKey, log_group
 from modules.security import allow_in, security_group
 from stacks.naming import HTTPS_PORT, Tier, log_group_name
 
+INTERFACE_ENDPOINTS = ("secretsmanager", "logs")
+
 
 class NetworkStack(TierStack):
     tier = Tier.NETWORK
@@ -22,12 +26,22 @@ class NetworkStack(TierStack):
         az_count = num("var.network_az_count")
         nat_count = num("var.network_nat_gateway_count")
         self.key = StackKey(self, t, region=self.region)
-        # Zones allowlisted by name (a..f), so a newly added zone never shifts the subnets.
+        # Zones allowlisted by name (a..f), so a newly added zone never shifts the subnets. The
+        # variable allows up to 6 AZs; the region may have fewer (us-west-2: 4): say so at plan.
         aws.DataAwsAvailabilityZones(
             self,
             "azs",
             state="available",
             filter=[{"name": "zone-name", "values": [f"{self.region}{letter}" for letter in "abcdef"]}],
+            lifecycle=TerraformResourceLifecycle(
+                postcondition=[
+                    {
+                        "condition": tf("length(self.names) >= var.network_az_count"),
+                        "errorMessage": f"network_az_count is ${{var.network_az_count}} but {self.region} has "
+                        "only ${length(self.names)} available AZs.",
+                    }
+                ]
+            ),
         )
 
         self.vpc = aws.Vpc(
@@ -115,7 +129,8 @@ class NetworkStack(TierStack):
                 tags=t(f"{svc}-endpoint"),
             )
 
-        # Secrets Manager without leaving the VPC: the app and functions reach it on 443 only.
+        # Secrets Manager and CloudWatch Logs without leaving the VPC: the app and functions reach
+        # them on 443 only (the instances ship their app log to their log group).
         endpoints_sg = security_group(
             self,
             "endpoints_sg",
@@ -133,17 +148,18 @@ class NetworkStack(TierStack):
             cidr=tf("var.network_vpc_cidr"),
             description="HTTPS from the VPC",
         )
-        aws.VpcEndpoint(
-            self,
-            "secretsmanager_endpoint",
-            vpc_id=self.vpc.id,
-            vpc_endpoint_type="Interface",
-            service_name=f"com.amazonaws.{self.region}.secretsmanager",
-            private_dns_enabled=True,
-            subnet_ids=strings("aws_subnet.private[*].id"),
-            security_group_ids=[endpoints_sg.id],
-            tags=t("secretsmanager-endpoint"),
-        )
+        for svc in INTERFACE_ENDPOINTS:
+            aws.VpcEndpoint(
+                self,
+                f"{svc}_endpoint",
+                vpc_id=self.vpc.id,
+                vpc_endpoint_type="Interface",
+                service_name=f"com.amazonaws.{self.region}.{svc}",
+                private_dns_enabled=True,
+                subnet_ids=strings("aws_subnet.private[*].id"),
+                security_group_ids=[endpoints_sg.id],
+                tags=t(f"{svc}-endpoint"),
+            )
 
         # Flow logs -> KMS-encrypted log group, written by a role scoped to that group.
         logs = log_group(
@@ -173,7 +189,14 @@ class NetworkStack(TierStack):
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            # The minimum the VPC flow logs guide lists, on this group only.
+                            "Action": [
+                                "logs:CreateLogGroup",
+                                "logs:CreateLogStream",
+                                "logs:PutLogEvents",
+                                "logs:DescribeLogGroups",
+                                "logs:DescribeLogStreams",
+                            ],
                             "Resource": [logs.arn, f"{logs.arn}:*"],
                         }
                     ]

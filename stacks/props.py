@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from . import rules
-from .naming import FUNCTIONS
+from . import rules, schedule_contract
+from .naming import FUNCTIONS, Tier
 
 # Environments that must be destroyable: deletion protection off, no final snapshot.
 DESTROYABLE_ENVIRONMENTS = frozenset({"staging", "dev", "test", "sandbox"})
@@ -229,6 +229,14 @@ def _critical_path(tier: str, roles: tuple[str, ...]) -> Any:
     )
 
 
+def _apply_immediately(what: str, changes: str) -> Any:
+    return knob(
+        True,
+        f"Apply in-place changes to the {what} ({changes}) immediately; false waits for the weekly "
+        "maintenance window (on in staging, off elsewhere).",
+    )
+
+
 def _retention(tier: str) -> Any:
     shown = ", ".join(map(str, RETENTION_DAYS[:6]))
     return knob(
@@ -237,6 +245,20 @@ def _retention(tier: str) -> Any:
         one_of=RETENTION_DAYS,
         what="log retention days",
         message=f"Retention must be a CloudWatch retention value ({shown}, ... {RETENTION_DAYS[-1]}).",
+    )
+
+
+def schedule_knob(tier: str) -> Any:
+    """`<tier>_schedule`: null (always on) or the weekly hours the tier runs (stacks/schedule_contract.py)."""
+    (first, message), *rest = schedule_contract.TF_RULES
+    return knob(
+        None,
+        f"Off-hours schedule of the {tier} tier: null (always on) or timezone + on windows "
+        '(days, start HH:MM, hours); README "Schedules".',
+        tf_type=schedule_contract.TF_TYPE,
+        nullable=True,
+        limit=Limit(schedule_contract.problem, first.replace("{var}", "{x}"), "null or timezone + windows", message),
+        tf_rules=tuple(rest),
     )
 
 
@@ -260,7 +282,7 @@ class TierProps:
 # --------------------------------------------------------------------------- network
 @dataclass(frozen=True)
 class NetworkProps(TierProps):
-    tier: ClassVar[str] = "network"
+    tier: ClassVar[str] = Tier.NETWORK
     roles: ClassVar[tuple[str, ...]] = ("vpc", "nat")
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "vpc": {"nat_gateway_count": "network_nat_gateway_count", "az_count": "network_az_count"},
@@ -284,9 +306,9 @@ class NetworkProps(TierProps):
         ),
     )
     # 30: retention of the VPC flow log group.
-    network_flow_log_retention_days: int = _retention("network")
+    network_flow_log_retention_days: int = _retention(Tier.NETWORK)
     # []: roles tagged CriticalPath=true.
-    network_critical_path: list = _critical_path("network", ("vpc", "nat"))
+    network_critical_path: list = _critical_path(Tier.NETWORK, ("vpc", "nat"))
 
     def problems(self) -> list[tuple[str, str]]:
         err = rules.nat_gateway_count(self.network_nat_gateway_count, self.network_az_count)
@@ -330,7 +352,7 @@ _DB_CLASS = r"db\.[a-z0-9]+\.[a-z0-9]+"
 
 @dataclass(frozen=True)
 class DataProps(TierProps):
-    tier: ClassVar[str] = "data"
+    tier: ClassVar[str] = Tier.DATA
     roles: ClassVar[tuple[str, ...]] = ("primary", "replica")
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "primary": {
@@ -378,10 +400,10 @@ class DataProps(TierProps):
     )
     # true: Multi-AZ standby for the primary.
     data_multi_az: bool = knob(True, "Run the primary Multi-AZ (synchronous standby in another AZ).")
-    # 1: read replicas (each in an AZ other than the primary's).
+    # 1: read replicas (spread over the private subnets' AZs).
     data_replica_count: int = knob(
         1,
-        "Read replicas of the primary ({range}), placed outside the primary's AZ.",
+        "Read replicas of the primary ({range}), spread over the private subnets' AZs.",
         between=(0, rules.RDS_MAX_REPLICAS),
         what="Replica count",
     )
@@ -412,10 +434,14 @@ class DataProps(TierProps):
         between=(1, 1_000_000),
         what="Password version",
     )
-    # 30: retention of the PostgreSQL log group.
-    data_log_retention_days: int = _retention("data")
+    # true for staging (false elsewhere): in-place changes apply now, not in the maintenance window.
+    data_apply_immediately: bool = _apply_immediately("RDS instances", "instance classes, storage")
+    # 30: retention of the PostgreSQL log groups.
+    data_log_retention_days: int = _retention(Tier.DATA)
     # []: roles tagged CriticalPath=true.
-    data_critical_path: list = _critical_path("data", ("primary", "replica"))
+    data_critical_path: list = _critical_path(Tier.DATA, ("primary", "replica"))
+    # null: always on; otherwise off-hours the primary stopped (EventBridge Scheduler; no read replica) outside the windows.
+    data_schedule: dict | None = schedule_knob(Tier.DATA)
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -434,7 +460,7 @@ class DataProps(TierProps):
 # --------------------------------------------------------------------------- cache
 @dataclass(frozen=True)
 class CacheProps(TierProps):
-    tier: ClassVar[str] = "cache"
+    tier: ClassVar[str] = Tier.CACHE
     roles: ClassVar[tuple[str, ...]] = ("cluster",)
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "cluster": {
@@ -459,11 +485,11 @@ class CacheProps(TierProps):
         between=(1, rules.ELASTICACHE_MAX_SHARDS),
         what="Shard count",
     )
-    # 2: replicas per shard (0..5, >= 1 with Multi-AZ).
+    # 2: replicas per shard (0..4: the shard's rollback alarm reads 2 metrics per node, at most 10).
     cache_replicas_per_shard: int = knob(
         2,
-        "Replicas per shard ({range}; at least 1 with Multi-AZ).",
-        between=(0, rules.ELASTICACHE_MAX_REPLICAS),
+        "Replicas per shard ({range}; at least 1 with Multi-AZ; the shard rollback alarm reads 2 metrics a node).",
+        between=(0, rules.CACHE_MAX_REPLICAS),
         what="Replicas per shard",
         tf_rules=(("{var} >= 1 || !var.cache_multi_az", "Multi-AZ needs at least 1 replica per shard."),),
     )
@@ -476,10 +502,12 @@ class CacheProps(TierProps):
         between=(0, 35),
         what="Snapshot retention",
     )
+    # true for staging (false elsewhere): in-place changes apply now, not in the maintenance window.
+    cache_apply_immediately: bool = _apply_immediately("replication group", "node type, shards, replicas")
     # 30: retention of the slow/engine log groups.
-    cache_log_retention_days: int = _retention("cache")
+    cache_log_retention_days: int = _retention(Tier.CACHE)
     # []: roles tagged CriticalPath=true.
-    cache_critical_path: list = _critical_path("cache", ("cluster",))
+    cache_critical_path: list = _critical_path(Tier.CACHE, ("cluster",))
 
     def problems(self) -> list[tuple[str, str]]:
         err = rules.cache_replicas(self.cache_replicas_per_shard, self.cache_multi_az)
@@ -493,7 +521,7 @@ ARCHITECTURES = ("x86_64", "arm64")
 
 @dataclass(frozen=True)
 class ComputeProps(TierProps):
-    tier: ClassVar[str] = "compute"
+    tier: ClassVar[str] = Tier.COMPUTE
     roles: ClassVar[tuple[str, ...]] = ("asg", "nlb")
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         "asg": {
@@ -561,9 +589,11 @@ class ComputeProps(TierProps):
         what="App port",
     )
     # 30: retention of the app log group.
-    compute_log_retention_days: int = _retention("compute")
+    compute_log_retention_days: int = _retention(Tier.COMPUTE)
     # []: roles tagged CriticalPath=true.
-    compute_critical_path: list = _critical_path("compute", ("asg", "nlb"))
+    compute_critical_path: list = _critical_path(Tier.COMPUTE, ("asg", "nlb"))
+    # null: always on; otherwise off-hours the group scaled to 0 outside the windows.
+    compute_schedule: dict | None = schedule_knob(Tier.COMPUTE)
 
     def problems(self) -> list[tuple[str, str]]:
         err = rules.asg_sizes(self.compute_min_size, self.compute_max_size, self.compute_desired_capacity)
@@ -577,7 +607,7 @@ def _for_every_function(value: Any) -> dict:
 
 @dataclass(frozen=True)
 class ServerlessProps(TierProps):
-    tier: ClassVar[str] = "serverless"
+    tier: ClassVar[str] = Tier.SERVERLESS
     roles: ClassVar[tuple[str, ...]] = FUNCTIONS
     sizing_keys: ClassVar[Mapping[str, Mapping[str, str]]] = {
         fn: {
@@ -637,17 +667,20 @@ class ServerlessProps(TierProps):
         what="Provisioned concurrency",
         per_function=True,
     )
-    # 1000: the account's Lambda concurrency limit (GetAccountSettings); reserved totals must leave 100.
+    # 1000: the account's Lambda concurrency limit for the offline check; the plan reads the real quota.
     serverless_account_concurrency_limit: int = knob(
         rules.LAMBDA_DEFAULT_ACCOUNT_LIMIT,
-        "Account Lambda concurrency limit the reserved totals are checked against.",
+        "Account Lambda concurrency limit the tfvars check uses offline; the plan checks the account's real "
+        "quota (Service Quotas L-B99A9384).",
         between=(rules.LAMBDA_UNRESERVED_MIN, 1_000_000),
         what="Account concurrency limit",
     )
     # 30: retention of the functions' log groups.
-    serverless_log_retention_days: int = _retention("serverless")
+    serverless_log_retention_days: int = _retention(Tier.SERVERLESS)
     # []: roles (function short names) tagged CriticalPath=true.
-    serverless_critical_path: list = _critical_path("serverless", FUNCTIONS)
+    serverless_critical_path: list = _critical_path(Tier.SERVERLESS, FUNCTIONS)
+    # null: always on; otherwise off-hours provisioned concurrency at 0 outside the windows.
+    serverless_schedule: dict | None = schedule_knob(Tier.SERVERLESS)
 
     def effective(self, name: str) -> dict:
         """A map variable merged over its per-function defaults (what the stack deploys)."""
@@ -674,17 +707,37 @@ DEFAULTS_BY_MAP = {
 }
 
 PROPS: dict[str, type[TierProps]] = {
-    "network": NetworkProps,
-    "data": DataProps,
-    "cache": CacheProps,
-    "compute": ComputeProps,
-    "serverless": ServerlessProps,
+    cls.tier: cls for cls in (NetworkProps, DataProps, CacheProps, ComputeProps, ServerlessProps)
 }
+
+
+# Weekly maintenance windows (UTC) of the tiers whose in-place changes may wait for one.
+MAINTENANCE_WINDOWS: dict[str, str] = {Tier.DATA: "sun:04:30-sun:05:30", Tier.CACHE: "sun:05:00-sun:06:00"}
+
+
+def window_note(tier: str) -> str:
+    """What a plan says when `<tier>_apply_immediately` is off."""
+    return (
+        f"{tier}_apply_immediately is false: an in-place change shows as applied but waits for the "
+        f"maintenance window ({MAINTENANCE_WINDOWS[tier]} UTC)"
+    )
+
+
+def waits_for_window(props: TierProps) -> str | None:
+    """`window_note` when this stack's in-place changes wait for the maintenance window, else None."""
+    if props.tier not in MAINTENANCE_WINDOWS or getattr(props, f"{props.tier}_apply_immediately"):
+        return None
+    return window_note(props.tier)
 
 
 def environment_defaults(environment: str, tier: str) -> dict[str, Any]:
     """Per-environment defaults over the dataclass defaults: only destroyable environments
-    (staging, dev, test, sandbox) run without deletion protection and final snapshot."""
-    if tier == "data" and environment not in DESTROYABLE_ENVIRONMENTS:
-        return {"data_deletion_protection": True, "data_skip_final_snapshot": False}
+    (staging, dev, test, sandbox) run without deletion protection and final snapshot, and apply
+    in-place changes immediately; elsewhere they wait for the maintenance window."""
+    if environment in DESTROYABLE_ENVIRONMENTS:
+        return {}
+    if tier == Tier.DATA:
+        return {"data_deletion_protection": True, "data_skip_final_snapshot": False, "data_apply_immediately": False}
+    if tier == Tier.CACHE:
+        return {"cache_apply_immediately": False}
     return {}

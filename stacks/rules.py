@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .alarms_contract import SPECS
+
 # RDS gp3 (PostgreSQL): >= 400 GiB includes 12,000 IOPS / 500 MiB/s; settable 12,000-64,000
 # IOPS and 500-4,000 MiB/s; below 400 GiB neither can be set (baseline 3,000 / 125).
 GP3_THRESHOLD_GIB = 400
@@ -20,7 +22,9 @@ GP3_THROUGHPUT_PER_IOPS_MAX = 0.25  # ValidStorageOptions StorageThroughputToIop
 RDS_STORAGE_MIN, RDS_STORAGE_MAX = 20, 65_536  # GiB, gp3 PostgreSQL
 RDS_MAX_REPLICAS = 15  # read replicas of one PostgreSQL source
 
-ELASTICACHE_MAX_REPLICAS = 5
+ELASTICACHE_MAX_REPLICAS = 5  # what ElastiCache allows per shard
+# What the stacks allow: a shard's rollback alarm reads 2 metrics per node and at most 10.
+CACHE_MAX_REPLICAS = min(ELASTICACHE_MAX_REPLICAS, SPECS["cache"].max_members - 1)
 ELASTICACHE_MAX_SHARDS = 500
 LAMBDA_MEMORY_MIN, LAMBDA_MEMORY_MAX = 128, 10_240
 LAMBDA_TIMEOUT_MAX = 900
@@ -87,9 +91,9 @@ def nat_gateway_count(nat_count: int, az_count: int) -> str | None:
 
 
 def cache_replicas(replicas_per_shard: int, multi_az: bool) -> str | None:
-    """ElastiCache: 0..5 replicas per shard; Multi-AZ needs at least one."""
-    if not 0 <= replicas_per_shard <= ELASTICACHE_MAX_REPLICAS:
-        return f"replicas per shard must be 0..{ELASTICACHE_MAX_REPLICAS} (got {replicas_per_shard})"
+    """0..4 replicas per shard (the rollback alarm's limit under ElastiCache's 5); Multi-AZ needs one."""
+    if not 0 <= replicas_per_shard <= CACHE_MAX_REPLICAS:
+        return f"replicas per shard must be 0..{CACHE_MAX_REPLICAS} (got {replicas_per_shard})"
     if multi_az and replicas_per_shard < 1:
         return "Multi-AZ needs at least 1 replica per shard (got 0)"
     return None

@@ -4,7 +4,7 @@ published versions, an alias `live` and provisioned concurrency on that alias.
 
 Code: functions/<name>/handler.py plus functions/lib (stdlib PostgreSQL/Redis clients),
 packaged at synth as one archive asset. Functions run in the private subnets; their group
-reaches PostgreSQL 5432, Redis 6379 and the Secrets Manager endpoint 443 only. Each role may
+reaches PostgreSQL 5432, Redis 6379 and the interface endpoints 443 only. Each role may
 write its own log group, read only the secret it needs, and decrypt with that secret's key.
 """
 
@@ -20,10 +20,11 @@ from cdktf import AssetType, TerraformAsset, TerraformLocal, TerraformResourceLi
 from modules import aws
 from modules.alarms import rollback_alarm
 from modules.base import TierStack
-from modules.expr import hcl_literal, num, tf
+from modules.expr import hcl_literal, num, strings, tf
 from modules.iam import assume_role, policy
 from modules.kms import StackKey, log_group
 from modules.lookup import Backends
+from modules.schedules import pc_scheduled, serverless_schedule
 from modules.security import security_group
 from stacks.naming import FUNCTIONS, PROJECT, REDIS_PORT, Tier, resource_name, secret_name
 from stacks.props import DEFAULTS_BY_MAP
@@ -40,6 +41,7 @@ WIRING = {
     "ratelimit": Tier.CACHE,
 }
 MAPS = ("memory_size", "timeout", "architecture", "reserved_concurrency", "provisioned_concurrency")
+LAMBDA_CONCURRENCY_QUOTA = ("lambda", "L-B99A9384")  # Service Quotas: Lambda concurrent executions
 
 
 @lru_cache(maxsize=1)
@@ -100,6 +102,9 @@ class ServerlessStack(TierStack):
             },
         }
 
+        # The account's real concurrency limit (new accounts start far below the default 1000).
+        service, quota = LAMBDA_CONCURRENCY_QUOTA
+        aws.DataAwsServicequotasServiceQuota(self, "lambda_concurrency", service_code=service, quota_code=quota)
         code = TerraformAsset(self, "code", path=clean_code_dir(), type=AssetType.ARCHIVE)
         self.functions: dict[str, aws.LambdaFunction] = {}
         self.aliases: dict[str, aws.LambdaAlias] = {}
@@ -124,13 +129,7 @@ class ServerlessStack(TierStack):
             tags=t(fn),
             assume_role_policy=assume_role(self, f"{fn}_trust", "lambda.amazonaws.com"),
         )
-        aws.IamRolePolicyAttachment(
-            self,
-            f"{fn}_vpc_access",
-            role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
-        )
-        aws.IamRolePolicy(
+        permissions = aws.IamRolePolicy(
             self,
             f"{fn}_policy",
             role=role.id,
@@ -159,6 +158,7 @@ class ServerlessStack(TierStack):
                             "Action": "kms:Decrypt",
                             "Resource": [secret.kms_key_id, self.key.arn],
                         },
+                        *self._vpc_statements(),
                         {
                             "Sid": "Tracing",
                             "Effect": "Allow",
@@ -189,16 +189,21 @@ class ServerlessStack(TierStack):
             kms_key_arn=self.key.arn,
             environment={"variables": {"FUNCTION": fn, **environment}},
             logging_config={"log_format": "JSON", "log_group": logs.name},
-            depends_on=[logs],
+            # The role's permissions exist before the function: creating a VPC function checks them.
+            depends_on=[logs, permissions],
             tags=t(fn),
             lifecycle=TerraformResourceLifecycle(
                 precondition=[
                     {
                         "condition": tf(
                             "sum(values(local.reserved_concurrency)) <= "
-                            f"var.serverless_account_concurrency_limit - {LAMBDA_UNRESERVED_MIN}"
+                            f"data.aws_servicequotas_service_quota.lambda_concurrency.value - {LAMBDA_UNRESERVED_MIN}"
                         ),
-                        "errorMessage": f"Reserved concurrency must leave {LAMBDA_UNRESERVED_MIN} unreserved in the account.",
+                        "errorMessage": "Reserved concurrency totals ${sum(values(local.reserved_concurrency))} but "
+                        "the account's Lambda concurrency quota is "
+                        "${data.aws_servicequotas_service_quota.lambda_concurrency.value} and "
+                        f"{LAMBDA_UNRESERVED_MIN} must stay unreserved: lower serverless_reserved_concurrency "
+                        "or request a quota increase (Service Quotas, L-B99A9384).",
                     }
                 ]
             ),
@@ -214,7 +219,8 @@ class ServerlessStack(TierStack):
         aws.LambdaProvisionedConcurrencyConfig(
             self,
             f"{fn}_provisioned",
-            count=num(f'local.provisioned_concurrency["{fn}"] > 0 ? 1 : 0'),
+            # with a schedule, Application Auto Scaling owns the level (the two would fight)
+            count=num(f'local.provisioned_concurrency["{fn}"] > 0 && !({pc_scheduled(self, fn)}) ? 1 : 0'),
             function_name=function.function_name,
             qualifier=alias.name,
             provisioned_concurrent_executions=num(f'local.provisioned_concurrency["{fn}"]'),
@@ -227,7 +233,50 @@ class ServerlessStack(TierStack):
                 ]
             ),
         )
+        serverless_schedule(self, fn, function, alias)
         self.functions[fn], self.aliases[fn] = function, alias
+
+    def _vpc_statements(self) -> list[dict]:
+        """What Lambda needs to run a function in the VPC (the ENI part of
+        AWSLambdaVPCAccessExecutionRole, without its account-wide logs:*): create interfaces only
+        in the private subnets with the functions' group; Describe* works only on "*"."""
+
+        def arn(kind: str, id_: str) -> str:  # HCL without nested interpolation (checkov parses it)
+            return (
+                f'format("arn:%s:ec2:{self.region}:%s:{kind}/%s", data.aws_partition.partition.partition, '
+                f"data.aws_caller_identity.caller.account_id, {id_})"
+            )
+
+        any_interface = arn("network-interface", '"*"')
+        interfaces = tf(any_interface)
+        create_on = strings(
+            f"concat([{any_interface}, {arn('security-group', 'aws_security_group.lambda_sg.id')}], "
+            f"[for id in data.aws_subnets.private_subnets.ids : {arn('subnet', 'id')}])"
+        )
+        return [
+            {
+                "Sid": "VpcInterfacesCreate",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": create_on,
+            },
+            {
+                "Sid": "VpcInterfacesManage",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                "Resource": interfaces,
+            },
+            {
+                "Sid": "VpcDescribe",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                "Resource": "*",
+            },
+        ]
 
     def alarms(self) -> None:
         """Per function: failed + throttled invocations per attempted invocation of its live alias."""

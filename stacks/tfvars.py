@@ -12,10 +12,51 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .naming import TIERS, stack_name, tfvars_filename
+from .naming import DEFAULT_ENVIRONMENT, TIERS, stack_name, tfvars_filename
 from .props import PROPS, TierProps, environment_defaults
 
-__all__ = ["TfvarsError", "props_class", "load_overrides", "load_all", "validate", "build_props", "override_path"]
+__all__ = [
+    "TfvarsError",
+    "props_class",
+    "load_overrides",
+    "load_all",
+    "validate",
+    "build_props",
+    "override_path",
+    "loads_strict",
+    "MAX_BYTES",
+]
+
+MAX_BYTES = 1 << 20  # an override file sets a few dozen keys; anything near this is not one
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} overflows a double")
+    return value
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """JSON as Terraform and AWS can take it: ValueError for NaN/Infinity, numbers that overflow
+    a double, duplicate keys (json.loads keeps the last silently), bad UTF-8 and deep nesting."""
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_unique)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 class TfvarsError(ValueError):
@@ -71,6 +112,9 @@ def _type_error(value: Any, meta: Mapping[str, Any]) -> str | None:
             ok = is_number(v) and v == int(v) if inner == "number" else isinstance(v, str)
             if not ok:
                 return f"{k}: expected {'a whole number' if inner == 'number' else inner}, got {json.dumps(v)}"
+    elif tf_type.startswith("object("):
+        if not isinstance(value, dict):  # the knob's check reads the object itself
+            return f"expected an object, got {got(value)} {json.dumps(value)}"
     else:  # pragma: no cover - a props declaration error
         raise AssertionError(f"unsupported tf_type {tf_type}")
     return None
@@ -85,7 +129,9 @@ def _normalise(value: Any, meta: Mapping[str, Any]) -> Any:
     return value
 
 
-def validate(tier: str, data: Any, source: str | Path = "<overrides>", environment: str = "staging") -> dict[str, Any]:
+def validate(
+    tier: str, data: Any, source: str | Path = "<overrides>", environment: str = DEFAULT_ENVIRONMENT
+) -> dict[str, Any]:
     """Validate one stack's overrides; return them normalised. Raises TfvarsError (one line).
 
     Checks, in order: the file is a JSON object; every key is a variable of the tier's
@@ -120,15 +166,24 @@ def validate(tier: str, data: Any, source: str | Path = "<overrides>", environme
     return out
 
 
-def load_overrides(path: str | Path, tier: str, environment: str = "staging") -> dict[str, Any]:
+def load_overrides(path: str | Path, tier: str, environment: str = DEFAULT_ENVIRONMENT) -> dict[str, Any]:
     """Read and validate an override file; a missing file means no overrides."""
     path = Path(path)
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text())
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        raise TfvarsError(path, None, f"cannot read: {e.strerror or type(e).__name__}") from None
+    if len(raw) > MAX_BYTES:
+        raise TfvarsError(path, None, f"larger than the {MAX_BYTES:,} bytes an override file may hold")
+    try:
+        data = loads_strict(raw)
     except json.JSONDecodeError as e:
         raise TfvarsError(path, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except ValueError as e:  # also UnicodeDecodeError
+        raise TfvarsError(path, None, f"invalid JSON: {str(e).splitlines()[0]}") from None
     return validate(tier, data, source=path, environment=environment)
 
 

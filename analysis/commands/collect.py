@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import nullcontext
+from pathlib import Path
 
 from analysis.args import add_aws_arguments, add_scale_arguments, parse_days, parse_regions, parse_tags, scale_options
 from analysis.cli import command
 from analysis.collect import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS, collect, summary_lines
 from analysis.errors import AnalysisError, UsageError
+from analysis.fsutil import check_writable_dir
 from analysis.scale import accounts
 from analysis.sources.aws import Connector
 
@@ -96,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
     tags = parse_tags(args.tag)
     if not args.output.endswith(".parquet"):
         raise UsageError(f"--output must name a .parquet file; got {args.output!r}")
+    output = Path(args.output)
+    problem = f"{output} is a directory" if output.is_dir() else check_writable_dir(output.parent)
+    if problem:  # before any AWS call: minutes of collection must not end in an unwritable path
+        raise UsageError(f"--output {output}: {problem}")
 
     scale = scale_options(args)
     connector = Connector.from_env(args.profile, args.endpoint_url)

@@ -18,7 +18,8 @@ from analysis.args import (
 )
 from analysis.cli import command
 from analysis.errors import EXIT_OK, EXIT_ROLLED_BACK, AnalysisError, UsageError
-from analysis.rollout import guard
+from analysis.rollout import alarms, guard
+from analysis.schedule.quiet import schedules
 from analysis.sources.aws import Connector
 
 
@@ -85,8 +86,15 @@ def run(args: argparse.Namespace) -> int:
     state_dir = args.state_dir or output / "rollout"
     guard.check_files(targets)  # a corrupt file is reported before any watching starts
     connector = Connector.from_env(profile=args.profile, endpoint_url=args.endpoint_url)
+    watched_tiers = {tier for t in targets for tier in alarms.WATCHED_TIERS[t.tier]}
     watcher = guard.Guard(
-        args.environment, targets, connector.client, threshold=args.threshold, min_total=args.min_total, since=since
+        args.environment,
+        targets,
+        connector.client,
+        threshold=args.threshold,
+        min_total=args.min_total,
+        since=since,
+        schedules=schedules(tfvars_root(args), args.environment, {t.region for t in targets}, watched_tiers),
     )
     print(
         f"guard: watching {', '.join(t.stack for t in targets)} for {args.window:g} s "

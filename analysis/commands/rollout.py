@@ -18,10 +18,10 @@ from analysis.args import (
 )
 from analysis.cli import command
 from analysis.errors import EXIT_OK, AnalysisError, UsageError
+from analysis.report import records
 from analysis.rollout import plan as planning
 from analysis.rollout.bluegreen import BlueGreenRollout, Settings, State, state_path
 from analysis.sources.aws import Connector
-from stacks.tfvars import override_path
 
 DEFAULT_GUARD_WINDOW = 900
 
@@ -94,25 +94,42 @@ def run(args: argparse.Namespace) -> int:
         print(planning.describe(item))
     if args.dry_run:
         return EXIT_OK
-    tfvars = {p.resource_id: override_path(tfvars_root(args), env, p.stack) for p in plans}
+    tfvars = {p.resource_id: _tfvars_path(p, tfvars_root(args), env) for p in plans}
     for path in tfvars.values():  # validate every tfvars file before touching anything
         tfvars_io.read(path)
+    direct: dict[Path, dict] = {}  # every non-database change, written in one transaction
+    for p in plans:
+        if p.method != "blue-green":
+            direct.setdefault(tfvars[p.resource_id], {}).update(p.updates)
+    written = {w.path: w for w in tfvars_io.apply_all(direct)}
     connector = None
     for p in plans:
         if p.method == "blue-green":
             connector = connector or _connector(args)
             _blue_green(p, tfvars[p.resource_id], args, connector)
         else:
-            written = tfvars_io.apply(tfvars[p.resource_id], p.updates)
-            state = "written (previous kept in .previous/)" if written.changed else "already holds the change"
+            w = written[tfvars[p.resource_id]]
+            state = "written (previous kept in .previous/)" if w.changed else "already holds the change"
             print(f"rollout {p.resource_id}: {p.tfvars_file} {state}")
-            if written.diff:
-                print(written.diff.rstrip())
+            if w.diff:
+                print(w.diff.rstrip())
             print(
                 f"rollout {p.resource_id}: next: cdktf deploy {p.stack}, then "
                 f"python -m analysis guard --env {env} --stack {p.stack}"
             )
     return EXIT_OK
+
+
+def _tfvars_path(p: planning.Plan, root: Path, environment: str) -> Path:
+    """The plan's override file under `root`, refused when recommendations.json names a stack or
+    tfvars_file that is not the naming contract's (nothing outside the tfvars tree is written)."""
+    path = tfvars_io.override_file(root, environment, p.stack)
+    if p.tfvars_file != records.tfvars_file(environment, p.stack):
+        raise AnalysisError(
+            f"{p.resource_id}: tfvars_file {p.tfvars_file!r} is not the file of stack {p.stack} "
+            f"({records.tfvars_file(environment, p.stack)}); refusing to write"
+        )
+    return path
 
 
 def _connector(args: argparse.Namespace):

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from analysis.args import (
     add_environment_argument,
@@ -26,6 +27,7 @@ from analysis.errors import UsageError
 from analysis.fsutil import check_writable_dir
 from analysis.report.records import totals
 from analysis.run import RunOptions, Target, execute
+from stacks.naming import PRODUCTION_ENVIRONMENTS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -72,6 +74,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let compute move between x86_64 and arm64 (needs an arm64 AMI)",
     )
+    p.add_argument(
+        "--schedule-timezone",
+        default="UTC",
+        metavar="ZONE",
+        help="IANA time zone off-hours schedules are detected and written in (default: UTC)",
+    )
+    p.add_argument(
+        "--no-schedule-environments",
+        default=",".join(PRODUCTION_ENVIRONMENTS),
+        metavar="LIST",
+        help=f"environments never given an off-hours schedule (default: {','.join(PRODUCTION_ENVIRONMENTS)})",
+    )
     p.add_argument("--load-test", action="store_true", help="run the load test first (needs --outputs)")
     p.add_argument("--outputs", metavar="PATH", help="stack outputs JSON for --load-test (cdktf output --outputs-file)")
     p.add_argument("--load-test-duration", default="60s", help="load test duration (default: 60s)")
@@ -94,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
     problem = check_writable_dir(output)
     if problem:
         raise UsageError(f"--output {output}: {problem}")
+    tfvars_dir = tfvars_root(args) / args.environment
+    problem = check_writable_dir(tfvars_dir) if args.apply else None
+    if problem:  # before any work: a read-only tree must not fail after the reports are written
+        raise UsageError(f"--apply: {tfvars_dir}: {problem}")
     snapshot = Path(args.metrics_snapshot) if args.metrics_snapshot else None
     if snapshot is not None and not snapshot.exists():
         raise UsageError(f"--metrics-snapshot {snapshot}: no such file or directory")
@@ -102,6 +120,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--inventory needs --target aws (the simulated account discovers its own resources)")
     if inventory is not None and not inventory.is_file():
         raise UsageError(f"--inventory {inventory}: no such file")
+    try:
+        ZoneInfo(args.schedule_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"--schedule-timezone {args.schedule_timezone!r}: unknown time zone (an IANA name such as Europe/Berlin)"
+        ) from None
     opts = RunOptions(
         environment=args.environment,
         regions=tuple(parse_regions(args.regions)),
@@ -124,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
         load_test=args.load_test,
         load_test_outputs=Path(args.outputs) if args.outputs else None,
         load_test_duration=args.load_test_duration,
+        schedule_timezone=args.schedule_timezone,
+        no_schedule_environments=tuple(e.strip() for e in args.no_schedule_environments.split(",") if e.strip()),
         strict=args.strict,
         **scale_options(args),
     )
@@ -159,7 +185,13 @@ def summary(result, opts) -> str:
         lines.append(
             f"{len(result.rejections)} resources quarantined: their metrics were rejected as bad data (see the notes)"
         )
-    lines.append(f"reports: {opts.output}/report.html, report.md, plan-preview.md, recommendations.json/.csv")
+    if result.schedule is not None:
+        saved = result.schedule.saved
+        note = "" if saved is None else f" (saves ${saved:,.2f}/month on demand after right-sizing)"
+        lines.append(f"schedule: {result.schedule.reason}{note}")
+    lines.append(
+        f"reports: {opts.output}/report.html, report.md, plan-preview.md, recommendations.json/.csv, schedule.json"
+    )
     if opts.apply:
         lines.append(
             f"applied: {', '.join(map(str, result.applied)) or 'nothing to change (tfvars already up to date)'}"

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis import tfvars_io
+from analysis import fsutil, tfvars_io
 from analysis.errors import AnalysisError
-from analysis.fsutil import atomic_write
 from analysis.rollout.plan import Plan
-from stacks.naming import BLUE_SUFFIX, PROJECT, ROLLOUT_MANAGED_BY
+from stacks.naming import BLUE_SUFFIX, PROJECT, REGION_RE, ROLLOUT_MANAGED_BY
 
 TERMINAL_FAILURES = ("INVALID_CONFIGURATION", "SWITCHOVER_FAILED")
 # CreateBlueGreenDeployment Target* parameter -> DescribeDBInstances field it sets
@@ -73,13 +73,20 @@ class State:
     def save(self, **updates: Any) -> None:
         self.data.update(updates)
         text = json.dumps(self.data, sort_keys=True, indent=2) + "\n"
-        atomic_write(self.path, text.encode("utf-8"))
+        fsutil.atomic_write(self.path, text.encode("utf-8"))
 
     def log(self, line: str) -> None:
         self.save(log=[*self.data.get("log", []), line])
 
 
+DB_ID_RE = r"[A-Za-z][A-Za-z0-9-]{0,62}"  # an RDS DB instance identifier
+
+
 def state_path(state_dir: Path | str, region: str, resource_id: str) -> Path:
+    """`<state_dir>/<region>/<resource_id>.json`; AnalysisError for a region or id from
+    recommendations.json that is not one (it would put the state outside `state_dir`)."""
+    if not re.fullmatch(REGION_RE, region) or not re.fullmatch(DB_ID_RE, resource_id):
+        raise AnalysisError(f"refusing rollout state for {region!r} / {resource_id!r}: not a region / DB identifier")
     return Path(state_dir) / region / f"{resource_id}.json"
 
 
@@ -168,6 +175,14 @@ class BlueGreenRollout:
 
     # --- the flow ----------------------------------------------------------------------------
     def run(self) -> None:
+        """Drive the rollout, holding its state file's lock: a second run of the same resource is
+        refused instead of racing this one (the state is re-read under the lock)."""
+        lock = self.state.path.with_name(self.state.path.name + ".lock")
+        with fsutil.locked(lock, f"rollout of {self.rid}"):
+            self.state = State.load(self.state.path)
+            self._run()
+
+    def _run(self) -> None:
         dep = self.find_existing()
         if dep is None:
             inst = self.instance(self.rid)

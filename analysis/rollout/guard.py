@@ -23,7 +23,9 @@ from typing import Any
 from analysis import tfvars_io
 from analysis.errors import AnalysisError, UsageError
 from analysis.rollout import alarms
+from analysis.schedule.quiet import quiet
 from stacks.naming import BLUE_SUFFIX, TFVARS_SUFFIX, alarm_tier, parse_stack, stack_of_tfvars
+from stacks.schedule_contract import WeeklySchedule
 from stacks.tfvars import override_path
 
 MAX_WINDOW = 6 * 3600
@@ -131,8 +133,12 @@ class Guard:
         log: Callable[[str], None] = print,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        schedules: Mapping[tuple[str, str], WeeklySchedule | None] | None = None,
+        wall: Callable[[], float] = time.time,
     ):
+        """`schedules`: (tier, region) -> the tier's off-hours schedule there (quiet.schedules)."""
         self.env, self.targets, self.client = environment, targets, client
+        self.schedules, self.wall = schedules or {}, wall
         self.threshold, self.min_total = threshold, min_total
         self.since = since or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
         self.log, self.sleep, self.clock = log, sleep, clock
@@ -170,7 +176,11 @@ class Guard:
     # --- one check -------------------------------------------------------------------------------
     def check(self) -> list[Breach]:
         breaches = []
-        for region, watched in self.alarms().items():
+        for region, all_watched in self.alarms().items():
+            judged = self._judged(region, all_watched)
+            watched = [a for a in all_watched if a["AlarmName"] in judged]
+            if not watched:
+                continue
             current = {
                 a["AlarmName"]: a
                 for a in self._describe(region, sorted({alarms.alarm_prefix(self.env, self._tier(a)) for a in watched}))
@@ -181,8 +191,22 @@ class Guard:
                     breaches.append(
                         Breach(region, alarm["AlarmName"], f"alarm is ALARM: {live.get('StateReason', '')}".strip())
                     )
-            breaches += self._raw(region, watched)
+            for since in sorted(set(judged.values())):
+                breaches += self._raw(region, [a for a in watched if judged[a["AlarmName"]] == since], since)
         return breaches
+
+    def _judged(self, region: str, watched: list[dict[str, Any]]) -> dict[str, dt.datetime]:
+        """Alarm name -> since when its errors count, for the alarms judged now: a tier switched off
+        or starting by its off-hours schedule is not judged (no traffic is not an error, a
+        start-up is not a breach)."""
+        now, out = self.wall(), {}
+        for alarm in watched:
+            q = quiet(self.schedules.get((self._tier(alarm), region)), now, self.since.timestamp())
+            if q.judge_from is None:
+                self.log(f"guard: {region} {alarm['AlarmName']}: not judged now: {q.reason}")
+            else:
+                out[alarm["AlarmName"]] = dt.datetime.fromtimestamp(q.judge_from, dt.UTC)
+        return out
 
     def _tier(self, alarm: Mapping[str, Any]) -> str:
         tier = alarm_tier(self.env, alarm["AlarmName"])
@@ -190,8 +214,8 @@ class Guard:
             raise AnalysisError(f"{alarm['AlarmName']}: not a rollback alarm of environment {self.env}")
         return tier
 
-    def _raw(self, region: str, watched: list[dict[str, Any]]) -> list[Breach]:
-        """errors / total summed since the change, from each alarm's own MetricStat queries."""
+    def _raw(self, region: str, watched: list[dict[str, Any]], since: dt.datetime) -> list[Breach]:
+        """errors / total summed since `since`, from each alarm's own MetricStat queries."""
         queries: list[dict[str, Any]] = []
         roles: list[tuple[str, bool, bool]] = []  # roles[i] = (alarm name, counts as error, counts as total)
         for alarm in watched:
@@ -223,7 +247,7 @@ class Guard:
                 kw: dict[str, Any] = {"NextToken": token} if token else {}
                 res = cw.get_metric_data(
                     MetricDataQueries=queries[start : start + 500],
-                    StartTime=self.since,
+                    StartTime=since,
                     EndTime=now + dt.timedelta(minutes=1),
                     **kw,
                 )
@@ -247,7 +271,7 @@ class Guard:
                         region,
                         name,
                         f"raw errors {errors:g} / total {total:g} = {pct:.2f}% > "
-                        f"{self.threshold:g}% since {self.since:%Y-%m-%dT%H:%M:%SZ}",
+                        f"{self.threshold:g}% since {since:%Y-%m-%dT%H:%M:%SZ}",
                     )
                 )
         return out
@@ -309,7 +333,7 @@ def rollback(
     verb = "would restore" if dry_run else "restored"
     for b in breaches:
         log(f"guard: BREACH {b.region} {b.alarm}: {b.reason}")
-    restored, refused = 0, []
+    allowed, refused = [], []
     for t in targets:
         kept = tfvars_io.read_bytes(tfvars_io.previous_path(t.path))
         if kept is None:
@@ -325,13 +349,16 @@ def rollback(
             )
             refused.append(str(t.path))
             continue
-        written = tfvars_io.restore(t.path, dry_run=dry_run)
+        allowed.append((t.path, kept == b""))
+    restored = 0
+    # every allowed file in one transaction: a failure restores none, never half the change set
+    for written, (_, absent) in zip(tfvars_io.restore_all([p for p, _ in allowed], dry_run=dry_run), allowed):
         if written.changed:
             restored += 1
-            what = "deleted (it did not exist before)" if kept == b"" else "to the previous version"
-            log(f"guard: {verb} {t.path} {what}; reverted:\n{written.diff.rstrip()}")
+            what = "deleted (it did not exist before)" if absent else "to the previous version"
+            log(f"guard: {verb} {written.path} {what}; reverted:\n{written.diff.rstrip()}")
         else:
-            log(f"guard: {t.path} already equals the previous version")
+            log(f"guard: {written.path} already equals the previous version")
     for line in db_rollback_paths(state_dir, {t.stack for t in targets if t.tier == "data"}):
         log(f"guard: {line}")
     return Rollback(restored, tuple(refused))

@@ -14,7 +14,10 @@ from typing import Any
 from analysis.enums import RolloutMethod, Status
 from analysis.errors import AnalysisError, UsageError
 from analysis.registry import get
+from stacks.naming import parse_stack
+from stacks.props import waits_for_window
 from stacks.rules import storage_not_reduced
+from stacks.tfvars import build_props, load_overrides
 
 SCHEMA_VERSION = 1
 
@@ -182,9 +185,12 @@ def plan_record(
     deploy = method.deploy_step
     if deploy is None:
         raise AnalysisError(f"{rid}: {record['kind']} cannot roll out by {method}")
+    tier = parse_stack(stack)[0]
+    waits = waits_for_window(build_props(tier, environment, load_overrides(record["tfvars_file"], tier, environment)))
     steps = (
         f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/)",
         deploy.format(stack=stack, detail=kind.rollout_explanation),
+        *([f"note: {waits}, after guard's window"] if method is RolloutMethod.IN_PLACE and waits else []),
         guard,
     )
     return Plan(record, method, steps, updates)

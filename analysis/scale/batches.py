@@ -166,3 +166,20 @@ def write_by_resource(
             # the resource's account goes on each of its series (a column of a multi-account snapshot)
             w.write([(resource_key(r), [replace(s, account=r.account) for s in series_of(r)]) for r in batch])
         return w.rows
+
+
+class ByResource:
+    """A MetricsSource over a snapshot for callers that fetch one resource's queries at a time
+    (the schedule stage): each fetch reads only the rows of the resource those queries belong to,
+    never the whole snapshot."""
+
+    def __init__(self, source: Any, resources: Sequence[Resource]):
+        self.source = source
+        self._owner = {(r.region, q): r for r in resources for q in queries_of(r)}
+
+    def fetch(self, region: str, queries: Sequence[MetricQuery], start: int, end: int) -> dict[MetricQuery, Series]:
+        owner = self._owner.get((region, queries[0])) if queries else None
+        if owner is None or not hasattr(self.source, "fetch_resource"):
+            return self.source.fetch(region, queries, start, end)
+        key = resource_key(owner)
+        return self.source.fetch_resource(key, region, list(queries), start, end, owner.account)

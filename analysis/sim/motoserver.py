@@ -3,13 +3,15 @@
 moto answers 404 to provisioned concurrency and GetAccountSettings. The simulated account needs
 them (provisioned concurrency is this staging bill's largest item), so this module teaches moto's
 Lambda backend both, in memory, with the request and response shapes of the real API. The
-server runs in a child process: `python -m analysis.sim.motoserver --port N`.
+server runs in a child process: `python -m analysis.sim.motoserver --port N --parent PID`; it
+exits on its own when that parent dies, even by kill -9 (a watchdog polls its parent pid).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -17,9 +19,11 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 ACCOUNT_CONCURRENCY_LIMIT = 1000  # AWS default per region
 SEED = 20261101
+WATCHDOG_INTERVAL = 0.5  # s between the server's checks that its parent is alive
 
 
 def _patch_lambda() -> None:
@@ -120,15 +124,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _same_code_env() -> dict[str, str]:
+    """The environment with this checkout first on PYTHONPATH: the server runs the code its
+    parent runs, whatever the working directory."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+
+
 @contextmanager
 def running(port: int | None = None, timeout: float = 30.0) -> Iterator[str]:
     """Start the patched moto server in a child process; yield its endpoint URL; stop it."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "analysis.sim.motoserver", "--port", str(port)],
+        [sys.executable, "-m", "analysis.sim.motoserver", "--port", str(port), "--parent", str(os.getpid())],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env=_same_code_env(),
     )
     try:
         deadline = time.monotonic() + timeout
@@ -154,9 +167,16 @@ def running(port: int | None = None, timeout: float = 30.0) -> Iterator[str]:
             proc.kill()
 
 
+def orphaned(parent: int) -> bool:
+    """True once `parent` is no longer this process's parent (it died; init or a subreaper
+    adopted us)."""
+    return os.getppid() != parent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--parent", type=int, help="exit when this process is no longer the parent")
     args = parser.parse_args()
     _patch_lambda()
     from moto.server import ThreadedMotoServer
@@ -164,10 +184,11 @@ def main() -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     try:
-        while True:
-            time.sleep(3600)
+        while not (args.parent and orphaned(args.parent)):
+            time.sleep(WATCHDOG_INTERVAL)
     except KeyboardInterrupt:
-        server.stop()
+        pass
+    server.stop()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ environment.
 
 Each resource gets a true-demand model (analysis/synthetic.py turns it into the CloudWatch
 series its kind reads). The numbers describe what staging really uses: a fraction of today's
-sizes, with daily and weekly cycles and bursts; real CloudWatch traces (Numenta NAB) shape the
+sizes, with daily and weekly cycles and bursts, idle outside working hours (a nightly batch in
+us-west-2); real CloudWatch traces (Numenta NAB) shape the
 database CPU in us-east-1 and the compute CPU in us-west-2; one Lambda function has only 10 days
 of history. Everything is seeded from the resource's name, so the snapshot is byte-identical
 run after run.
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from analysis.model import Resource, Series
+from analysis.schedule.workload import WorkingHours
 from analysis.synthetic import DemandModel, generate, load_trace, regular
 
 # The simulated window ends at a fixed instant: same inputs, same report.
@@ -36,6 +39,26 @@ FUNCTIONS = {
 }
 SHORT_HISTORY = ("us-west-2", "reports")  # (region, function) deployed 10 days ago
 
+# Staging is used on working days only; in us-west-2 a nightly reporting batch (the `reports`
+# function and the read replica it reads) runs 01:00-03:00 every day, so no schedule may cover it.
+WORKING_HOURS = WorkingHours(timezone="UTC", open_hour=8, close_hour=19)
+NIGHT_BATCH = replace(WORKING_HOURS, batch_hour=1, batch_hours=2, batch_level=0.6)
+BATCH = {("us-west-2", "lambda", "reports"), ("us-west-2", "rds", "replica")}  # (region, kind, role)
+USE_DIMS = {  # what someone's use drives, per kind (memory and data stay when nobody is there)
+    "rds": ("cpu", "connections", "iops", "throughput"),
+    "elasticache": ("engine_cpu", "network", "connections"),
+    "asg": ("cpu", "network"),
+    "lambda": ("concurrency",),
+    "nat": ("bandwidth", "connections"),
+}
+
+
+def _used(resource: Resource, model: DemandModel) -> DemandModel:
+    """The model, idle outside working hours (and the nightly batch where it runs)."""
+    role = resource.tags.get("Role", resource.config.get("role", ""))
+    hours = NIGHT_BATCH if (resource.region, resource.kind, role) in BATCH else WORKING_HOURS
+    return replace(model, use=hours, use_dims=tuple(d for d in USE_DIMS[resource.kind] if d in model.peak))
+
 
 def _trace(name: str, points: int) -> np.ndarray:
     """A NAB trace on a 5-minute grid, gaps kept as NaN, repeated to cover the window."""
@@ -46,6 +69,11 @@ def _trace(name: str, points: int) -> np.ndarray:
 
 def model_for(resource: Resource, points: int) -> DemandModel:
     """True demand of one staging resource (units per analysis/kinds/<kind>/synthetic.py)."""
+    return _used(resource, _busy(resource, points))
+
+
+def _busy(resource: Resource, points: int) -> DemandModel:
+    """Demand while staging is in use."""
     east = resource.region == "us-east-1"
     cfg = resource.config
     if resource.kind == "rds":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from analysis.model import Resource
 from analysis.pricing.catalog import PriceCatalog
 from analysis.sizing.specs import SpecCatalog
+from stacks.naming import PRODUCTION_ENVIRONMENTS
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Options:
     replica_idle_connections: float = 1.0  # replica with p99 connections <= this serves no reads
     lambda_memory_step_mb: int = 64  # proposed memory rounded up to this
     lambda_slow_fraction: float = 0.5  # keep memory when p99 duration > this x timeout
-    nat_per_az_environments: tuple[str, ...] = ("production", "prod")  # keep one NAT per AZ there
+    nat_per_az_environments: tuple[str, ...] = PRODUCTION_ENVIRONMENTS  # keep one NAT per AZ there
     nat_max_cross_az_gb_month: float = 1000.0  # above this, consolidating NATs is not proposed
     ec2_metric_period: int = 300  # EC2 basic monitoring: NetworkIn/Out are bytes per 5 minutes
 

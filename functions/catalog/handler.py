@@ -5,7 +5,6 @@ Event: {"sku": "A-1", "name": "Widget", "price_cents": 500} -> upserts, returns 
        {"limit": 10}                                        -> the first products by sku
 """
 from lib import config
-from lib.pg import literal
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS products (
   sku text PRIMARY KEY, name text NOT NULL, price_cents bigint NOT NULL CHECK (price_cents >= 0))"""
@@ -20,14 +19,14 @@ def handler(event, context=None):
     try:
         db.query(SCHEMA)
         if "name" in event:
-            db.query(f"INSERT INTO products (sku, name, price_cents) VALUES ({literal(event['sku'])}, "
-                     f"{literal(event['name'])}, {int(event['price_cents'])}) "
-                     "ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents")
+            db.query("INSERT INTO products (sku, name, price_cents) VALUES ($1, $2, $3) "
+                     "ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents",
+                     [str(event["sku"]), str(event["name"]), int(event["price_cents"])])
         if "sku" in event:
-            rows = db.query(f"SELECT sku, name, price_cents FROM products WHERE sku = {literal(event['sku'])}")
+            rows = db.query("SELECT sku, name, price_cents FROM products WHERE sku = $1", [str(event["sku"])])
             return {"status": "found", **_product(rows[0])} if rows else {"status": "not-found", "sku": event["sku"]}
         limit = max(1, min(int(event.get("limit", 10)), 100))
         return {"status": "ok", "products": [_product(r) for r in db.query(
-            f"SELECT sku, name, price_cents FROM products ORDER BY sku LIMIT {limit}")]}
+            "SELECT sku, name, price_cents FROM products ORDER BY sku LIMIT $1", [limit])]}
     finally:
         db.close()

@@ -16,10 +16,17 @@ def secret(arn: str) -> str:
     return boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
 
 
+# The RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem), packaged
+# beside this module by `make rds-ca`; DB_SSLROOTCERT points elsewhere.
+RDS_CA_BUNDLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rds-ca-bundle.pem")
+
+
 def postgres() -> pg.Connection:
     creds = json.loads(secret(os.environ["DB_SECRET_ARN"]))
     return pg.Connection(os.environ["DB_HOST"], int(os.environ.get("DB_PORT", "5432")), creds["username"],
-                         creds["password"], os.environ["DB_NAME"], sslmode=os.environ.get("DB_SSLMODE", "require"))
+                         creds["password"], os.environ["DB_NAME"],
+                         sslrootcert=os.environ.get("DB_SSLROOTCERT", RDS_CA_BUNDLE),
+                         allow_insecure_auth=os.environ.get("DB_ALLOW_INSECURE_AUTH", "false") == "true")
 
 
 def redis() -> resp.Redis:

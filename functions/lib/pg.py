@@ -1,7 +1,9 @@
-"""A minimal PostgreSQL client (stdlib only): TLS, SCRAM-SHA-256 / md5 / cleartext auth and
-the simple query protocol. Enough for the functions' queries without packaging a driver.
+"""A minimal PostgreSQL client (stdlib only): TLS with full certificate verification,
+SCRAM-SHA-256 authentication and the extended query protocol with bind parameters. Enough for
+the functions' queries without packaging a driver.
 
-Values are sent as literals: use `literal()` for every value put into SQL text.
+Values never enter the SQL text: `query("... WHERE id = $1", [order_id])` sends them as
+parameters (Parse / Bind / Execute), so no quoting is needed and none can go wrong.
 """
 from __future__ import annotations
 
@@ -13,44 +15,53 @@ import socket
 import ssl
 import struct
 
+SSL_REQUEST = 80877103
+PROTOCOL_3 = 196608
+AUTH_OK, AUTH_CLEARTEXT, AUTH_MD5, AUTH_SASL, AUTH_SASL_CONTINUE, AUTH_SASL_FINAL = 0, 3, 5, 10, 11, 12
+
 
 class PgError(Exception):
     pass
 
 
-def literal(value) -> str:
-    """An SQL literal (standard_conforming_strings is on by default)."""
+def tls_context(cafile: str) -> ssl.SSLContext:
+    """verify-full: the server's chain must lead to `cafile` (the RDS CA bundle) and its
+    certificate must name the host we connect to."""
+    if not os.path.isfile(cafile):
+        raise PgError(f"no CA bundle at {cafile}: set DB_SSLROOTCERT to the RDS CA bundle")
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.check_hostname, ctx.verify_mode = True, ssl.CERT_REQUIRED
+    return ctx
+
+
+def _encode(value) -> bytes | None:
+    """A parameter in text format (None is SQL NULL)."""
     if value is None:
-        return "NULL"
+        return None
     if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    text = str(value)
-    if "\x00" in text:
-        raise ValueError("NUL in SQL literal")
-    return "'" + text.replace("'", "''") + "'"
+        return b"true" if value else b"false"
+    return str(value).encode()
 
 
 class Connection:
-    def __init__(self, host: str, port: int, user: str, password: str, database: str,
-                 sslmode: str = "require", timeout: float = 10.0):
+    def __init__(self, host: str, port: int, user: str, password: str, database: str, *, sslrootcert: str,
+                 allow_insecure_auth: bool = False, timeout: float = 10.0):
+        """Connect over TLS (verify-full against `sslrootcert`) and authenticate with SCRAM-SHA-256;
+        cleartext and md5 password exchanges are refused unless `allow_insecure_auth`."""
+        ctx = tls_context(sslrootcert)
         raw = socket.create_connection((host, port), timeout=timeout)
-        self.sock = raw
-        if sslmode != "disable":
-            raw.sendall(struct.pack("!ii", 8, 80877103))  # SSLRequest
-            answer = raw.recv(1)
-            if answer == b"S":
-                ctx = ssl.create_default_context()
-                if sslmode == "require":  # encrypted; the server is inside the VPC
-                    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-                self.sock = ctx.wrap_socket(raw, server_hostname=host)
-            elif sslmode in ("require", "verify-full"):
-                raw.close()
+        try:
+            raw.sendall(struct.pack("!ii", 8, SSL_REQUEST))
+            if raw.recv(1) != b"S":
                 raise PgError("server refused TLS")
+            self.sock = ctx.wrap_socket(raw, server_hostname=host)
+        except (OSError, PgError) as e:
+            raw.close()
+            raise PgError(f"TLS to {host}:{port} failed: {e}") from None
         self._buf = b""
+        self.allow_insecure_auth = allow_insecure_auth
         params = b"user\x00" + user.encode() + b"\x00database\x00" + database.encode() + b"\x00\x00"
-        body = struct.pack("!i", 196608) + params
+        body = struct.pack("!i", PROTOCOL_3) + params
         self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
         self._authenticate(user, password)
 
@@ -82,57 +93,78 @@ class Connection:
             kind, body = self._message()
             if kind == b"E":
                 raise self._error(body)
-            if kind == b"R":
-                code = struct.unpack("!i", body[:4])[0]
-                if code == 0:
-                    continue
-                if code == 3:
-                    self._send(b"p", password.encode() + b"\x00")
-                elif code == 5:
-                    inner = hashlib.md5(password.encode() + user.encode()).hexdigest()
-                    digest = hashlib.md5(inner.encode() + body[4:8]).hexdigest()
-                    self._send(b"p", b"md5" + digest.encode() + b"\x00")
-                elif code == 10:
-                    scram = _Scram(password)
-                    first = scram.client_first()
-                    self._send(b"p", b"SCRAM-SHA-256\x00" + struct.pack("!i", len(first)) + first)
-                elif code == 11:
-                    self._send(b"p", scram.client_final(body[4:]))
-                elif code == 12:
-                    scram.verify(body[4:])
-                else:
-                    raise PgError(f"unsupported authentication method {code}")
-            elif kind == b"Z":
+            if kind == b"Z":
                 return
+            if kind != b"R":
+                continue  # ParameterStatus, BackendKeyData, notices
+            code = struct.unpack("!i", body[:4])[0]
+            if code in (AUTH_CLEARTEXT, AUTH_MD5) and not self.allow_insecure_auth:
+                raise PgError("server asked for a cleartext or md5 password: refused (SCRAM-SHA-256 only; "
+                              "set DB_ALLOW_INSECURE_AUTH=true to allow)")
+            if code == AUTH_OK:
+                if scram and not scram.verified:
+                    raise PgError("SCRAM: the server never proved it knows the password")
+                continue
+            if code == AUTH_CLEARTEXT:
+                self._send(b"p", password.encode() + b"\x00")
+            elif code == AUTH_MD5:
+                inner = hashlib.md5(password.encode() + user.encode()).hexdigest()
+                digest = hashlib.md5(inner.encode() + body[4:8]).hexdigest()
+                self._send(b"p", b"md5" + digest.encode() + b"\x00")
+            elif code == AUTH_SASL:
+                if b"SCRAM-SHA-256\x00" not in body[4:]:
+                    raise PgError("server offers no SCRAM-SHA-256")
+                scram = _Scram(password)
+                first = scram.client_first()
+                self._send(b"p", b"SCRAM-SHA-256\x00" + struct.pack("!i", len(first)) + first)
+            elif code == AUTH_SASL_CONTINUE and scram:
+                self._send(b"p", scram.client_final(body[4:]))
+            elif code == AUTH_SASL_FINAL and scram:
+                scram.verify(body[4:])
+            else:
+                raise PgError(f"unsupported authentication method {code}")
 
     # ---- queries ----------------------------------------------------------------------
-    def query(self, sql: str) -> list[tuple]:
-        """Run one or more statements; rows of the last statement that returned rows (text values)."""
-        self._send(b"Q", sql.encode() + b"\x00")
+    def query(self, sql: str, params=()) -> list[tuple]:
+        """Run one statement with `$1`, `$2`, ... bound to `params` (extended query protocol);
+        its rows as tuples of text values (None for NULL)."""
+        values = [_encode(p) for p in params]
+        parse = b"\x00" + sql.encode() + b"\x00" + struct.pack("!h", 0)  # unnamed; server infers types
+        bind = b"\x00\x00" + struct.pack("!hh", 0, len(values))  # unnamed portal and statement; text params
+        for v in values:
+            bind += struct.pack("!i", -1) if v is None else struct.pack("!i", len(v)) + v
+        bind += struct.pack("!h", 0)  # results in text format
+        self._send(b"P", parse)
+        self._send(b"B", bind)
+        self._send(b"D", b"P\x00")
+        self._send(b"E", b"\x00" + struct.pack("!i", 0))
+        self._send(b"S", b"")
         rows: list[tuple] = []
         error = None
         while True:
             kind, body = self._message()
-            if kind == b"T":
-                rows = []
-            elif kind == b"D":
-                count = struct.unpack("!h", body[:2])[0]
-                pos, row = 2, []
-                for _ in range(count):
-                    size = struct.unpack("!i", body[pos:pos + 4])[0]
-                    pos += 4
-                    if size < 0:
-                        row.append(None)
-                    else:
-                        row.append(body[pos:pos + size].decode())
-                        pos += size
-                rows.append(tuple(row))
+            if kind == b"D":
+                rows.append(self._row(body))
             elif kind == b"E":
-                error = self._error(body)
+                error = self._error(body)  # the server skips to Sync
             elif kind == b"Z":
                 if error:
                     raise error
                 return rows
+
+    @staticmethod
+    def _row(body: bytes) -> tuple:
+        count = struct.unpack("!h", body[:2])[0]
+        pos, row = 2, []
+        for _ in range(count):
+            size = struct.unpack("!i", body[pos:pos + 4])[0]
+            pos += 4
+            if size < 0:
+                row.append(None)
+            else:
+                row.append(body[pos:pos + size].decode())
+                pos += size
+        return tuple(row)
 
     def close(self) -> None:
         try:
@@ -145,6 +177,7 @@ class _Scram:
     def __init__(self, password: str):
         self.password = password.encode()
         self.nonce = base64.b64encode(os.urandom(18)).decode()
+        self.verified = False
         self.first_bare = f"n=,r={self.nonce}"
 
     def client_first(self) -> bytes:
@@ -167,5 +200,6 @@ class _Scram:
 
     def verify(self, server_final: bytes) -> None:
         attrs = dict(part.split("=", 1) for part in server_final.decode().split(","))
-        if base64.b64decode(attrs.get("v", "")) != self.expected:
+        if not hmac.compare_digest(base64.b64decode(attrs.get("v", "")), self.expected):
             raise PgError("SCRAM server signature mismatch")
+        self.verified = True

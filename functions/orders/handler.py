@@ -4,7 +4,6 @@ Event: {"customer": "c-1", "total_cents": 1299}  -> {"order_id": 1, "status": "c
        {"order_id": 1}                            -> the stored order
 """
 from lib import config
-from lib.pg import literal
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS orders (
   id bigserial PRIMARY KEY, customer text NOT NULL, total_cents bigint NOT NULL CHECK (total_cents >= 0),
@@ -16,14 +15,15 @@ def handler(event, context=None):
     try:
         db.query(SCHEMA)
         if "order_id" in event:
-            rows = db.query(f"SELECT id, customer, total_cents, created_at FROM orders WHERE id = {int(event['order_id'])}")
+            rows = db.query("SELECT id, customer, total_cents, created_at FROM orders WHERE id = $1",
+                            [int(event["order_id"])])
             if not rows:
                 return {"status": "not-found", "order_id": int(event["order_id"])}
             oid, customer, total, created = rows[0]
             return {"status": "found", "order_id": int(oid), "customer": customer, "total_cents": int(total),
                     "created_at": created}
-        rows = db.query(f"INSERT INTO orders (customer, total_cents) VALUES ({literal(str(event['customer']))}, "
-                        f"{int(event['total_cents'])}) RETURNING id")
+        rows = db.query("INSERT INTO orders (customer, total_cents) VALUES ($1, $2) RETURNING id",
+                        [str(event["customer"]), int(event["total_cents"])])
         return {"status": "created", "order_id": int(rows[0][0])}
     finally:
         db.close()

@@ -14,7 +14,7 @@ def handler(event, context=None):
             return {"hours": hours, "orders": 0, "revenue_cents": 0, "customers": 0}
         count, revenue, customers = db.query(
             "SELECT count(*), coalesce(sum(total_cents), 0), count(DISTINCT customer) FROM orders "
-            f"WHERE created_at > now() - interval '{hours} hours'")[0]
+            "WHERE created_at > now() - make_interval(hours => $1)", [hours])[0]
         return {"hours": hours, "orders": int(count), "revenue_cents": int(revenue), "customers": int(customers)}
     finally:
         db.close()

@@ -11,6 +11,8 @@ from analysis.report import render
 from analysis.report.charts import downsample_max, utilisation_svg
 from analysis.report.plan import affected, preview, variable_readers
 from analysis.report.records import records, render_csv, totals
+from analysis.schedule.propose import EnvironmentProposal, Status
+from analysis.schedule.report import material
 
 META = dict(
     environment="staging",
@@ -118,10 +120,19 @@ def test_plan_preview_skips_unmanaged_and_not_emitted(tmp_path):
 def test_render_is_deterministic_and_complete(tmp_path):
     recs = records([rec(), rec(rid="db2", status="excluded")], "staging")
     charts = {"us-east-1/db1": [utilisation_svg("CPU", "%", np.arange(0, 3000, 300), np.ones(10), 100.0, 50.0)]}
-    first = render(recs, META, charts, preview(recs, tmp_path), "--- a\n+++ b\n")
-    second = render(recs, META, charts, preview(recs, tmp_path), "--- a\n+++ b\n")
+    schedule = material(EnvironmentProposal("staging", Status.NONE, "used around the clock"), {})
+    first = render(recs, META, charts, preview(recs, tmp_path), "--- a\n+++ b\n", schedule)
+    second = render(recs, META, charts, preview(recs, tmp_path), "--- a\n+++ b\n", schedule)
     assert first == second
-    assert set(first) == {"report.html", "report.md", "plan-preview.md", "recommendations.json", "recommendations.csv"}
+    assert set(first) == {
+        "report.html",
+        "report.md",
+        "plan-preview.md",
+        "recommendations.json",
+        "recommendations.csv",
+        "schedule.json",
+    }
+    assert "No schedule: used around the clock" in first["report.html"]
     assert "Simulated account" in first["report.html"] and "<svg" in first["report.html"]
     assert "http://" not in first["report.html"].replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert json.loads(first["recommendations.json"])["schema_version"] == 1

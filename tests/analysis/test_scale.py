@@ -1,7 +1,6 @@
 """Sizing in batches from a resource-major snapshot: the same answers as the whole-file path,
 bounded reads, and bad metrics quarantined with their reason (never sized, never a traceback)."""
 
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest

@@ -80,3 +80,36 @@ def synth(tmp_path_factory) -> Synth:
     )
     assert proc.returncode == 0, proc.stderr
     return Synth(outdir, tfvars_root)
+
+
+def _synth_one(tmp_path_factory, name: str, *args: str) -> Synth:
+    """A one-region synth with no overrides (other environments, other backends)."""
+    base = tmp_path_factory.mktemp(name)
+    (base / "tfvars").mkdir()
+    outdir = base / "cdktf.out"
+    proc = run_main("--regions", REGIONS[0], "--outdir", str(outdir), "--tfvars", str(base / "tfvars"), *args)
+    assert proc.returncode == 0, proc.stderr
+    return Synth(outdir, base / "tfvars")
+
+
+@pytest.fixture(scope="session")
+def synth_production(tmp_path_factory) -> Synth:
+    """production, local backend: production defaults (deletion protection, maintenance window)."""
+    return _synth_one(tmp_path_factory, "production", "--environment", "production")
+
+
+@pytest.fixture(scope="session")
+def synth_s3(tmp_path_factory) -> Synth:
+    """dev with the S3 backend."""
+    return _synth_one(
+        tmp_path_factory,
+        "s3",
+        "--environment",
+        "dev",
+        "--backend",
+        "s3",
+        "--state-bucket",
+        "rightsize-tfstate",
+        "--state-region",
+        "eu-west-1",
+    )

@@ -19,7 +19,7 @@ from .conftest import ROOT, run_main
 
 def test_pure_modules_never_import_cdktf():
     code = (
-        "import sys; import stacks, stacks.props, stacks.rules, stacks.tfvars, stacks.bench, stacks.doc; "
+        "import sys; import stacks, stacks.props, stacks.rules, stacks.tfvars, stacks.bench, stacks.doc, stacks.backend; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('cdktf', 'constructs', 'jsii', 'cdktf_cdktf_provider_aws')]; "
         "assert not bad, bad"
     )
@@ -92,7 +92,7 @@ def test_deletion_protection_is_per_environment():
         ("data", {"data_backup_retention_period": 0}, "data_backup_retention_period", "1..35"),
         ("data", {"data_critical_path": ["writer"]}, "data_critical_path", "unknown role"),
         ("cache", {"cache_replicas_per_shard": 0}, "cache_replicas_per_shard", "Multi-AZ needs at least 1"),
-        ("cache", {"cache_replicas_per_shard": 6}, "cache_replicas_per_shard", "0..5"),
+        ("cache", {"cache_replicas_per_shard": 5}, "cache_replicas_per_shard", "0..4"),
         ("network", {"network_nat_gateway_count": 4}, "network_nat_gateway_count", "1..az_count"),
         ("compute", {"compute_desired_capacity": 20}, "compute_desired_capacity", "min <= desired <= max"),
         ("compute", {"compute_architecture": "sparc"}, "compute_architecture", "one of"),
@@ -197,7 +197,7 @@ def test_hcl_rules_use_the_rules_constants():
     def conditions(cls, name):
         return " ".join(c for c, _ in next(f for f in cls.fields() if f.name == name).metadata["tf_rules"])
 
-    assert f"<= {rules.ELASTICACHE_MAX_REPLICAS} &&" in conditions(CacheProps, "cache_replicas_per_shard")
+    assert f"<= {rules.CACHE_MAX_REPLICAS} &&" in conditions(CacheProps, "cache_replicas_per_shard")
     assert f"<= {rules.RDS_MAX_REPLICAS} &&" in conditions(DataProps, "data_replica_count")
     assert f"<= {rules.GP3_IOPS_MAX}" in conditions(DataProps, "data_iops")
 

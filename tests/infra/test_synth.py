@@ -26,6 +26,9 @@ UNTAGGABLE = {  # resource types without a `tags` argument
     "aws_autoscaling_group",
     "aws_lambda_provisioned_concurrency_config",
     "aws_default_security_group_rule",
+    "aws_autoscaling_schedule",
+    "aws_appautoscaling_scheduled_action",
+    "aws_scheduler_schedule",
 }
 
 
@@ -140,7 +143,7 @@ def test_network(synth):
 # --------------------------------------------------------------------------- data
 def test_data_primary_and_replica(synth):
     s = f"data-{EAST}"
-    v = {name: synth.variable(s, name)["default"] for name in synth.stack(s)["variable"]}
+    v = {name: synth.variable(s, name).get("default") for name in synth.stack(s)["variable"]}
     assert v["data_instance_class"] == "db.r6g.2xlarge" and v["data_allocated_storage"] == 1000
     assert v["data_iops"] == 12000 and v["data_storage_throughput"] == 500 and v["data_multi_az"] is True
     assert v["data_replica_count"] == 1 and v["data_backup_retention_period"] == 7
@@ -168,7 +171,9 @@ def test_data_primary_and_replica(synth):
     assert replica["count"] == "${var.data_replica_count}" and replica["tags"]["Role"] == "replica"
     assert replica["replicate_source_db"] == "${aws_db_instance.primary.identifier}"
     assert replica["instance_class"] == "${var.data_replica_instance_class}"
-    assert "aws_db_instance.primary.availability_zone" in replica["availability_zone"]  # another AZ
+    # from the sorted subnet AZs, never from the primary's current AZ (a failover moves it)
+    assert "aws_db_instance.primary" not in replica["availability_zone"]
+    assert "data.aws_subnet.private_subnet" in replica["availability_zone"]
     params = synth.resource(s, "aws_db_parameter_group", "params")["parameter"]
     assert {"name": "rds.force_ssl", "value": "1"} in params
     sg = synth.resource(s, "aws_security_group", "db_sg")
