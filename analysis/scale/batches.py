@@ -179,7 +179,9 @@ class ByResource:
 
     def fetch(self, region: str, queries: Sequence[MetricQuery], start: int, end: int) -> dict[MetricQuery, Series]:
         owner = self._owner.get((region, queries[0])) if queries else None
-        if owner is None or not hasattr(self.source, "fetch_resource"):
-            return self.source.fetch(region, queries, start, end)
-        key = resource_key(owner)
-        return self.source.fetch_resource(key, region, list(queries), start, end, owner.account)
+        source = self.source
+        if hasattr(source, "for_account"):  # analysis.scale.accounts.PerAccount
+            source = source.for_account(owner.account if owner else "")
+        if owner is None or not hasattr(source, "fetch_resource"):
+            return source.fetch(region, queries, start, end)
+        return source.fetch_resource(resource_key(owner), region, list(queries), start, end, owner.account)
