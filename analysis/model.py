@@ -111,3 +111,5 @@ class Recommendation:
     rollout: RolloutMethod
     # dimension -> (epoch seconds, demand) in the units of evidence["dimensions"][dim]: for charts, never serialized
     demand: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # dimension -> (epoch seconds, utilisation today, utilisation replayed on the proposed size): charts only
+    utilisation: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)

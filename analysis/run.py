@@ -28,7 +28,7 @@ from analysis.inventory import discover, inventory_path, load_inventory, matches
 from analysis.model import MetricsSource, Recommendation, Resource
 from analysis.pricing import live
 from analysis.pricing.catalog import PriceCatalog
-from analysis.report.charts import utilisation_svg
+from analysis.report.charts import projected_svg, utilisation_svg
 from analysis.report.plan import preview
 from analysis.report.records import records as to_records
 from analysis.scale import accounts
@@ -356,23 +356,32 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
 
 
 def _charts(recs: list[Recommendation]) -> dict[str, list[str]]:
-    """SVG per recommendation with a change: each sized dimension's demand against its capacities."""
+    """SVG per recommendation with a change: each sized dimension's demand against its capacities,
+    then its utilisation today beside its utilisation replayed on the proposed size."""
     out: dict[str, list[str]] = {}
     for rec in recs:
         if not rec.changes:
             continue
         dims = rec.evidence.get("dimensions", {})
         out[f"{rec.resource.region}/{rec.resource.resource_id}"] = [
-            utilisation_svg(
-                f"{dim} ({dims[dim]['unit']})",
-                dims[dim]["unit"],
-                ts,
-                values,
-                dims[dim].get("capacity_now"),
-                dims[dim].get("capacity_proposed"),
-            )
+            svg
             for dim, (ts, values) in sorted(rec.demand.items())
             if dim in dims
+            for svg in (
+                utilisation_svg(
+                    f"{dim} ({dims[dim]['unit']})",
+                    dims[dim]["unit"],
+                    ts,
+                    values,
+                    dims[dim].get("capacity_now"),
+                    dims[dim].get("capacity_proposed"),
+                ),
+                *(
+                    [projected_svg(f"{dim} utilisation: today and replayed on the proposal", *rec.utilisation[dim])]
+                    if dim in rec.utilisation
+                    else []
+                ),
+            )
         ]
     return out
 

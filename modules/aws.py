@@ -74,6 +74,7 @@ _CLASSES: dict[str, str] = {
     # compute
     "LaunchTemplate": "launch_template",
     "AutoscalingGroup": "autoscaling_group",
+    "AutoscalingPolicy": "autoscaling_policy",
     "Lb": "lb",
     "LbTargetGroup": "lb_target_group",
     "LbListener": "lb_listener",

@@ -1,7 +1,9 @@
 """compute-<region>: an Auto Scaling group of `compute_instance_type` from a launch template
 (IMDSv2 required, no public IP, KMS-encrypted gp3 root volume) behind an internet-facing
 Network Load Balancer; instance changes roll out as a new template version + a rolling
-instance refresh (the group points at `latest_version`, never "$Latest").
+instance refresh (the group points at `latest_version`, never "$Latest"). A target-tracking
+policy on average CPU (`compute_target_cpu_utilization`, null disables it) scales the group
+between its min and max; while it is on, the policy owns the desired capacity.
 
 Security groups: the NLB listens on `compute_app_port`, open to anywhere (the only such
 rule), and reaches the app on that port only; the app reaches PostgreSQL 5432, Redis 6379
@@ -224,7 +226,9 @@ class ComputeStack(TierStack):
             name=t.name("asg"),
             min_size=num("var.compute_min_size"),
             max_size=num("var.compute_max_size"),
-            desired_capacity=num("var.compute_desired_capacity"),
+            # null while the scaling policy is on: desired_capacity is Optional+Computed, so
+            # Terraform leaves the policy's value alone (lifecycle ignore_changes cannot be conditional)
+            desired_capacity=num("var.compute_target_cpu_utilization == null ? var.compute_desired_capacity : null"),
             vpc_zone_identifier=net.private_ids,
             launch_template={
                 "id": self.template.id,
@@ -247,6 +251,19 @@ class ComputeStack(TierStack):
             tag=t.asg_tags("asg"),
         )
         compute_schedule(self, self.asg)
+
+        aws.AutoscalingPolicy(
+            self,
+            "cpu_target",
+            count=num("var.compute_target_cpu_utilization == null ? 0 : 1"),
+            name=t.name("cpu-target"),
+            autoscaling_group_name=self.asg.name,
+            policy_type="TargetTrackingScaling",
+            target_tracking_configuration={
+                "predefined_metric_specification": {"predefined_metric_type": "ASGAverageCPUUtilization"},
+                "target_value": num("var.compute_target_cpu_utilization"),
+            },
+        )
 
     def alarms(self) -> None:
         """TCP resets (target + NLB) per new flow through the NLB."""

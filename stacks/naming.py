@@ -39,6 +39,16 @@ TIERS: tuple[str, ...] = tuple(t.value for t in Tier)
 # The application functions of the serverless tier (short names; also their Role tag).
 FUNCTIONS = ("orders", "catalog", "sessions", "ratelimit", "reports")
 
+# What each function connects to: its secret, environment and security group rules follow, and
+# the analysis counts the data tier's functions among the database's clients.
+FUNCTION_WIRING = {
+    "orders": Tier.DATA,
+    "catalog": Tier.DATA,
+    "reports": Tier.DATA,
+    "sessions": Tier.CACHE,
+    "ratelimit": Tier.CACHE,
+}
+
 # Ports the tiers listen on.
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379

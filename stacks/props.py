@@ -202,7 +202,10 @@ def knob(
     if limit is not None and per_function:
         check, derived = _per_function(limit)
     elif limit is not None:
-        check, derived = limit.check, ((limit.condition.format(x="{var}"), limit.message),)
+        condition = limit.condition.format(x="{var}")
+        # null is valid for a nullable knob; a ternary because Terraform's || does not short-circuit
+        derived = ((f"{{var}} == null ? true : ({condition})" if nullable else condition, limit.message),)
+        check = limit.check
     meta = {
         "description": description.format(range=limit.text) if limit else description,
         "tf_type": tf_type,
@@ -564,15 +567,35 @@ class ComputeProps(TierProps):
     # 6: ASG desired capacity.
     compute_desired_capacity: int = knob(
         6,
-        "Auto Scaling group desired capacity (min <= desired <= max).",
+        "Auto Scaling group desired capacity (min <= desired <= max); unused while "
+        "compute_target_cpu_utilization is set (the scaling policy owns it).",
         between=(0, ASG_MAX),
         what="Desired capacity",
         tf_rules=(
             (
-                "{var} >= var.compute_min_size && {var} <= var.compute_max_size",
+                "var.compute_target_cpu_utilization != null || ({var} >= var.compute_min_size && "
+                "{var} <= var.compute_max_size)",
                 "Desired capacity must be between compute_min_size and compute_max_size.",
             ),
         ),
+    )
+    # 50: target-tracking policy on average CPU (%); null: no policy, desired capacity set here.
+    compute_target_cpu_utilization: int | None = knob(
+        50,
+        "Target-tracking scaling policy: average CPU utilisation (%, {range}) the group keeps by scaling "
+        "between min and max; while set, the policy owns the desired capacity (null: no policy, "
+        "compute_desired_capacity applies).",
+        between=(1, 100),
+        nullable=True,
+        what="Target CPU utilisation",
+    )
+    # 10: database connections each app instance's pool may open.
+    compute_db_pool_size: int = knob(
+        10,
+        "Database connections the pool of each app instance may open ({range}); compute_max_size x this is "
+        "what the group can open against the database's max_connections.",
+        between=(1, 1000),
+        what="Pool size",
     )
     # 90: percentage kept healthy during a rolling instance refresh.
     compute_min_healthy_percentage: int = knob(
@@ -596,7 +619,11 @@ class ComputeProps(TierProps):
     compute_schedule: dict | None = schedule_knob(Tier.COMPUTE)
 
     def problems(self) -> list[tuple[str, str]]:
-        err = rules.asg_sizes(self.compute_min_size, self.compute_max_size, self.compute_desired_capacity)
+        # With a scaling policy desired capacity is the policy's: only min <= max is checked.
+        desired = (
+            self.compute_desired_capacity if self.compute_target_cpu_utilization is None else self.compute_min_size
+        )
+        err = rules.asg_sizes(self.compute_min_size, self.compute_max_size, desired)
         return [("compute_desired_capacity", err)] if err else []
 
 

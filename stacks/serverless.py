@@ -26,20 +26,13 @@ from modules.kms import StackKey, log_group
 from modules.lookup import Backends
 from modules.schedules import pc_scheduled, serverless_schedule
 from modules.security import security_group
+from stacks.naming import FUNCTION_WIRING as WIRING
 from stacks.naming import FUNCTIONS, PROJECT, REDIS_PORT, Tier, resource_name, secret_name
 from stacks.props import DEFAULTS_BY_MAP
 from stacks.rules import LAMBDA_UNRESERVED_MIN
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 RUNTIME = "python3.12"
-# function -> what it is wired to
-WIRING = {
-    "orders": Tier.DATA,
-    "catalog": Tier.DATA,
-    "reports": Tier.DATA,
-    "sessions": Tier.CACHE,
-    "ratelimit": Tier.CACHE,
-}
 MAPS = ("memory_size", "timeout", "architecture", "reserved_concurrency", "provisioned_concurrency")
 LAMBDA_CONCURRENCY_QUOTA = ("lambda", "L-B99A9384")  # Service Quotas: Lambda concurrent executions
 

@@ -81,3 +81,44 @@ def utilisation_svg(
             )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def projected_svg(title: str, timestamps: np.ndarray, today: np.ndarray, projected: np.ndarray) -> str:
+    """Utilisation (%) over the window today and replayed on the proposed size, with the 100% line.
+
+    A share of each size, so the scale stays readable however far today's capacity is above the
+    demand (a demand chart drawn to today's capacity is a flat line at the bottom)."""
+    ts, now = downsample_max(np.asarray(timestamps), np.asarray(today, dtype=float) * 100)
+    _, new = downsample_max(np.asarray(timestamps), np.asarray(projected, dtype=float) * 100)
+    if len(ts) == 0:
+        return utilisation_svg(title, "%", ts, now, None, None)
+    top = max(100.0, float(now.max()), float(new.max())) * 1.05
+    t0, t1 = int(ts[0]), int(ts[-1]) if ts[-1] > ts[0] else int(ts[0]) + 1
+    plot_w, plot_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
+
+    def x(t: float) -> float:
+        return PAD_L + (t - t0) / (t1 - t0) * plot_w
+
+    def y(v: float) -> float:
+        return PAD_T + plot_h - v / top * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-label="{escape(title)}">',
+        f'<rect x="{PAD_L}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" class="plot"/>',
+    ]
+    for v in (0.0, 50.0, 100.0):
+        parts.append(f'<text x="{PAD_L - 4}" y="{y(v) + 4:.1f}" text-anchor="end" class="axis">{v:.0f}%</text>')
+    for t, anchor in ((t0, "start"), (t1, "end")):
+        day = datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%d")
+        parts.append(f'<text x="{x(t):.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}" class="axis">{day}</text>')
+    parts.append(f'<line x1="{PAD_L}" x2="{WIDTH - PAD_R}" y1="{y(100):.1f}" y2="{y(100):.1f}" class="current"/>')
+    for values, css, label, dy in ((now, "current", "today", 12), (new, "proposed", "replayed on the proposal", 24)):
+        points = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(ts, values))
+        parts.append(f'<polyline points="{points}" class="{css}" fill="none"/>')
+        parts.append(
+            f'<text x="{WIDTH - PAD_R - 4}" y="{PAD_T + dy}" text-anchor="end" class="{css}-label">'
+            f"{label}: peak {values.max():.0f}%</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -153,6 +153,10 @@ def plan_record(
         if change["field"] == "allocated_storage":
             storage_check(change.get("current"), change.get("proposed"), rid)
     stack, region = record["stack"], record["region"]
+    try:
+        tier = parse_stack(stack)[0]
+    except ValueError as e:
+        raise AnalysisError(f"{rid}: refusing to roll out: {e}") from None
     updates = _updates(record)
     keys = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(updates.items()))
     guard = (
@@ -185,7 +189,6 @@ def plan_record(
     deploy = method.deploy_step
     if deploy is None:
         raise AnalysisError(f"{rid}: {record['kind']} cannot roll out by {method}")
-    tier = parse_stack(stack)[0]
     waits = waits_for_window(build_props(tier, environment, load_overrides(record["tfvars_file"], tier, environment)))
     steps = (
         f"write {record['tfvars_file']}: {keys} (the previous copy kept in .previous/)",

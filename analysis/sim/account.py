@@ -278,6 +278,18 @@ def _compute(client: Callable[[str], Any], s: Stack, subnets: dict[str, list[str
             for k, v in tags.items()
         ],
     )
+    target = s.variables.get("compute_target_cpu_utilization")
+    for body in s.resources("aws_autoscaling_policy").values():
+        if target is not None:  # the stack creates it with count = 1 only then
+            asg.put_scaling_policy(
+                AutoScalingGroupName=name,
+                PolicyName=s.render(body["name"]),
+                PolicyType="TargetTrackingScaling",
+                TargetTrackingConfiguration={
+                    "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"},
+                    "TargetValue": float(target),
+                },
+            )
 
 
 def _function_zip(short: str) -> bytes:

@@ -6,7 +6,9 @@ series its kind reads). The numbers describe what staging really uses: a fractio
 sizes, with daily and weekly cycles and bursts, idle outside working hours (a nightly batch in
 us-west-2); real CloudWatch traces (Numenta NAB) shape the
 database CPU in us-east-1 and the compute CPU in us-west-2; one Lambda function has only 10 days
-of history. Everything is seeded from the resource's name, so the snapshot is byte-identical
+of history. Lambda Insights publishes cpu_total_time for the I/O-bound and the CPU-bound
+functions (not for sessions, which has no Lambda Insights), and the Auto Scaling groups follow
+their target-tracking policy. Everything is seeded from the resource's name, so the snapshot is byte-identical
 run after run.
 """
 
@@ -29,14 +31,17 @@ SIM_END = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())
 TRACES = Path(__file__).resolve().parent / "traces"
 TRACE_FILES = {"rds_cpu": "rds_cpu_utilization_cc0c53.csv", "ec2_cpu": "ec2_cpu_utilization_24ae8d.csv"}
 
-# Lambda: peak concurrency, p50 duration (ms), max memory used (MB; None = no Lambda Insights).
+# Lambda: peak concurrency, mean duration (ms), max memory used (MB; None = no Lambda Insights),
+# cpu_total_time per invocation (ms; None = not published). orders, catalog and ratelimit wait
+# on the database or the cache (I/O-bound); reports computes (CPU-bound, single-threaded).
 FUNCTIONS = {
-    "orders": (18, 180.0, 410.0),
-    "catalog": (30, 90.0, 350.0),
-    "sessions": (12, 40.0, None),
-    "ratelimit": (8, 15.0, 190.0),
-    "reports": (3, 2200.0, 900.0),
+    "orders": (18, 180.0, 410.0, 20.0),
+    "catalog": (30, 90.0, 350.0, 8.0),
+    "sessions": (12, 40.0, None, None),
+    "ratelimit": (8, 15.0, 190.0, 2.0),
+    "reports": (3, 2200.0, 900.0, 2050.0),
 }
+ASG_TARGET_CPU = 50.0  # the stack's target-tracking policy runs the group (its count follows the demand)
 SHORT_HISTORY = ("us-west-2", "reports")  # (region, function) deployed 10 days ago
 
 # Staging is used on working days only; in us-west-2 a nightly reporting batch (the `reports`
@@ -98,10 +103,12 @@ def _busy(resource: Resource, points: int) -> DemandModel:
         )
     if resource.kind == "asg":
         traces = {} if east else {"cpu": _trace("ec2_cpu", points)}
-        return DemandModel({"cpu": 14.0, "network": 1.2}, shape="weekly", traces=traces)
+        return DemandModel(
+            {"cpu": 14.0, "network": 1.2}, shape="weekly", traces=traces, params={"target_cpu": ASG_TARGET_CPU}
+        )
     if resource.kind == "lambda":
         short = resource.tags.get("Role", resource.resource_id.rsplit("-", 1)[-1])
-        peak, duration, memory = FUNCTIONS.get(short, (5, 100.0, None))
+        peak, duration, memory, cpu = FUNCTIONS.get(short, (5, 100.0, None, None))
         dims = {"concurrency": float(peak)}
         if memory is not None:
             dims["memory"] = memory
@@ -109,7 +116,7 @@ def _busy(resource: Resource, points: int) -> DemandModel:
         return DemandModel(
             dims,
             shape="spikes" if short == "reports" else "diurnal",
-            params={"duration_ms": duration},
+            params={"duration_ms": duration, **({"cpu_ms": cpu} if cpu is not None else {})},
             history_days=history,
         )
     if resource.kind == "nat":

@@ -14,6 +14,7 @@ from analysis.model import Resource
 from analysis.pricing.catalog import PriceCatalog
 from analysis.sizing.specs import SpecCatalog
 from stacks.naming import PRODUCTION_ENVIRONMENTS
+from stacks.props import ComputeProps
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,14 @@ class Options:
     nat_per_az_environments: tuple[str, ...] = PRODUCTION_ENVIRONMENTS  # keep one NAT per AZ there
     nat_max_cross_az_gb_month: float = 1000.0  # above this, consolidating NATs is not proposed
     ec2_metric_period: int = 300  # EC2 basic monitoring: NetworkIn/Out are bytes per 5 minutes
+    db_pool_size: int = ComputeProps().compute_db_pool_size  # connections each app instance may open
+    lambda_latency_budget: float = 0.10  # predicted p99 duration <= today's x (1 + this), from full speed
+
+    def __post_init__(self) -> None:
+        if self.lambda_latency_budget < 0:
+            raise ValueError(f"lambda_latency_budget must be >= 0, got {self.lambda_latency_budget}")
+        if self.db_pool_size < 1:
+            raise ValueError(f"db_pool_size must be >= 1, got {self.db_pool_size}")
 
 
 @dataclass(frozen=True)

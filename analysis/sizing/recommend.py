@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from analysis.enums import Risk, RolloutMethod, Status
 from analysis.model import Change, Cost, Recommendation, Resource
+from analysis.pricing.catalog import SECONDS_PER_MONTH
 from analysis.sizing.confidence import confidence, risk
 from analysis.sizing.policy import SizingContext
+from analysis.sizing.replay import replay
 from analysis.sizing.stats import Demand
 
 
@@ -94,6 +98,10 @@ def _weakest(parts: Mapping[str, Any], demands: Sequence[Demand], ctx: SizingCon
     }[factor]
 
 
+def _window_cost(cost: Cost, ctx: SizingContext) -> float | None:
+    return None if cost.on_demand is None else round(cost.on_demand * ctx.window.seconds / SECONDS_PER_MONTH, 2)
+
+
 def finish(
     resource: Resource,
     ctx: SizingContext,
@@ -107,18 +115,46 @@ def finish(
     rollout: RolloutMethod,
     reason: str,
     evidence: Mapping[str, Any] | None = None,
+    projected: Mapping[str, np.ndarray] | None = None,  # demand values on the new size (default: as observed)
+    capacity_series: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,  # elastic: (now, new) per sample
+    conflicts: Sequence[str] = (),  # coupled limits the proposal would break (each with its numbers)
 ) -> Recommendation:
+    """The record of a proposal: its status, confidence, risk, evidence and its replay (every
+    dimension's demand on the proposed capacity over the window). Any minute over capacity, or
+    any conflict, rejects it."""
     changes = tuple(c for c in changes if c.current != c.proposed)
+    projected, capacity_series = projected or {}, capacity_series or {}
     conf, parts = confidence(demands, capacity_new, ctx.window)
+    replayed_cap = {d.name: capacity_series.get(d.name, (None, capacity_new.get(d.name)))[1] for d in demands}
+    cost_new = cost_proposed if changes else cost_current
+    replayed = replay(
+        list(demands),
+        replayed_cap,
+        projected,
+        {"current": _window_cost(cost_current, ctx), "proposed": _window_cost(cost_new, ctx)},
+    )
     ev: dict[str, Any] = {
         "window_days": round(ctx.window.days, 3),
         "confidence": {**parts, "value": round(conf, 4)},
         "dimensions": {
             d.name: dimension_evidence(d, capacity_now.get(d.name), capacity_new.get(d.name)) for d in demands
         },
+        "replay": replayed.as_dict(),
         **(evidence or {}),
     }
+    binding = replayed.binding
+    if binding is not None:
+        reason += (
+            f"; replayed over {ctx.window.days:g} days: {sum(r.minutes_over for r in replayed.dimensions.values()):.0f} "
+            f"minutes over capacity, {binding.name} at p99 {binding.p99_utilisation:.0%} / peak "
+            f"{binding.peak_utilisation:.0%} of the {'proposed' if changes else 'current'} size"
+        )
     demand = {d.name: (d.timestamps, d.values) for d in demands}
+    utilisation = {}
+    for d in demands:
+        now, new = capacity_series.get(d.name, (capacity_now.get(d.name), capacity_new.get(d.name)))
+        if d.n and now is not None and new is not None and np.all(np.asarray(now) > 0) and np.all(np.asarray(new) > 0):
+            utilisation[d.name] = (d.timestamps, d.values / now, np.asarray(projected.get(d.name, d.values)) / new)
     if not changes:
         return Recommendation(
             resource,
@@ -132,8 +168,21 @@ def finish(
             cost_current,
             RolloutMethod.NONE,
             demand,
+            utilisation,
         )
-    if conf < ctx.confidence_threshold:
+    if replayed.over or conflicts:
+        status = Status.REJECTED
+        why = (
+            [
+                "replayed over the window the proposal would have run out of capacity ("
+                + "; ".join(r.describe() for r in replayed.over)
+                + ")"
+            ]
+            if replayed.over
+            else []
+        )
+        reason = f"not emitted: {'; '.join(why + list(conflicts))}; {reason}"
+    elif conf < ctx.confidence_threshold:
         status = Status.BELOW_THRESHOLD
         reason = (
             f"confidence {conf:.2f} below threshold {ctx.confidence_threshold:g} "
@@ -153,4 +202,5 @@ def finish(
         cost_proposed,
         rollout,
         demand,
+        utilisation,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from stacks.rules import (
-    ELASTICACHE_MAX_REPLICAS,
+    CACHE_MAX_REPLICAS,
     GP3_IOPS_MAX,
     GP3_IOPS_MIN,
     GP3_IOPS_PER_GIB_MAX,
@@ -64,7 +64,7 @@ def gp3_throughput(allocated_gib: float, needed_mibps: float, iops: int | None =
 
 def min_cache_replicas(multi_az: bool, policy_min: int = 0) -> int:
     """Multi-AZ needs >= 1 replica per shard."""
-    return min(ELASTICACHE_MAX_REPLICAS, max(policy_min, 1 if multi_az else 0))
+    return min(CACHE_MAX_REPLICAS, max(policy_min, 1 if multi_az else 0))  # what the stack (and its alarm) accepts
 
 
 def cache_usable_gib(node_memory_gib: float) -> float:

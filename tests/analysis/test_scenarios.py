@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 
+from analysis.kinds.lambda_.duration import VCPU_MB
 from analysis.kinds.rds.pricing import instance_hourly
 from analysis.pricing.catalog import HOURS_PER_MONTH
 from analysis.registry import get
@@ -191,12 +192,16 @@ def test_lambda_and_nat_scenarios(sizing_resource, sizing_ctx):
     ctx = sizing_ctx()
     for shape in ("steady", "diurnal", "weekly", "spikes"):
         r = sizing_resource("lambda")
-        model = DemandModel({"concurrency": 30, "memory": 700}, shape=shape)
-        _, truth = true_demand(model, START, END, seed=5)
-        new = proposed(get("lambda").size(r, generate(r, model, START, END, seed=5), ctx))
-        assert new["reserved_concurrency"] >= np.round(truth["concurrency"]).max() * 1.1
-        assert truth["memory"].max() * 1.1 <= new["memory_size"] <= 2 * truth["memory"].max() * 1.2 + 64
-        assert new["provisioned_concurrency"] <= new["reserved_concurrency"]
+        # I/O-bound (10 ms of CPU in 120 ms): memory follows what is used; without cpu_total_time
+        # the CPU share is unknown and memory never goes below min(today, 1,769 MB)
+        for params, lowest in (({"cpu_ms": 10.0}, 0), ({}, VCPU_MB)):
+            model = DemandModel({"concurrency": 30, "memory": 700}, shape=shape, params=params)
+            _, truth = true_demand(model, START, END, seed=5)
+            new = proposed(get("lambda").size(r, generate(r, model, START, END, seed=5), ctx))
+            assert new["reserved_concurrency"] >= np.round(truth["concurrency"]).max() * 1.1
+            assert truth["memory"].max() * 1.1 <= new["memory_size"] <= 2 * truth["memory"].max() * 1.2 + 64 + lowest
+            assert new["memory_size"] >= lowest
+            assert new["provisioned_concurrency"] <= new["reserved_concurrency"]
         nat = sizing_resource("nat")
         nat_model = DemandModel({"bandwidth": 0.001, "connections": 5000}, shape=shape)
         rec = get("nat").size(nat, generate(nat, nat_model, START, END, seed=5), ctx)

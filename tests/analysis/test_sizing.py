@@ -24,7 +24,7 @@ STAGING_MODELS = {  # a typical over-provisioned staging workload
         {"memory": 30, "engine_cpu": 60, "network": 0.6, "connections": 300}, shapes={"memory": "steady"}
     ),
     "asg": DemandModel({"cpu": 5, "network": 0.3}),
-    "lambda": DemandModel({"concurrency": 12, "memory": 400}, params={"duration_ms": 150}),
+    "lambda": DemandModel({"concurrency": 12, "memory": 400}, params={"duration_ms": 150, "cpu_ms": 5}),
     "nat": DemandModel({"bandwidth": 0.002, "connections": 800}),
 }
 

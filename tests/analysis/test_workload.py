@@ -16,7 +16,7 @@ MODELS = {
     "rds_replica": DemandModel({"cpu": 1, "memory": 8, "connections": 10, "iops": 1000, "throughput": 10}),
     "elasticache": DemandModel({"memory": 20, "engine_cpu": 50, "network": 0.5, "connections": 100}),
     "asg": DemandModel({"cpu": 6, "network": 0.5, "memory": 3}),
-    "lambda": DemandModel({"concurrency": 20, "memory": 300}),
+    "lambda": DemandModel({"concurrency": 20, "memory": 300}, params={"cpu_ms": 30}),
     "nat": DemandModel({"bandwidth": 0.1, "connections": 300}),
 }
 

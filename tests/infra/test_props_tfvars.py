@@ -94,7 +94,15 @@ def test_deletion_protection_is_per_environment():
         ("cache", {"cache_replicas_per_shard": 0}, "cache_replicas_per_shard", "Multi-AZ needs at least 1"),
         ("cache", {"cache_replicas_per_shard": 5}, "cache_replicas_per_shard", "0..4"),
         ("network", {"network_nat_gateway_count": 4}, "network_nat_gateway_count", "1..az_count"),
-        ("compute", {"compute_desired_capacity": 20}, "compute_desired_capacity", "min <= desired <= max"),
+        (
+            "compute",
+            {"compute_desired_capacity": 20, "compute_target_cpu_utilization": None},
+            "compute_desired_capacity",
+            "min <= desired <= max",
+        ),
+        # with the scaling policy on, desired is the policy's; min <= max still holds
+        ("compute", {"compute_min_size": 20}, "compute_desired_capacity", "min <= desired <= max"),
+        ("compute", {"compute_target_cpu_utilization": 0}, "compute_target_cpu_utilization", "1..100"),
         ("compute", {"compute_architecture": "sparc"}, "compute_architecture", "one of"),
         (
             "serverless",

@@ -24,6 +24,7 @@ UNTAGGABLE = {  # resource types without a `tags` argument
     "aws_secretsmanager_secret_version",
     "aws_lambda_alias",
     "aws_autoscaling_group",
+    "aws_autoscaling_policy",
     "aws_lambda_provisioned_concurrency_config",
     "aws_default_security_group_rule",
     "aws_autoscaling_schedule",
@@ -225,7 +226,18 @@ def test_compute_asg_and_launch_template(synth):
     asg = synth.resource(s, "aws_autoscaling_group", "asg")
     assert asg["launch_template"]["version"] == "${aws_launch_template.launch_template.latest_version}"
     assert asg["instance_refresh"]["strategy"] == "Rolling"
-    assert asg["min_size"] == "${var.compute_min_size}" and asg["desired_capacity"] == "${var.compute_desired_capacity}"
+    assert asg["min_size"] == "${var.compute_min_size}"
+    # the target-tracking policy owns desired capacity while it is on (null: Terraform leaves it alone)
+    assert asg["desired_capacity"] == (
+        "${var.compute_target_cpu_utilization == null ? var.compute_desired_capacity : null}"
+    )
+    policy = synth.resource(s, "aws_autoscaling_policy", "cpu_target")
+    assert policy["count"] == "${var.compute_target_cpu_utilization == null ? 0 : 1}"
+    assert policy["policy_type"] == "TargetTrackingScaling"
+    tracking = policy["target_tracking_configuration"]
+    assert tracking["predefined_metric_specification"]["predefined_metric_type"] == "ASGAverageCPUUtilization"
+    assert tracking["target_value"] == "${var.compute_target_cpu_utilization}"
+    assert synth.variable(s, "compute_target_cpu_utilization")["default"] == 50
     tags = {t["key"]: t["value"] for t in asg["tag"]}
     assert tags["Role"] == "asg" and tags["Stack"] == s and tags["Project"] == "rightsize"
     nlb = synth.resource(s, "aws_lb", "nlb")

@@ -1,4 +1,4 @@
-"""Discover Auto Scaling groups with their launch template and load balancers."""
+"""Discover Auto Scaling groups with their launch template, load balancers and scaling policies."""
 
 import re
 
@@ -59,6 +59,23 @@ def _load_balancers(elbv2, target_groups: list[str]) -> tuple[str, ...]:
     return tuple(sorted(arns))
 
 
+def _policies(autoscaling, group: str) -> tuple[tuple[str, ...], float | None]:
+    """(policy names, target of a target-tracking policy on average CPU or None): a group with a
+    policy is elastic even if its count did not move in the window."""
+    policies = [
+        p
+        for page in autoscaling.get_paginator("describe_policies").paginate(AutoScalingGroupName=group)
+        for p in page["ScalingPolicies"]
+    ]
+    target = None
+    for p in policies:
+        tt = p.get("TargetTrackingConfiguration") or {}
+        spec = tt.get("PredefinedMetricSpecification") or {}
+        if spec.get("PredefinedMetricType") == "ASGAverageCPUUtilization":
+            target = float(tt["TargetValue"])
+    return tuple(sorted(p["PolicyName"] for p in policies)), target
+
+
 def discover(clients: RegionClients) -> list[Resource]:
     autoscaling, ec2, elbv2 = clients.client("autoscaling"), clients.client("ec2"), clients.client("elbv2")
     groups = [
@@ -73,6 +90,7 @@ def discover(clients: RegionClients) -> list[Resource]:
     for g in groups:
         name, spec = g["AutoScalingGroupName"], specs[g["AutoScalingGroupName"]]
         type_ = types[name]
+        policies, target = _policies(autoscaling, name)
         config = {
             "instance_type": type_,
             "architecture": archs.get(type_) if type_ else None,
@@ -82,6 +100,8 @@ def discover(clients: RegionClients) -> list[Resource]:
             "launch_template_id": spec.get("LaunchTemplateId"),
             "launch_template_version": spec.get("Version"),
             "load_balancer_arns": _load_balancers(elbv2, sorted(g.get("TargetGroupARNs", []))),
+            "scaling_policies": policies,
+            "target_cpu_utilization": target,
         }
         out.append(Resource("asg", clients.region, name, g.get("AutoScalingGroupARN"), tag_dict(g.get("Tags")), config))
     return out

@@ -1,6 +1,7 @@
 """Synthetic CloudWatch series of an Auto Scaling group and its NLB: dimensions cpu (vCPU, whole
 group), network (Gbps, whole group), memory (GiB per instance, only if given: otherwise no
-CloudWatch agent); param instances.
+CloudWatch agent); params instances (a fixed count) or target_cpu (an elastic group: a
+target-tracking policy at that CPU % runs the instances, between today's min and max size).
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ from analysis.synthetic import PERIOD, DemandModel, Synth
 
 def synthetic(resource: Resource, d: Mapping[str, np.ndarray], n: int, specs: SpecCatalog, model: DemandModel) -> Synth:
     spec = specs.spec("ec2", resource.config["instance_type"])
-    count = float(model.params.get("instances", resource.config.get("desired_capacity") or 1))
     zero = np.zeros(n)
+    cfg = resource.config
+    if "target_cpu" in model.params:
+        per = spec["vcpu"] * model.params["target_cpu"] / 100
+        wanted = np.ceil(d.get("cpu", zero) / per)
+        count = np.clip(np.r_[wanted[:1], wanted[:-1]], cfg.get("min_size") or 1, cfg.get("max_size") or 1)
+    else:
+        count = np.full(n, float(model.params.get("instances", cfg.get("desired_capacity") or 1)))
     avg = {
         "CPUUtilization": np.clip(d.get("cpu", zero) / (count * spec["vcpu"]) * 100, 0, 100),
         "NetworkIn": d.get("network", zero) * 0.6 * 1e9 / 8 * PERIOD / count,
         "NetworkOut": d.get("network", zero) * 0.4 * 1e9 / 8 * PERIOD / count,
-        "GroupInServiceInstances": np.full(n, count),
+        "GroupInServiceInstances": count,
     }
     flows = d.get("cpu", zero) / spec["vcpu"] * 200
 

@@ -1,4 +1,4 @@
-"""CloudWatch series that size a Lambda function (AWS/Lambda, plus Lambda Insights memory)."""
+"""CloudWatch series that size a Lambda function (AWS/Lambda, plus Lambda Insights memory and CPU time)."""
 
 from analysis.model import MetricQuery, Resource
 
@@ -6,7 +6,7 @@ FUNCTION_METRICS = {
     "Invocations": ("Sum",),
     "Errors": ("Sum",),
     "Throttles": ("Sum",),
-    "Duration": ("Average", "Maximum", "p99"),  # Lambda Duration supports percentiles
+    "Duration": ("Average", "Maximum", "p50", "p99"),  # Lambda Duration supports percentiles
     "ConcurrentExecutions": ("Maximum",),
 }
 ALIAS_METRICS = {  # by Resource = "<function>:<alias>"
@@ -14,7 +14,12 @@ ALIAS_METRICS = {  # by Resource = "<function>:<alias>"
     "ProvisionedConcurrentExecutions": ("Maximum",),
     "ProvisionedConcurrencySpilloverInvocations": ("Sum",),
 }
-INSIGHTS_METRICS = {"used_memory_max": ("Maximum",)}  # MB; only where Lambda Insights is enabled
+INSIGHTS_METRICS = {  # only where Lambda Insights is enabled
+    "used_memory_max": ("Maximum",),  # MB
+    "cpu_total_time": ("Average",),  # ms of CPU (user + system) per invocation: how CPU-bound it is
+    "init_duration": ("Maximum",),  # ms of cold-start initialisation
+    "total_memory": ("Maximum",),  # MB configured (what used_memory_max is measured against)
+}
 
 
 def queries(resource: Resource, period: int = 300) -> list[MetricQuery]:

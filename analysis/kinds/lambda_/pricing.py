@@ -3,8 +3,9 @@ cheaper rate for executions served by provisioned concurrency) and provisioned c
 itself (configured GB-seconds, always on). Lambda has no reserved pricing: the RI columns
 equal on-demand.
 
-Usage (requests, execution seconds) comes from the metrics (`Usage.from_series`); duration is
-assumed unchanged by a memory change (the rollout guard watches latency and errors).
+Usage (requests, execution seconds) comes from the metrics (`Usage.from_series`); at another
+memory size the execution seconds follow the predicted duration (`Usage.scaled`, the model in
+analysis/kinds/lambda_/duration.py).
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ class Usage:
             period,
             SECONDS_PER_MONTH / observed,
         )
+
+    def scaled(self, ratio: float) -> Usage:
+        """The same requests with every execution `ratio` times as long."""
+        return Usage(self.requests, self.exec_seconds * ratio, self.period, self.month_factor)
+
+    @property
+    def seconds_per_month(self) -> float:
+        return float(self.exec_seconds.sum()) * self.month_factor
 
     def split(self, provisioned: int) -> tuple[float, float]:
         """(on-demand, provisioned) execution seconds per month for a provisioned concurrency level:

@@ -1,6 +1,13 @@
 """Size an RDS PostgreSQL instance: class (CPU, memory, connections, the class's EBS IOPS and
 throughput limits), gp3 IOPS/throughput (12,000 / 500 floor at >= 400 GiB, storage never
-reduced), and for a read replica whether it is needed at all."""
+reduced), and for a read replica whether it is needed at all.
+
+Coupled limits: a primary's new class is also checked against what its clients in the same
+region and environment could open - each Auto Scaling group's max_size x the per-instance
+pool size (`Options.db_pool_size`, the compute stack's `compute_db_pool_size`) plus the reserved
+concurrency of the functions wired to the database (stacks/naming.py FUNCTION_WIRING; one
+connection per execution environment). A smaller class whose default max_connections is below
+that is rejected, with the numbers."""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from analysis.sizing.policy import SizingContext
 from analysis.sizing.recommend import change, finish, unsizable
 from analysis.sizing.search import Candidate, cheapest
 from analysis.sizing.stats import Demand, combine, demand, find, from_series
+from stacks.naming import FUNCTION_WIRING, Tier
 
 GIB = 2.0**30
 MIB = 2.0**20
@@ -112,6 +120,24 @@ def _remove_replica(
     )
 
 
+def client_connections(resource: Resource, ctx: SizingContext) -> dict[str, Any]:
+    """What the database's clients could open: per client, and the total (None when a client
+    has no limit, e.g. a function without reserved concurrency)."""
+    env = resource.tags.get("Environment")
+    clients: dict[str, int | None] = {}
+    for (region, rid), peer in sorted(ctx.peers.items()):
+        if region != resource.region or peer.tags.get("Environment") != env:
+            continue
+        if peer.kind == "asg" and peer.role == "asg":
+            clients[rid] = int(peer.config.get("max_size") or 0) * ctx.options.db_pool_size
+        elif peer.kind == "lambda" and FUNCTION_WIRING.get(str(peer.role)) == Tier.DATA:
+            reserved = peer.config.get("reserved_concurrency")
+            clients[rid] = None if reserved is None or int(reserved) < 0 else int(reserved)
+    values = list(clients.values())
+    total = None if None in values else sum(v for v in values if v is not None)
+    return {"clients": clients, "total": total, "pool_size_per_instance": ctx.options.db_pool_size}
+
+
 def _rollout(resource: Resource) -> tuple[RolloutMethod, str]:
     if resource.config.get("role") == "replica":
         return RolloutMethod.IN_PLACE, "a replica is modified in place (only its readers see the reboot)"
@@ -193,6 +219,21 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
     cap_new["iops"] = min(cap_new["iops"], storage_iops)
     cap_new["throughput"] = min(cap_new["throughput"], storage_mbps)
     cap_now["iops"] = min(cap_now["iops"], cap_now.pop("storage_iops"))
+    conflicts = []
+    coupled = client_connections(resource, ctx) if cfg.get("role") != "replica" else None
+    if coupled is not None:
+        coupled["max_connections"] = [spec["max_connections"], new_spec["max_connections"]]
+        total = coupled["total"]
+        allowed = new_spec["max_connections"]
+        # only a class that allows fewer than today is flagged: today's limit is what the clients live with
+        if total is not None and allowed < total and allowed < spec["max_connections"]:
+            conflicts.append(
+                f"{new_class} allows {new_spec['max_connections']} connections (default max_connections) but its "
+                f"clients could open {total} ("
+                + ", ".join(f"{rid} {n}" for rid, n in coupled["clients"].items())
+                + f"; ASG max_size x pool size {ctx.options.db_pool_size}, functions' reserved concurrency); "
+                f"{cfg['instance_class']} allows {spec['max_connections']}"
+            )
     rollout, how = _rollout(resource)
     binding = [f"{d.name} p{d.policy.percentile:g} {d.pct:.3g} / p100 {d.p100:.3g} {d.unit}" for d in ds if d.n]
     reason = (
@@ -217,7 +258,9 @@ def size(resource: Resource, series: Mapping[MetricQuery, Series], ctx: SizingCo
         evidence={
             "storage": {"allocated_gib": gib, "iops": [iops_now, iops_new], "throughput_mibps": [thr_now, thr_new]},
             "ebs_balance_min_pct": _balance(series),
+            "client_connections": coupled,
         },
+        conflicts=conflicts,
     )
 
 
