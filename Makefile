@@ -5,7 +5,7 @@ ENVIRONMENT ?= staging
 REGIONS ?= us-east-1,us-west-2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install test lint synth bench-synth validate plan checkov rds-ca analyze bench bench-collect load-test rollout guard
+.PHONY: install test lint synth bench-synth validate plan checkov rds-ca analyze bench bench-collect bench-scale load-test rollout guard
 
 # --- install ----------------------------------------------------------------
 .venv/.installed: pyproject.toml
@@ -102,6 +102,10 @@ bench: bench-synth bench-collect bench-analyze
 # GetMetricData plan for 1,000 resources x 45 days: calls vs theoretical minimum, plan + decode time.
 bench-collect: install
 	$(PY) -m analysis.bench.collect --resources 1000 --days 45
+
+# Offline re-analysis of 100 / 1,000 / 10,000-resource fleets x 45 days: wall, peak RSS, ratio to a numpy floor.
+bench-scale: synth
+	$(PY) -m analysis.bench.scale --sizes $(or $(SIZES),100,1000,10000)
 
 # Rebuild analysis/data/prices.json from ../shared/data/aws-prices/prices.json (sizing/pricing).
 prices: install

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from analysis.collect import MAX_DAYS, MIN_DAYS
 from analysis.errors import UsageError
@@ -154,3 +155,50 @@ def output_dir(args: argparse.Namespace) -> Path:
 
 def stacks_dir(args: argparse.Namespace) -> Path:
     return args.stacks_dir or _in_project(None, DEFAULT_STACKS_DIR)
+
+
+# --- fleet scale: several accounts, batches, a Dask cluster ---------------------------------------
+def add_scale_arguments(p: argparse.ArgumentParser) -> None:
+    """--accounts / --role-name (many accounts), --batch-size, --scheduler / --workers (Dask)."""
+    p.add_argument(
+        "--accounts",
+        metavar="ID[,ID...]|organization",
+        help="AWS account ids, or `organization` for every ACTIVE account of AWS Organizations (needs --role-name)",
+    )
+    p.add_argument("--role-name", metavar="NAME", help="role assumed (STS AssumeRole) in each of --accounts")
+    p.add_argument(
+        "--batch-size",
+        default="64",
+        metavar="N",
+        help="resources read and sized at once: bounds the metrics held in memory (default: 64)",
+    )
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler to spread the work on (tcp://host:8786)"
+    )
+    cluster.add_argument("--workers", metavar="N", help="spread the work on a local Dask cluster of N processes")
+
+
+def parse_count(text: str | None, flag: str) -> int | None:
+    """A positive whole number, or None when the flag is absent."""
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"{flag} must be a whole number >= 1; got {text!r}")
+    return int(text)
+
+
+def scale_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments `add_scale_arguments` flags stand for (parsed and checked)."""
+    from analysis.scale.accounts import parse_accounts
+
+    accounts = parse_accounts(args.accounts) if args.accounts else ()
+    if accounts and not args.role_name:
+        raise UsageError("--accounts needs --role-name (the role to assume in each account)")
+    return {
+        "accounts": tuple(accounts) if isinstance(accounts, list) else accounts,
+        "role_name": args.role_name,
+        "batch_size": parse_count(args.batch_size, "--batch-size"),
+        "scheduler": args.scheduler,
+        "workers": parse_count(args.workers, "--workers"),
+    }

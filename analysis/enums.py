@@ -15,6 +15,7 @@ class Status(StrEnum):
     EXCLUDED = "excluded"  # CriticalPath=true: never changed
     NO_CHANGE = "no-change"
     REJECTED = "rejected"  # replayed over its history (or against its clients) it would have run out
+    QUARANTINED = "quarantined"  # a metric series was rejected as bad data: not sized
 
 
 class Risk(StrEnum):

@@ -148,7 +148,8 @@ def _tupled(value: Any) -> Any:
 
 
 def resource_to_dict(r: Resource) -> dict[str, Any]:
-    return {
+    account = {"account": r.account} if r.account else {}  # single-account inventories are unchanged
+    return account | {
         "kind": r.kind,
         "region": r.region,
         "resource_id": r.resource_id,
@@ -172,6 +173,7 @@ def resource_from_dict(d: Mapping[str, Any]) -> Resource:
         stack=d.get("stack"),
         tfvars_keys=dict(d.get("tfvars_keys", {})),
         excluded=d.get("excluded"),
+        account=d.get("account", ""),
     )
 
 

@@ -44,6 +44,7 @@ class Series:
     query: MetricQuery
     timestamps: np.ndarray  # int64 epoch seconds
     values: np.ndarray  # float64
+    account: str = ""  # AWS account id; "" = the one account of a single-account run
 
 
 class MetricsSource(Protocol):
@@ -67,6 +68,7 @@ class Resource:
     stack: str | None = None  # "<tier>-<region>" when this project's Terraform manages it
     tfvars_keys: Mapping[str, str] = field(default_factory=dict)  # config field -> key address
     excluded: str | None = None  # reason it must never be changed (CriticalPath=true)
+    account: str = ""  # AWS account id; "" = the one account of a single-account run
 
     @property
     def managed(self) -> bool:

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -21,7 +21,7 @@ from typing import Any, cast
 import loadtest
 from analysis import report, risk, tfvars_io
 from analysis.collect import DEFAULT_DAYS
-from analysis.enums import Risk, Target
+from analysis.enums import Risk, Status, Target
 from analysis.errors import AnalysisError, UsageError
 from analysis.inventory import discover, inventory_path, load_inventory, matches, save_inventory
 from analysis.model import MetricsSource, Recommendation, Resource
@@ -30,6 +30,8 @@ from analysis.pricing.catalog import PriceCatalog
 from analysis.report.charts import projected_svg, utilisation_svg
 from analysis.report.plan import preview, terraform_version
 from analysis.report.records import records as to_records
+from analysis.scale import accounts
+from analysis.scale.batches import DEFAULT_BATCH, BatchResult, ByResource, size_all, write_by_resource
 from analysis.schedule import report as schedule_report
 from analysis.schedule.analyse import analyse as analyse_schedule
 from analysis.schedule.analyse import tfvars_updates as schedule_tfvars
@@ -38,14 +40,17 @@ from analysis.schedule.profile import WeeklyProfile
 from analysis.schedule.propose import EnvironmentProposal, SchedulePolicy
 from analysis.sim import account as sim_account
 from analysis.sim.scenario import SIM_END, series
-from analysis.sizing.engine import analyse
 from analysis.sizing.policy import Options, Policy, SizingContext
 from analysis.sources import open_source
 from analysis.sources.aws import Connector
-from analysis.sources.snapshot import SnapshotSource, write_snapshot
+from analysis.sources.cloudwatch import CloudWatchSource
+from analysis.sources.snapshot import SnapshotSource
+from analysis.sources.validate import Rejection
+from analysis.sources.validate import summary as summary_of_rejections
 from analysis.tfmap import StackError, load_sizing_keys
 from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS, PRODUCTION_ENVIRONMENTS
 
+MAX_REJECTION_LINES = 20  # rejected series named one per line in the messages; the rest only counted
 ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
 
 
@@ -75,6 +80,22 @@ class RunOptions:
     load_test_duration: str = "60s"
     schedule_timezone: str = "UTC"  # IANA zone off-hours schedules are detected and written in
     no_schedule_environments: tuple[str, ...] = PRODUCTION_ENVIRONMENTS  # never get a schedule
+    strict: bool = False  # exit 1 when a metric series was rejected (its resource is quarantined)
+    batch_size: int = DEFAULT_BATCH  # resources sized per batch: bounds the raw series held at once
+    scheduler: str | None = None  # Dask scheduler address: size the batches on that cluster
+    workers: int | None = None  # or on a local Dask cluster of this many worker processes
+    accounts: tuple[str, ...] | str = ()  # account ids, or "organization"; () = the credentials' account
+    role_name: str | None = None  # role assumed in each of --accounts
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1; got {self.batch_size}")
+        if self.workers is not None and self.workers < 1:
+            raise UsageError(f"--workers must be >= 1; got {self.workers}")
+        if self.scheduler is not None and self.workers is not None:
+            raise UsageError("give --scheduler ADDRESS or --workers N, not both")
+        if self.accounts and (self.role_name is None or self.target is not Target.AWS):
+            raise UsageError("--accounts needs --role-name and --target aws")
 
 
 @dataclass
@@ -87,6 +108,7 @@ class RunResult:
     diff: str
     applied: list[Path] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    rejections: dict[str, list[Rejection]] = field(default_factory=dict)  # resource key -> its rejected series
     schedule: EnvironmentProposal | None = None  # the environment's off-hours schedule proposal
 
 
@@ -101,6 +123,7 @@ class Account:
     connector: Connector  # discovery (unused when --inventory names saved resources)
     metrics: Callable[[list[Resource]], MetricsSource]  # the resources found -> their metrics (no --metrics-snapshot)
     end: int | None = None  # fixed end of the metrics window; None: now
+    accounts: tuple[tuple[str, Connector], ...] = ()  # --accounts: (id, connector in it); () = `connector`'s
 
 
 @contextmanager
@@ -115,8 +138,9 @@ def simulated_account(opts: RunOptions, progress: Callable[[str], None]) -> Iter
 
         def metrics(resources: list[Resource]) -> MetricsSource:
             path = opts.output / "sim-metrics.parquet"
-            workload = series(resources, opts.days, SIM_END)
-            rows = write_snapshot(path, workload, {"source": "simulated account workload model"})
+            meta = {"source": "simulated account workload model", "window_start": SIM_END - opts.days * 86400}
+            meta.update(window_end=SIM_END, period=300)
+            rows = write_by_resource(path, resources, lambda r: series([r], opts.days, SIM_END), meta)
             save_inventory(inventory_path(path), resources, source="simulated account")  # `run --inventory` reads it
             progress(f"simulated account: {rows:,} datapoints over {opts.days} days written to {path}")
             return open_source(path)
@@ -125,12 +149,20 @@ def simulated_account(opts: RunOptions, progress: Callable[[str], None]) -> Iter
 
 
 def aws_account(opts: RunOptions) -> Account:
-    """Your account through --profile / --endpoint-url; metrics from CloudWatch."""
+    """Your account (or each of --accounts through --role-name) via --profile / --endpoint-url;
+    metrics from CloudWatch."""
+    connector = Connector.from_env(opts.profile, opts.endpoint_url)
+    targets: tuple[tuple[str, Connector], ...] = ()
+    if opts.accounts:
+        ids = accounts.resolve(connector, opts.accounts)
+        targets = tuple(accounts.connectors(connector, ids, str(opts.role_name), opts.regions[0]))
 
     def metrics(resources: list[Resource]) -> MetricsSource:
+        if targets:
+            return cast(MetricsSource, accounts.PerAccount({a: CloudWatchSource(c) for a, c in targets}))
         return open_source(profile=opts.profile, endpoint_url=opts.endpoint_url)
 
-    return Account(Connector.from_env(opts.profile, opts.endpoint_url), metrics)
+    return Account(connector, metrics, accounts=targets)
 
 
 # --- the stages ---------------------------------------------------------------------------------
@@ -152,32 +184,37 @@ def inventory_stage(
             f"no synthesized stacks in {opts.stacks_dir}: every resource is reported as "
             f"unmanaged (run `make synth` to map resources to tfvars)"
         )
-    inv = discover(account.connector, list(opts.regions), opts.tags, sizing_keys=sizing_keys)
-    messages += inv.messages
-    if not inv.anything:
-        raise AnalysisError("no region could be inventoried: " + "; ".join(inv.messages or ["nothing found"]))
+    found: list[Resource] = []
+    anything = False
+    for acct, connector in account.accounts or (("", account.connector),):
+        inv = discover(connector, list(opts.regions), opts.tags, sizing_keys=sizing_keys)
+        messages += [f"{acct}: {m}" if acct else m for m in inv.messages]
+        anything |= inv.anything
+        found += [replace(r, account=acct) for r in inv.resources] if acct else inv.resources
+    if not anything:
+        raise AnalysisError("no region could be inventoried: " + "; ".join(messages or ["nothing found"]))
     progress(
-        f"inventory: {len(inv.resources)} resources in {', '.join(opts.regions)}"
-        f" ({sum(1 for r in inv.resources if r.excluded)} excluded as CriticalPath)"
+        f"inventory: {len(found)} resources in {', '.join(opts.regions)}"
+        + (f" of {len(account.accounts)} accounts" if account.accounts else "")
+        + f" ({sum(1 for r in found if r.excluded)} excluded as CriticalPath)"
     )
-    return inv.resources
+    return found
 
 
 def metrics_stage(
     opts: RunOptions, account: Account, resources: list[Resource]
-) -> tuple[MetricsSource, tuple[int, int]]:
-    """The metrics source (--metrics-snapshot, else the account's) and the [start, end) window it is
-    read over: up to the snapshot's last datapoint, the account's fixed end, or now."""
+) -> tuple[MetricsSource, tuple[int, int], int]:
+    """The metrics source (--metrics-snapshot, else the account's), the [start, end) window it is
+    read over (the snapshot's declared window or last datapoint, the account's fixed end, or now;
+    never after the clock) and the clock itself (no datapoint may be later)."""
+    clock = account.end if account.end is not None else int(time.time())
     if opts.metrics_snapshot is not None:
         source = open_source(opts.metrics_snapshot)
-        end = cast(SnapshotSource, source).time_range()[1]
-        if end is None:
-            raise AnalysisError(f"{opts.metrics_snapshot}: metrics snapshot holds no datapoints")
-        end = end - end % 300 + 300
+        end = cast(SnapshotSource, source).window_end(now=max(clock, int(time.time())))
     else:
         source = account.metrics(resources)
-        end = account.end if account.end is not None else int(time.time()) // 300 * 300
-    return source, (end - opts.days * 86400, end)
+        end = clock // 300 * 300
+    return source, (end - opts.days * 86400, end), max(clock, int(time.time()))
 
 
 def sizing_stage(
@@ -185,10 +222,12 @@ def sizing_stage(
     resources: list[Resource],
     source: MetricsSource,
     window: tuple[int, int],
+    clock: int,
     messages: list[str],
     progress: Callable[[str], None],
-) -> tuple[list[Recommendation], PriceCatalog]:
-    """The recommendations, and the prices they were costed with."""
+) -> tuple[BatchResult, PriceCatalog]:
+    """The recommendations (sized a batch at a time; resources with rejected metrics quarantined)
+    and the prices they were costed with."""
     try:
         prices, notes = live.load(opts.pricing, regions=list(opts.regions))
     except live.PricingUnavailable as e:
@@ -201,11 +240,31 @@ def sizing_stage(
         policy=Policy.uniform(opts.percentile, opts.headroom),
         options=Options(allow_architecture_switch=opts.allow_architecture_switch),
     )
-    recs = [risk.apply(r, opts.max_risk) for r in analyse(resources, source, ctx)]
+    declared = source.declared_window() if isinstance(source, SnapshotSource) else None
+    if opts.scheduler is not None or opts.workers is not None:
+        if not isinstance(source, SnapshotSource):
+            raise UsageError("--scheduler/--workers size from a metrics snapshot: add --metrics-snapshot")
+        from analysis.scale.cluster import cluster_client, size_on
+
+        with cluster_client(opts.scheduler, opts.workers) as client:
+            got = size_on(client, resources, source.path, ctx, now=clock, declared=declared, batch_size=opts.batch_size)
+    else:
+        got = size_all(resources, source, ctx, now=clock, declared=declared, batch_size=opts.batch_size)
+    got = replace(got, recommendations=[risk.apply(r, opts.max_risk) for r in got.recommendations])
     if hasattr(source, "usage"):
         progress(f"CloudWatch: {source.usage.summary()}")
-    progress(f"sizing: {sum(r.status == 'emitted' for r in recs)} changes emitted")
-    return recs, prices
+    rejected = [r for rs in got.rejections.values() for r in rs]
+    if rejected:
+        messages.append(
+            f"metrics: {summary_of_rejections(rejected)}; {len(got.rejections)} resources quarantined (not sized)"
+        )
+        messages += [f"rejected: {r.line()}" for r in rejected[:MAX_REJECTION_LINES]]
+        if len(rejected) > MAX_REJECTION_LINES:
+            messages.append(
+                f"rejected: {len(rejected) - MAX_REJECTION_LINES} more (each quarantined record lists its own)"
+            )
+    progress(f"sizing: {sum(r.status == 'emitted' for r in got.recommendations)} changes emitted")
+    return got, prices
 
 
 def schedule_stage(
@@ -228,13 +287,14 @@ def schedule_stage(
 
 def reports_stage(
     opts: RunOptions,
-    recs: list[Recommendation],
+    sized: BatchResult,
     source: MetricsSource,
     window: tuple[int, int],
     prices_as_of: str,
     messages: list[str],
     schedule: tuple[EnvironmentProposal, dict[str, WeeklyProfile]],
 ) -> RunResult:
+    recs = sized.recommendations
     records = to_records(recs, opts.environment)
     files, pending = proposals(records, opts.tfvars_root, opts.environment)
     proposal, profiles = schedule
@@ -253,7 +313,9 @@ def reports_stage(
     )
     outputs.update(proposed_files)
     written = report.write(opts.output, outputs)
-    return RunResult(recs, records, written, files, pending, diff, messages=messages, schedule=proposal)
+    return RunResult(
+        recs, records, written, files, pending, diff, messages=messages, schedule=proposal, rejections=sized.rejections
+    )
 
 
 def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResult:
@@ -263,10 +325,12 @@ def execute(opts: RunOptions, progress: Callable[[str], None] = _say) -> RunResu
     with prepared as account:  # the simulated account's moto server stops once sizing has read it
         messages: list[str] = []
         resources = inventory_stage(opts, account, messages, progress)
-        source, window = metrics_stage(opts, account, resources)
-        recs, prices = sizing_stage(opts, resources, source, window, messages, progress)
-        schedule = schedule_stage(opts, recs, source, window, prices, progress)
-    result = reports_stage(opts, recs, source, window, prices.as_of, messages, schedule)
+        source, window, clock = metrics_stage(opts, account, resources)
+        sized, prices = sizing_stage(opts, resources, source, window, clock, messages, progress)
+        # quarantined resources get no schedule either; each resource's rows are read alone
+        sized_ok = [r for r in sized.recommendations if r.status != Status.QUARANTINED]
+        schedule = schedule_stage(opts, sized_ok, ByResource(source, resources), window, prices, progress)
+    result = reports_stage(opts, sized, source, window, prices.as_of, messages, schedule)
     if opts.apply:
         result.applied = apply(result.proposed)
     return result

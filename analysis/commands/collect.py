@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
-from analysis.args import add_aws_arguments, parse_days, parse_regions, parse_tags
+from analysis.args import add_aws_arguments, add_scale_arguments, parse_days, parse_regions, parse_tags, scale_options
 from analysis.cli import command
 from analysis.collect import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS, collect, summary_lines
 from analysis.errors import AnalysisError, UsageError
 from analysis.fsutil import check_writable_dir
+from analysis.scale import accounts
 from analysis.sources.aws import Connector
 
 
@@ -49,6 +51,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strict", action="store_true", help="exit 1 when any region or kind was skipped (files are still written)"
     )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted collection from the batches already on disk (<output>.parts/)",
+    )
+    add_scale_arguments(p)
 
 
 def parse_workers(text: str) -> int:
@@ -95,17 +103,39 @@ def run(args: argparse.Namespace) -> int:
     if problem:  # before any AWS call: minutes of collection must not end in an unwritable path
         raise UsageError(f"--output {output}: {problem}")
 
+    scale = scale_options(args)
     connector = Connector.from_env(args.profile, args.endpoint_url)
+    targets = []
+    if scale["accounts"]:
+        ids = accounts.resolve(connector, scale["accounts"])
+        targets = accounts.connectors(connector, ids, scale["role_name"], regions[0])
+    cluster = None
+    if scale["scheduler"] is not None or scale["workers"] is not None:
+        from analysis.scale.cluster import cluster_client
+
+        cluster = cluster_client(scale["scheduler"], scale["workers"])
     bar, update = _progress()
-    try:
-        if bar:
-            bar.start()
-        result = collect(
-            connector, regions, days, tags, args.stacks_dir, args.output, max_workers=workers, progress=update
-        )
-    finally:
-        if bar:
-            bar.stop()
+    with cluster or nullcontext() as client:
+        try:
+            if bar and client is None:
+                bar.start()
+            result = collect(
+                connector,
+                regions,
+                days,
+                tags,
+                args.stacks_dir,
+                args.output,
+                max_workers=workers,
+                progress=update if client is None else None,
+                accounts=targets,
+                batch_size=scale["batch_size"],
+                resume=args.resume,
+                client=client,
+            )
+        finally:
+            if bar and client is None:
+                bar.stop()
     for m in result.messages:
         print(m, file=sys.stderr)
     if not result.anything:

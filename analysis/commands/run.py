@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from analysis.args import (
     add_environment_argument,
     add_path_arguments,
+    add_scale_arguments,
     add_source_arguments,
     add_stacks_argument,
     output_dir,
@@ -20,6 +21,7 @@ from analysis.args import (
     parse_tags,
     shown,
     stacks_dir,
+    scale_options,
     tfvars_root,
 )
 from analysis.cli import command
@@ -96,6 +98,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--load-test", action="store_true", help="run the load test first (needs --outputs)")
     p.add_argument("--outputs", metavar="PATH", help="stack outputs JSON for --load-test (cdktf output --outputs-file)")
     p.add_argument("--load-test-duration", default="60s", help="load test duration (default: 60s)")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a metric series was rejected as bad data (its resource is quarantined, not sized)",
+    )
+    add_scale_arguments(p)
 
 
 @command("run", "analyse, size and price every resource; write reports and proposed tfvars (make analyze)")
@@ -114,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     if problem:  # before any work: a read-only tree must not fail after the reports are written
         raise UsageError(f"--apply: {tfvars_dir}: {problem}")
     snapshot = Path(args.metrics_snapshot) if args.metrics_snapshot else None
-    if snapshot is not None and not snapshot.is_file():
-        raise UsageError(f"--metrics-snapshot {snapshot}: no such file")
+    if snapshot is not None and not snapshot.exists():
+        raise UsageError(f"--metrics-snapshot {snapshot}: no such file or directory")
     inventory = Path(args.inventory) if args.inventory else None
     if inventory is not None and target is Target.SIM:
         raise UsageError("--inventory needs --target aws (the simulated account discovers its own resources)")
@@ -152,12 +160,14 @@ def run(args: argparse.Namespace) -> int:
         load_test_duration=args.load_test_duration,
         schedule_timezone=args.schedule_timezone,
         no_schedule_environments=tuple(e.strip() for e in args.no_schedule_environments.split(",") if e.strip()),
+        strict=args.strict,
+        **scale_options(args),
     )
     result = execute(opts)
     for line in result.messages:
         print(f"note: {line}", file=sys.stderr)
     print(summary(result, opts))
-    return 0
+    return 1 if opts.strict and result.rejections else 0
 
 
 def summary(result, opts) -> str:
@@ -180,6 +190,10 @@ def summary(result, opts) -> str:
                     for side in ("current", "proposed")
                 )
             )
+        )
+    if result.rejections:
+        lines.append(
+            f"{len(result.rejections)} resources quarantined: their metrics were rejected as bad data (see the notes)"
         )
     if result.schedule is not None:
         saved = result.schedule.saved

@@ -12,7 +12,7 @@ from analysis.enums import RolloutMethod
 from analysis.fsutil import replace_dir
 from analysis.registry import get
 from analysis.report import plan as plan_mod
-from analysis.report.records import TERMS, render_csv, render_json, totals
+from analysis.report.records import TERMS, account_totals, render_csv, render_json, totals
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TERM_NAMES = {"on_demand": "on-demand", "reserved_1yr": "RI 1-yr", "reserved_3yr": "RI 3-yr"}
@@ -198,6 +198,7 @@ def render(
         "meta": meta,
         "records": records,
         "totals": totals(records),
+        "accounts": account_totals(records),  # {} unless the run spans several accounts
         "plan": plan,
         "tfvars_diff": tfvars_diff,
         "emitted": emitted,
@@ -221,7 +222,11 @@ def render(
         .render(**context, charts=html_charts, heatmap=Markup(schedule["heatmap"])),
         "report.md": fit_comment(_env(False).get_template("report.md.j2").render(**context)),
         "plan-preview.md": _env(False).get_template("plan-preview.md.j2").render(**context),
-        "recommendations.json": render_json(records, {**meta, "totals": context["totals"]}),
+        "recommendations.json": render_json(
+            records,
+            {**meta, "totals": context["totals"]}
+            | ({"account_totals": context["accounts"]} if context["accounts"] else {}),
+        ),
         "recommendations.csv": render_csv(records),
         "schedule.json": json.dumps(schedule["data"], indent=2, sort_keys=True) + "\n",
     }

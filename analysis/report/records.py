@@ -77,7 +77,8 @@ def savings(rec: Recommendation) -> dict[str, float | None]:
 
 def record(rec: Recommendation, environment: str) -> dict[str, Any]:
     r = rec.resource
-    return {
+    account = {"account": r.account} if r.account else {}  # multi-account runs only: one-account output unchanged
+    return account | {
         "region": r.region,
         "kind": r.kind,
         "resource_id": r.resource_id,
@@ -103,8 +104,8 @@ def record(rec: Recommendation, environment: str) -> dict[str, Any]:
     }
 
 
-def sort_key(rec: Recommendation) -> tuple[str, str, str]:
-    return (rec.resource.region, rec.resource.kind, rec.resource.resource_id)
+def sort_key(rec: Recommendation) -> tuple[str, str, str, str]:
+    return (rec.resource.account, rec.resource.region, rec.resource.kind, rec.resource.resource_id)
 
 
 def records(recs: Iterable[Recommendation], environment: str) -> list[dict[str, Any]]:
@@ -119,7 +120,8 @@ def render_json(recs: list[dict[str, Any]], meta: dict[str, Any]) -> str:
 def render_csv(recs: list[dict[str, Any]]) -> str:
     """One row per change (a recommendation without changes still gets one row)."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    accounts = any("account" in rec for rec in recs)
+    writer = csv.DictWriter(buf, fieldnames=("account",) * accounts + CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for rec in recs:
         base = {
@@ -138,6 +140,8 @@ def render_csv(recs: list[dict[str, Any]]) -> str:
                 "reason",
             )
         }
+        if accounts:
+            base["account"] = rec.get("account", "")
         base["tfvars_file"] = rec["tfvars_file"] or "unmanaged"
         base.update({f"monthly_savings_{t}": _blank(rec["monthly_savings"][t]) for t in TERMS})
         for change in rec["changes"] or [{"field": "", "tfvars_key": None, "current": "", "proposed": ""}]:
@@ -222,3 +226,9 @@ def totals(recs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         row["incomplete"] = sorted(row["incomplete"])
         out.append(row)
     return out
+
+
+def account_totals(recs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Account id -> its overall totals row, for a multi-account run ({} otherwise)."""
+    ids = sorted({rec["account"] for rec in recs if "account" in rec})
+    return {a: totals([rec for rec in recs if rec.get("account") == a])[-1] for a in ids}

@@ -19,12 +19,12 @@ def open_source(
     endpoint_url: str | None = None,
     max_workers: int = 4,
 ) -> MetricsSource:
-    """A snapshot path -> SnapshotSource; None -> CloudWatchSource (profile / endpoint / AWS_ENDPOINT_URL)."""
+    """A snapshot path (file or directory) -> SnapshotSource; None -> CloudWatchSource (profile / endpoint / AWS_ENDPOINT_URL)."""
     if snapshot is not None:
         from analysis.errors import AnalysisError
         from analysis.sources.snapshot import SnapshotSource
 
-        if not Path(snapshot).is_file():
+        if not Path(snapshot).exists():
             raise AnalysisError(f"{snapshot}: metrics snapshot not found")
         return SnapshotSource(snapshot)
     from analysis.sources.aws import Connector

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,6 +134,7 @@ class Connector:
     connect_timeout: float = CONNECT_TIMEOUT
     read_timeout: float | None = None  # None: the service's own (READ_TIMEOUTS)
     timeout_budget: int = TIMEOUT_BUDGET
+    credentials: Mapping[str, str] | None = None  # boto3.Session keyword arguments, e.g. from STS AssumeRole
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _clients: dict[tuple[str, str, bool, bool], Any] = field(default_factory=dict, repr=False)
     _sessions: dict[bool, Any] = field(default_factory=dict, repr=False)
@@ -216,7 +218,7 @@ class Connector:
         if raw_timestamps not in self._sessions:
             import boto3
 
-            session = boto3.Session(profile_name=self.profile)
+            session = boto3.Session(profile_name=self.profile, **(self.credentials or {}))
             if raw_timestamps:  # parser defaults are per session: keep them off the other clients
                 session._session.get_component("response_parser_factory").set_parser_defaults(
                     timestamp_parser=_fast_timestamp
