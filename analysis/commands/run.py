@@ -19,9 +19,9 @@ from analysis.args import (
     parse_fraction,
     parse_regions,
     parse_tags,
+    scale_options,
     shown,
     stacks_dir,
-    scale_options,
     tfvars_root,
 )
 from analysis.cli import command
