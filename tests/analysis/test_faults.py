@@ -232,7 +232,7 @@ def test_concurrent_applies_from_two_processes_never_interleave(tree):
     assert winners, outs
     assert all(out == "applied" or "locked by another run" in out for out in outs)
     final = json.loads((tree / ENV / f"{COMPUTE}.auto.tfvars.json").read_text())["compute_min_size"]
-    assert final == winners[-1]
+    assert final in winners  # when both won they ran one after the other, in either order
     assert json.loads((tree / ENV / f"{CACHE}.auto.tfvars.json").read_text())["cache_num_shards"] == final
     if len(winners) == 1:  # not serialised one after the other: .previous is the committed state
         for stack in (COMPUTE, CACHE):
