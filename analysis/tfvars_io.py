@@ -21,6 +21,7 @@ import contextlib
 import difflib
 import json
 import re
+import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,13 +186,45 @@ def _locked(paths: Iterable[Path], dry_run: bool) -> Iterator[None]:
         yield
 
 
+_UNKNOWN = object()  # the file is not in a git work tree (or git is missing)
+
+
+def committed_bytes(path: Path) -> bytes | None | object:
+    """The file as the last commit holds it (None: not in it), or _UNKNOWN outside a git work tree."""
+    try:
+        inside = subprocess.run(
+            ["git", "-C", str(path.parent), "rev-parse", "--is-inside-work-tree"],
+            capture_output=True,
+            timeout=10,
+        )
+        if inside.returncode != 0 or inside.stdout.strip() != b"true":
+            return _UNKNOWN
+        shown = subprocess.run(
+            ["git", "-C", str(path.parent), "show", f"HEAD:./{path.name}"], capture_output=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return _UNKNOWN
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def keeps_previous(path: Path, before: bytes | None) -> bool:
+    """True when .previous/ already holds the committed state and must stay: the file differs from
+    the last commit because an earlier apply (not yet committed) changed it. `guard` then restores
+    the committed state, never an intermediate proposal."""
+    if not previous_path(path).is_file():
+        return False
+    committed = committed_bytes(path)
+    return committed is not _UNKNOWN and committed != before
+
+
 def apply_all(files: Mapping[Path, Mapping[str, Any]], *, dry_run: bool = False) -> list[Written]:
     """Merge each file's `updates` (key address -> value) into it, all files in one transaction
     under the directory's lock, the previous bytes of each changed file kept first.
 
     Every file is read, merged and validated before anything is written. An unchanged file is
     not rewritten and its .previous copy is left alone, so applying the same change twice still
-    lets `restore` go back to the state before the first apply.
+    lets `restore` go back to the state before the first apply. In a git work tree a second apply
+    before the first is committed keeps .previous/ as the committed state (keeps_previous).
     """
     if not files:
         return []
@@ -208,7 +241,8 @@ def apply_all(files: Mapping[Path, Mapping[str, Any]], *, dry_run: bool = False)
                 continue
             validate(path, json.loads(after))
             out.append(Written(path, True, unified_diff(before, after, path), after))
-            tx.write(previous_path(path), before or b"")
+            if not keeps_previous(path, before):
+                tx.write(previous_path(path), before or b"")
             tx.write(path, after)
         if not dry_run:
             tx.commit()

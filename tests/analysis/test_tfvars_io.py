@@ -127,3 +127,28 @@ def test_real_stack_validator_is_used_when_present(tmp_path):
     with pytest.raises(AnalysisError, match="data_iops"):
         tfvars_io.apply(path, {"data_iops": 10000})  # rejected by the API at 1000 GB (aws-facts.md)
     assert not path.exists()
+
+
+def test_second_apply_before_commit_keeps_the_committed_state(path, no_validator):
+    """In a git work tree, .previous/ holds the committed file however many applies come before
+    the commit, so a rollback never restores an intermediate proposal."""
+    import subprocess
+
+    repo = path.parents[2]  # the tmp dir holding tfvars/
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    atomic_write(path, b'{\n  "compute_min_size": 3\n}\n')
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "committed"], check=True)
+    committed = path.read_bytes()
+    tfvars_io.apply(path, {"compute_min_size": 2})
+    tfvars_io.apply(path, {"compute_min_size": 1})
+    assert tfvars_io.previous_path(path).read_bytes() == committed
+    tfvars_io.restore(path)
+    assert path.read_bytes() == committed
+    # once the change is committed, the next apply keeps that new committed state
+    tfvars_io.apply(path, {"compute_min_size": 2})
+    subprocess.run([*git, "add", "-A", str(path)], check=True)
+    subprocess.run([*git, "commit", "-qm", "applied"], check=True)
+    tfvars_io.apply(path, {"compute_min_size": 4})
+    assert json.loads(tfvars_io.previous_path(path).read_bytes()) == {"compute_min_size": 2}
