@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
                 print(w.diff.rstrip())
             print(
                 f"rollout {p.resource_id}: next: cdktf deploy {p.stack}, then "
-                f"python -m analysis guard --env {env} --stack {p.stack}"
+                f"python -m analysis guard --environment {env} --stack {p.stack}"
             )
     return EXIT_OK
 

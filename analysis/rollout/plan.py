@@ -160,7 +160,7 @@ def plan_record(
     updates = _updates(record)
     keys = ", ".join(f"{k}={json.dumps(v)}" for k, v in sorted(updates.items()))
     guard = (
-        f"python -m analysis guard --env {environment} --stack {stack} --window {guard_window}: "
+        f"python -m analysis guard --environment {environment} --stack {stack} --window {guard_window}: "
         "watch the rollback alarms; on > 1% connection errors restore the previous tfvars and exit 3"
     )
     try:

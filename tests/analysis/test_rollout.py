@@ -278,7 +278,7 @@ def test_dry_run_prints_every_change_with_its_method(project_root, make_recommen
     assert out.count("method: in-place") == 2 and "online vertical scaling" in out
     assert "rightsize-staging-serverless-reports: skipped: excluded (CriticalPath=true)" in out
     assert "legacy-asg: skipped: unmanaged" in out
-    assert "guard --env staging --stack compute-us-east-1" in out
+    assert "guard --environment staging --stack compute-us-east-1" in out
     assert not list((project_root / "tfvars" / "staging").iterdir())
 
 
