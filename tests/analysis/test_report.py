@@ -5,27 +5,13 @@ import io
 import json
 
 import numpy as np
+from report_inputs import META, NO_SCHEDULE
 
 from analysis.model import Change, Cost, Recommendation, Resource
 from analysis.report import render
 from analysis.report.charts import downsample_max, utilisation_svg
 from analysis.report.plan import affected, preview, variable_readers
 from analysis.report.records import records, render_csv, totals
-from analysis.schedule.propose import EnvironmentProposal, Status
-from analysis.schedule.report import material
-
-META = dict(
-    environment="staging",
-    simulated=True,
-    target="sim",
-    regions=["us-east-1"],
-    window_days=45,
-    window_start="2026-10-01",
-    window_end="2026-11-15",
-    confidence_threshold=0.1,
-    pricing_as_of="2026-11-25",
-    collection=None,
-)
 
 
 def rec(kind="rds", rid="db1", stack="data-us-east-1", status="emitted", now=100.0, new=40.0, r3=None):
@@ -131,7 +117,7 @@ def test_plan_preview_skips_unmanaged_and_not_emitted(tmp_path):
 def test_render_is_deterministic_and_complete(tmp_path):
     recs = records([rec(), rec(rid="db2", status="excluded")], "staging")
     charts = {"us-east-1/db1": [utilisation_svg("CPU", "%", np.arange(0, 3000, 300), np.ones(10), 100.0, 50.0)]}
-    schedule = material(EnvironmentProposal("staging", Status.NONE, "used around the clock"), {})
+    schedule = NO_SCHEDULE
     first = render(recs, META, charts, preview(recs, tmp_path), "--- a\n+++ b\n", schedule)
     second = render(recs, META, charts, preview(recs, tmp_path), "--- a\n+++ b\n", schedule)
     assert first == second

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_inputs import META as BASE_META
+from report_inputs import NO_SCHEDULE
 
 from analysis import risk
 from analysis.enums import Risk, Status
@@ -15,23 +17,9 @@ from analysis.model import Change, Cost, Recommendation, Resource
 from analysis.report import render
 from analysis.report.charts import utilisation_svg
 from analysis.report.records import records
-from analysis.schedule.propose import EnvironmentProposal
-from analysis.schedule.propose import Status as ScheduleStatus
-from analysis.schedule.report import material
 
 CHROMIUM = Path("/usr/bin/chromium")
-META = dict(
-    environment="staging",
-    simulated=True,
-    target="sim",
-    regions=["us-east-1", "us-west-2"],
-    window_days=45,
-    window_start="2026-09-17",
-    window_end="2026-11-01",
-    confidence_threshold=0.1,
-    pricing_as_of="2026-11-25",
-    collection=None,
-)
+META = dict(BASE_META, regions=["us-east-1", "us-west-2"], window_start="2026-09-17", window_end="2026-11-01")
 WIDTH = 900
 
 
@@ -74,7 +62,7 @@ def page_path(tmp_path_factory) -> Path:
         f"+  \"serverless_provisioned_concurrency\": {{\"a-rather-long-function-name-{i:02d}\": 21}},\n"
         for i in range(40)
     )
-    schedule = material(EnvironmentProposal("staging", ScheduleStatus.NONE, "used around the clock"), {})
+    schedule = NO_SCHEDULE
     html = render(records(recs, "staging"), META, charts, {}, diff, schedule)["report.html"]
     path = tmp_path_factory.mktemp("layout") / "report.html"
     path.write_text(html)

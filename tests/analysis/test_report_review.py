@@ -4,6 +4,7 @@ prices named, the report.md of a pull request (headline, one table, under GitHub
 from __future__ import annotations
 
 import pytest
+from report_inputs import META, NO_SCHEDULE
 
 from analysis import risk
 from analysis.enums import Risk, Status
@@ -11,24 +12,6 @@ from analysis.model import Change, Cost, Recommendation, Resource
 from analysis.pricing.catalog import Bill, Price
 from analysis.report import GITHUB_COMMENT_LIMIT, fit_comment, headline, next_steps, render, row
 from analysis.report.records import records
-from analysis.schedule.propose import EnvironmentProposal
-from analysis.schedule.propose import Status as ScheduleStatus
-from analysis.schedule.report import material
-
-NO_SCHEDULE = material(EnvironmentProposal("staging", ScheduleStatus.NONE, "used around the clock"), {})
-
-META = dict(
-    environment="staging",
-    simulated=True,
-    target="sim",
-    regions=["us-east-1"],
-    window_days=45,
-    window_start="2026-10-01",
-    window_end="2026-11-15",
-    confidence_threshold=0.1,
-    pricing_as_of="2026-11-25",
-    collection=None,
-)
 
 
 def nat_cost(gateways: int, inter_az_gb: float) -> Cost:
