@@ -31,6 +31,11 @@ def strings(expression: str) -> list[str]:
     return Token.as_list(tf(expression))
 
 
+def address(resource) -> str:
+    """`<type>.<name>`: a resource's address, to index a counted one."""
+    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
+
+
 def hcl_literal(value: Any) -> str:
     """A Python value as an HCL literal (strings keep ${} interpolation)."""
     if isinstance(value, bool):

@@ -7,6 +7,8 @@ quotes inside plain strings)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import aws
 
 
@@ -45,8 +47,14 @@ def assume_role(scope, id_: str, service: str) -> str:
     )
 
 
-def service_role(scope, prefix: str, service: str, *, name: str, tags: dict) -> aws.IamRole:
-    """A role `<prefix>_role` that `service` may assume (its trust policy is `<prefix>_trust`)."""
+def service_role(scope, prefix: str, service: str, *, name: str, tags: dict, **meta: Any) -> aws.IamRole:
+    """A role `<prefix>_role` that `service` may assume (its trust policy is `<prefix>_trust`);
+    `meta`: Terraform meta-arguments such as `count`."""
     return aws.IamRole(
-        scope, f"{prefix}_role", name=name, assume_role_policy=assume_role(scope, f"{prefix}_trust", service), tags=tags
+        scope,
+        f"{prefix}_role",
+        name=name,
+        assume_role_policy=assume_role(scope, f"{prefix}_trust", service),
+        tags=tags,
+        **meta,
     )

@@ -25,8 +25,8 @@ from stacks.naming import schedule_action_name, schedule_variable
 from stacks.schedule_contract import ASG_ACTION, DAYS, DB_ACTION, DB_POLICY, DB_ROLE, PC_ACTION, PC_TARGET
 
 from . import aws
-from .expr import num, tf
-from .iam import assume_role, policy
+from .expr import address, num, tf
+from .iam import policy, service_role
 
 _DAYS = "[" + ", ".join(f'"{d}"' for d in DAYS) + "]"
 PC_DIMENSION = "lambda:function:ProvisionedConcurrency"
@@ -39,7 +39,7 @@ def _locals(stack) -> str:
     A window's `start`/`end` are minutes after its first day's midnight; `end` may run into
     later days, so the switch-off's weekdays are shifted by whole days (element() wraps)."""
     var = f"var.{schedule_variable(stack.tier)}"
-    if not hasattr(stack, "_schedule_crons"):
+    if stack.node.try_find_child("schedule_crons") is None:
         minute = 'tonumber(split(":", w.start)[0]) * 60 + tonumber(split(":", w.start)[1])'
         TerraformLocal(
             stack,
@@ -67,13 +67,7 @@ def _locals(stack) -> str:
                 "}}"
             ),
         )
-        stack._schedule_crons = "local.schedule_crons"
-    return stack._schedule_crons
-
-
-def _ref(resource) -> str:
-    """`<type>.<name>`: a resource's address, to index a counted one."""
-    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
+    return "local.schedule_crons"
 
 
 def _for_each(resource, condition: str, crons: str) -> None:
@@ -82,7 +76,7 @@ def _for_each(resource, condition: str, crons: str) -> None:
 
 
 def _not_critical(stack, role: str) -> str:
-    return f'!contains(var.{stack.tier}_critical_path, "{role}")'
+    return f"!{stack.tags.in_critical_path(role)}"
 
 
 def compute_schedule(stack, asg) -> None:
@@ -143,7 +137,7 @@ def serverless_schedule(stack, fn: str, function, alias) -> None:
             ],
         ),
     )
-    target_ref = f"{_ref(target)}[0]"
+    target_ref = f"{address(target)}[0]"
     for action, cron, capacity in (
         ("on", "each.value.on_aws", tf(f"tostring({level})")),
         ("off", "each.value.off_aws", "0"),
@@ -166,22 +160,22 @@ def data_schedule(stack, primary, key) -> None:
     """Stop the primary off-hours and start it on, through EventBridge Scheduler (its payload
     encrypted with the stack's key `key`, which the role may decrypt)."""
     crons = _locals(stack)
-    env, tier, t, region = stack.environment, stack.tier, stack.tags, stack.region
+    env, tier, t = stack.environment, stack.tier, stack.tags
     var = f"var.{schedule_variable(tier)}"
     scheduled = f"{var} != null && {_not_critical(stack, 'primary')}"
-    role = aws.IamRole(
+    role = service_role(
         stack,
-        DB_ROLE,
-        count=num(f"{scheduled} ? 1 : 0"),
-        name=f"{t.name('scheduler')}-{region}",
-        assume_role_policy=assume_role(stack, "scheduler_trust", "scheduler.amazonaws.com"),
+        DB_ROLE.removesuffix("_role"),
+        "scheduler.amazonaws.com",
+        name=t.regional_name("scheduler"),
         tags=t("scheduler"),
+        count=num(f"{scheduled} ? 1 : 0"),
     )
     aws.IamRolePolicy(
         stack,
         DB_POLICY,
         count=num(f"{scheduled} ? 1 : 0"),
-        role=tf(f"{_ref(role)}[0].id"),
+        role=tf(f"{address(role)}[0].id"),
         name="stop-start-primary",
         policy=policy(
             stack,
@@ -211,8 +205,8 @@ def data_schedule(stack, primary, key) -> None:
             kms_key_arn=key.arn,
             target={
                 "arn": RDS_TARGET.format(action=api),
-                "role_arn": tf(f"{_ref(role)}[0].arn"),
-                "input": tf(f"jsonencode({{DbInstanceIdentifier = {_ref(primary)}.identifier}})"),
+                "role_arn": tf(f"{address(role)}[0].arn"),
+                "input": tf(f"jsonencode({{DbInstanceIdentifier = {address(primary)}.identifier}})"),
                 # a stop that finds the instance still starting (AWS's 7-day restart) succeeds on a
                 # retry; after an hour the next window's action is the better one
                 "retry_policy": {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 10},

@@ -26,8 +26,12 @@ class Tagger:
         """The live name of an account-global resource (IAM): `<name>-<region>`."""
         return naming.regional_name(self.environment, self.tier, role, self.region)
 
+    def in_critical_path(self, role: str) -> str:
+        """The Terraform condition: the role is listed in the stack's `<tier>_critical_path`."""
+        return f'contains(var.{self.tier}_critical_path, "{role}")'
+
     def critical(self, role: str) -> str:
-        return tf(f'contains(var.{self.tier}_critical_path, "{role}") ? "true" : "false"')
+        return tf(f'{self.in_critical_path(role)} ? "true" : "false"')
 
     def __call__(self, role: str, name: str | None = None) -> dict[str, str]:
         """Full tag map of one resource; Name defaults to the live name of the role."""

@@ -190,7 +190,7 @@ class ServerlessStack(TierStack):
                         "the account's Lambda concurrency quota is "
                         "${data.aws_servicequotas_service_quota.lambda_concurrency.value} and "
                         f"{LAMBDA_UNRESERVED_MIN} must stay unreserved: lower serverless_reserved_concurrency "
-                        "or request a quota increase (Service Quotas, L-B99A9384).",
+                        f"or request a quota increase (Service Quotas, {LAMBDA_CONCURRENCY_QUOTA[1]}).",
                     }
                 ]
             ),
