@@ -22,6 +22,7 @@ one-hour blocks.
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -123,12 +124,18 @@ def _mask(model: DemandModel, ts: np.ndarray, rng: np.random.Generator) -> np.nd
 Synth = Callable[[MetricQuery], "np.ndarray | None"]
 
 
+@functools.cache
+def _default_specs() -> SpecCatalog:
+    """The committed catalog, read once (the simulated account generates every resource with it)."""
+    return SpecCatalog.load()
+
+
 def generate(
     resource: Resource, model: DemandModel, start: int, end: int, seed: int = 0, specs: SpecCatalog | None = None
 ) -> dict[MetricQuery, Series]:
     """Series for every metric query of `resource` (absent where the metric would not exist,
     e.g. no CloudWatch agent), with the model's data defects applied."""
-    specs = specs or SpecCatalog.load()
+    specs = specs or _default_specs()
     ts, d = true_demand(model, start, end, seed)
     rng = np.random.default_rng(seed + 1)
     keep = _mask(model, ts, rng)

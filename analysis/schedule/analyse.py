@@ -8,25 +8,21 @@ the sizing read, their weekly profiles, and the environment's proposal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from analysis import tfvars_io
-from analysis.model import MetricQuery, Recommendation, Resource, Series
+from analysis.model import Recommendation, Resource
 from analysis.pricing.catalog import PriceCatalog
 from analysis.schedule.profile import Signals, WeeklyProfile, weekly_profile
 from analysis.schedule.propose import Decision, EnvironmentProposal, SchedulePolicy, Status, key, propose
+from analysis.sizing.engine import fetcher
 from stacks.naming import SCHEDULED_TIERS, schedule_variable, tier_of
 from stacks.tfvars import override_path
 
 DEFAULT_SIGNALS = Signals()
 DEFAULT_POLICY = SchedulePolicy()
-
-
-def _index(series: Iterable[Series] | Mapping[Any, Series]) -> dict[tuple[str, MetricQuery], Series]:
-    items = series.values() if isinstance(series, Mapping) else series
-    return {(s.region, s.query): s for s in items}
 
 
 def profiles(
@@ -38,17 +34,13 @@ def profiles(
     signals: Signals = DEFAULT_SIGNALS,
 ) -> dict[str, WeeklyProfile]:
     """`<region>/<resource_id>` -> weekly profile of its use signal (resources without one are left out)."""
-    index = None if hasattr(source_or_series, "fetch") else _index(source_or_series)
+    fetch = fetcher(source_or_series, start, end)
     out = {}
     for r in sorted(resources, key=lambda r: (r.region, r.kind, r.resource_id)):
         queries = signals.queries(r)
         if not queries:
             continue
-        if index is None:
-            fetched = source_or_series.fetch(r.region, queries, start, end)
-        else:
-            fetched = {q: index[(r.region, q)] for q in queries if (r.region, q) in index}
-        found = signals.series(r, fetched)
+        found = signals.series(r, fetch(r.region, queries))
         if found is None:
             continue
         signal, ts, values = found

@@ -14,6 +14,7 @@ run after run.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Iterable
 from dataclasses import replace
@@ -65,10 +66,15 @@ def _used(resource: Resource, model: DemandModel) -> DemandModel:
     return replace(model, use=hours, use_dims=tuple(d for d in USE_DIMS[resource.kind] if d in model.peak))
 
 
+@functools.cache
+def _grid(name: str) -> np.ndarray:
+    """A NAB trace on a 5-minute grid, gaps kept as NaN (parsed once; callers copy it)."""
+    return regular(*load_trace(TRACES / TRACE_FILES[name]))
+
+
 def _trace(name: str, points: int) -> np.ndarray:
-    """A NAB trace on a 5-minute grid, gaps kept as NaN, repeated to cover the window."""
-    ts, values = load_trace(TRACES / TRACE_FILES[name])
-    grid = regular(ts, values)
+    """A NAB trace repeated to cover the window."""
+    grid = _grid(name)
     return np.tile(grid, points // len(grid) + 1)[-points:]
 
 

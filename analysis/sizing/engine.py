@@ -11,7 +11,7 @@ Recommendations with status "emitted" are the ones that become tfvars.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -19,23 +19,24 @@ from analysis.model import MetricQuery, Recommendation, Resource, Series
 from analysis.registry import get
 from analysis.sizing.policy import SizingContext
 
+Fetch = Callable[[str, Sequence[MetricQuery]], dict[MetricQuery, Series]]
 
-def _index(series: Iterable[Series] | Mapping[Any, Series]) -> dict[tuple[str, MetricQuery], Series]:
-    items = series.values() if isinstance(series, Mapping) else series
-    return {(s.region, s.query): s for s in items}
+
+def fetcher(source_or_series: Any, start: int, end: int) -> Fetch:
+    """(region, queries) -> the series found over [start, end): from a MetricsSource, or from
+    Series already in hand (indexed once by region and query)."""
+    if hasattr(source_or_series, "fetch"):
+        return lambda region, queries: source_or_series.fetch(region, queries, start, end)
+    items: Iterable[Series] = source_or_series.values() if isinstance(source_or_series, Mapping) else source_or_series
+    index = {(s.region, s.query): s for s in items}
+    return lambda region, queries: {q: index[(region, q)] for q in queries if (region, q) in index}
 
 
 def analyse(resources: Sequence[Resource], source_or_series: Any, ctx: SizingContext) -> list[Recommendation]:
     ctx = replace(ctx, peers={**ctx.peers, **{(r.region, r.resource_id): r for r in resources}})
-    ordered = sorted(resources, key=lambda r: (r.region, r.kind, r.resource_id))
-    index = None if hasattr(source_or_series, "fetch") else _index(source_or_series)
+    fetch = fetcher(source_or_series, ctx.window.start, ctx.window.end)
     out = []
-    for r in ordered:
+    for r in sorted(resources, key=lambda r: (r.region, r.kind, r.resource_id)):
         kind = get(r.kind)
-        queries = kind.queries(r)
-        if index is None:
-            fetched = source_or_series.fetch(r.region, queries, ctx.window.start, ctx.window.end)
-        else:
-            fetched = {q: index[(r.region, q)] for q in queries if (r.region, q) in index}
-        out.append(kind.size(r, fetched, ctx))
+        out.append(kind.size(r, fetch(r.region, kind.queries(r)), ctx))
     return out
