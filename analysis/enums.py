@@ -25,10 +25,6 @@ class Risk(StrEnum):
     MEDIUM = "medium"
     HIGH = "high"
 
-    @classmethod
-    def of_utilisation(cls, worst: float) -> Risk:
-        return cls.LOW if worst < 0.6 else cls.MEDIUM if worst < 0.8 else cls.HIGH
-
 
 class RolloutMethod(StrEnum):
     IN_PLACE = "in-place"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from analysis.enums import Risk
 from analysis.sizing.policy import Window
 from analysis.sizing.stats import Demand
 
@@ -49,10 +48,3 @@ def confidence(demands: Sequence[Demand], capacity: Mapping[str, float | None], 
         "margin": round(m, 4),
         "binding": binding,
     }
-
-
-def risk(demands: Sequence[Demand], capacity: Mapping[str, float | None]) -> Risk:
-    """Compute Optimizer-like: the worst dimension's peak utilisation on the proposed size."""
-    used = utilisation(demands, capacity)
-    worst = max(used.values(), default=0.0)
-    return Risk.of_utilisation(worst)

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from analysis import risk as grading
 from analysis.enums import Risk, RolloutMethod, Status
 from analysis.model import Change, Cost, Recommendation, Resource
 from analysis.pricing.catalog import SECONDS_PER_MONTH
-from analysis.sizing.confidence import confidence, risk
+from analysis.sizing.confidence import confidence
 from analysis.sizing.policy import SizingContext
 from analysis.sizing.replay import replay
 from analysis.sizing.stats import Demand
@@ -156,19 +157,21 @@ def finish(
         if d.n and now is not None and new is not None and np.all(np.asarray(now) > 0) and np.all(np.asarray(new) > 0):
             utilisation[d.name] = (d.timestamps, d.values / now, np.asarray(projected.get(d.name, d.values)) / new)
     if not changes:
-        return Recommendation(
-            resource,
-            (),
-            conf,
-            Status.NO_CHANGE,
-            reason,
-            risk(demands, capacity_now),
-            ev,
-            cost_current,
-            cost_current,
-            RolloutMethod.NONE,
-            demand,
-            utilisation,
+        return grading.apply(
+            Recommendation(
+                resource,
+                (),
+                conf,
+                Status.NO_CHANGE,
+                reason,
+                Risk.LOW,  # graded by analysis/risk.py below
+                ev,
+                cost_current,
+                cost_current,
+                RolloutMethod.NONE,
+                demand,
+                utilisation,
+            )
         )
     if replayed.over or conflicts:
         status = Status.REJECTED
@@ -190,17 +193,19 @@ def finish(
         )
     else:
         status = Status.EMITTED
-    return Recommendation(
-        resource,
-        changes,
-        conf,
-        status,
-        reason,
-        risk(demands, capacity_new),
-        ev,
-        cost_current,
-        cost_proposed,
-        rollout,
-        demand,
-        utilisation,
+    return grading.apply(
+        Recommendation(
+            resource,
+            changes,
+            conf,
+            status,
+            reason,
+            Risk.LOW,  # graded by analysis/risk.py below
+            ev,
+            cost_current,
+            cost_proposed,
+            rollout,
+            demand,
+            utilisation,
+        )
     )
