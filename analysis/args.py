@@ -10,7 +10,7 @@ from typing import Any
 from analysis.collect import MAX_DAYS, MIN_DAYS
 from analysis.errors import UsageError
 from analysis.tfmap import DEFAULT_STACKS_DIR
-from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS
+from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS, known_regions
 
 # Default paths (tfvars/, reports/, cdktf.out/stacks) are read from the project checkout holding
 # the working directory, whatever subdirectory a command runs in; outside any checkout, from the
@@ -45,7 +45,6 @@ def parse_days(text: str) -> int:
 
 
 def parse_regions(text: str) -> list[str]:
-    from analysis.sources.aws import known_regions
 
     regions = list(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
     if not regions:

@@ -101,19 +101,6 @@ def is_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, (BotoConnectionError, ConnectTimeoutError, ReadTimeoutError, RegionHung))
 
 
-def known_regions() -> frozenset[str]:
-    """Region names of every AWS partition, from botocore's bundled endpoint data (no network)."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    return frozenset(
-        region
-        for partition in session.get_available_partitions()
-        for service in ("ec2", "monitoring")
-        for region in session.get_available_regions(service, partition)
-    )
-
-
 def _fast_timestamp(value: Any) -> float:
     """Epoch seconds as float: GetMetricData returns up to 100,800 timestamps per call and
     botocore's default parser builds a tz-aware datetime for each (the largest decode cost)."""
