@@ -18,10 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-import loadtest
 from analysis import report, risk, tfvars_io
 from analysis.collect import DEFAULT_DAYS
-from analysis.enums import Risk, Status, Target
+from analysis.enums import Risk, RolloutMethod, Status, Target
 from analysis.errors import AnalysisError, UsageError
 from analysis.inventory import discover, inventory_path, load_inventory, matches, save_inventory
 from analysis.model import MetricsSource, Recommendation, Resource
@@ -51,7 +50,6 @@ from analysis.tfmap import StackError, load_sizing_keys
 from stacks.naming import DEFAULT_ENVIRONMENT, DEFAULT_REGIONS, PRODUCTION_ENVIRONMENTS
 
 MAX_REJECTION_LINES = 20  # rejected series named one per line in the messages; the rest only counted
-ROLLOUT_OWNED = "blue-green"  # these keys are written by `analysis rollout` after switchover
 
 
 @dataclass(frozen=True)
@@ -378,7 +376,7 @@ def proposals(
     for rec in records:
         if rec["status"] != "emitted" or not rec["stack"]:
             continue
-        if rec["rollout"] == ROLLOUT_OWNED:
+        if rec["rollout"] == RolloutMethod.BLUE_GREEN:  # `analysis rollout` writes these after switchover
             pending.append(rec)
             continue
         path = tfvars_io.override_file(tfvars_root, environment, rec["stack"])  # refuses ../ and non-stacks
@@ -450,6 +448,8 @@ def _load_test(opts: RunOptions, progress: Callable[[str], None]) -> None:
         raise UsageError("--load-test needs --outputs PATH (the file `cdktf output --outputs-file` writes)")
     out = opts.output / "loadtest"
     progress(f"load test: {opts.load_test_duration} against the endpoints in {opts.load_test_outputs}")
+    import loadtest  # only --load-test needs it
+
     try:
         summary = loadtest.run(
             opts.load_test_outputs,

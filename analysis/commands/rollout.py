@@ -17,6 +17,7 @@ from analysis.args import (
     tfvars_root,
 )
 from analysis.cli import command
+from analysis.enums import RolloutMethod
 from analysis.errors import EXIT_OK, AnalysisError, UsageError
 from analysis.report import records
 from analysis.rollout import plan as planning
@@ -99,12 +100,12 @@ def run(args: argparse.Namespace) -> int:
         tfvars_io.read(path)
     direct: dict[Path, dict] = {}  # every non-database change, written in one transaction
     for p in plans:
-        if p.method != "blue-green":
+        if p.method is not RolloutMethod.BLUE_GREEN:
             direct.setdefault(tfvars[p.resource_id], {}).update(p.updates)
     written = {w.path: w for w in tfvars_io.apply_all(direct)}
     connector = None
     for p in plans:
-        if p.method == "blue-green":
+        if p.method is RolloutMethod.BLUE_GREEN:
             connector = connector or _connector(args)
             _blue_green(p, tfvars[p.resource_id], args, connector)
         else:

@@ -29,7 +29,7 @@ from analysis.collect import DEFAULT_DAYS
 from analysis.enums import Risk
 from analysis.errors import UsageError
 from analysis.fsutil import check_writable_dir
-from analysis.report import next_steps
+from analysis.report import money, next_steps
 from analysis.report.records import totals
 from analysis.run import RunOptions, Target, execute, untracked
 from stacks.naming import PRODUCTION_ENVIRONMENTS
@@ -178,10 +178,6 @@ def summary(result, opts) -> str:
         f" ({len(result.pending_rollout)} database changes to roll out with `python -m analysis rollout`)"
     ]
     if total:
-
-        def money(v):
-            return "missing" if v is None else f"${v:,.2f}"
-
         lines.append(
             "monthly cost: on-demand {} -> {}, Reserved 1-yr {} -> {}, Reserved 3-yr {} -> {}".format(
                 *(

@@ -21,7 +21,8 @@ CONFIDENCE_BANDS = ((0.7, "high"), (0.4, "medium"), (0.0, "low"))  # lower bound
 FACTOR_NAMES = {"coverage": "coverage", "samples": "sample count", "variability": "variability", "margin": "margin"}
 
 
-def _money(v: float | None) -> str:
+def money(v: float | None) -> str:
+    """A monthly figure as the reports print it; a missing price is never shown as zero."""
     return "missing" if v is None else f"${v:,.2f}"
 
 
@@ -149,7 +150,7 @@ def _env(autoescape: bool):
         trim_blocks=False,
         lstrip_blocks=False,
     )
-    env.filters["money"] = _money
+    env.filters["money"] = money
     env.filters["md"] = _md
     env.filters["code"] = _code
     env.filters["signed"] = _signed
@@ -216,12 +217,13 @@ def render(
         "schedule": schedule,
     }
     html_charts = {k: [Markup(svg) for svg in v] for k, v in charts.items()}
+    text = _env(False)  # the Markdown files share one environment
     return {
         "report.html": _env(True)
         .get_template("report.html.j2")
         .render(**context, charts=html_charts, heatmap=Markup(schedule["heatmap"])),
-        "report.md": fit_comment(_env(False).get_template("report.md.j2").render(**context)),
-        "plan-preview.md": _env(False).get_template("plan-preview.md.j2").render(**context),
+        "report.md": fit_comment(text.get_template("report.md.j2").render(**context)),
+        "plan-preview.md": text.get_template("plan-preview.md.j2").render(**context),
         "recommendations.json": render_json(
             records,
             {**meta, "totals": context["totals"]}

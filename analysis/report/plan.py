@@ -25,10 +25,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.enums import RolloutMethod
-from analysis.sim.account import SimError, Stack
+
+if TYPE_CHECKING:
+    from analysis.sim.account import Stack
 
 VAR_REF = re.compile(r"var\.([A-Za-z_][A-Za-z0-9_]*)")
 LOCAL_REF = re.compile(r"local\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -333,6 +335,8 @@ def _followers(doc: Mapping[str, Any], updated: Mapping[str, tuple[str, ...]], p
 
 
 def load_stack(stacks_dir: Path, stack: str) -> Stack | None:
+    from analysis.sim.account import SimError, Stack  # the stack loader; the simulator stays unloaded by reports
+
     path = stacks_dir / stack
     if not (path / "cdk.tf.json").is_file():
         return None

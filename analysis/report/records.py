@@ -48,9 +48,9 @@ def tfvars_file(environment: str, stack: str | None) -> str | None:
 def cost_dict(cost: Cost) -> dict[str, Any]:
     known = cost.known_on_demand if cost.known_on_demand is not None else cost.on_demand
     return {
-        **{t: _money(getattr(cost, t)) for t in TERMS},
+        **{t: cents(getattr(cost, t)) for t in TERMS},
         "missing": sorted(cost.missing),
-        "known_on_demand": _money(known),
+        "known_on_demand": cents(known),
         "priced_parts": list(cost.priced_parts),
         "missing_parts": list(cost.missing_parts),
     }
@@ -63,7 +63,7 @@ def priced_saving(rec: Recommendation) -> float | None:
         c.known_on_demand if c.known_on_demand is not None else c.on_demand
         for c in (rec.cost_current, rec.cost_proposed)
     )
-    return None if now is None or new is None else _money(now - new)
+    return None if now is None or new is None else cents(now - new)
 
 
 def savings(rec: Recommendation) -> dict[str, float | None]:
@@ -71,7 +71,7 @@ def savings(rec: Recommendation) -> dict[str, float | None]:
     out = {}
     for term in TERMS:
         now, new = getattr(rec.cost_current, term), getattr(rec.cost_proposed, term)
-        out[term] = None if now is None or new is None else _money(now - new)
+        out[term] = None if now is None or new is None else cents(now - new)
     return out
 
 
@@ -157,7 +157,8 @@ def render_csv(recs: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def _money(v: float | None) -> float | None:
+def cents(v: float | None) -> float | None:
+    """A dollar figure rounded to the cent for the JSON/CSV records (None stays missing)."""
     return None if v is None else round(float(v), 2)
 
 

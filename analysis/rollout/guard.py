@@ -24,9 +24,8 @@ from analysis import tfvars_io
 from analysis.errors import AnalysisError, UsageError
 from analysis.rollout import alarms
 from analysis.schedule.quiet import quiet
-from stacks.naming import BLUE_SUFFIX, TFVARS_SUFFIX, alarm_tier, parse_stack, stack_of_tfvars
+from stacks.naming import BLUE_SUFFIX, TFVARS_SUFFIX, alarm_tier, parse_stack
 from stacks.schedule_contract import WeeklySchedule
-from stacks.tfvars import override_path
 
 MAX_WINDOW = 6 * 3600
 
@@ -60,7 +59,7 @@ def targets(
     """The named stacks, or every stack with a kept previous copy (what --apply / rollout changed)."""
     base = Path(tfvars_root) / environment
     names = list(stacks) or sorted(
-        stack_of_tfvars(p.name) for p in (base / tfvars_io.PREVIOUS_DIR).glob(f"*{TFVARS_SUFFIX}")
+        tfvars_io.stack_of(p) for p in (base / tfvars_io.PREVIOUS_DIR).glob(f"*{TFVARS_SUFFIX}")
     )
     if not names:
         raise UsageError(
@@ -76,7 +75,7 @@ def targets(
                 f"--stack {name!r}: expected <tier>-<region> with tier one of {', '.join(alarms.WATCHED_TIERS)}"
             ) from None
         if regions is None or reg in regions:
-            out.append(Target(name, override_path(tfvars_root, environment, name)))
+            out.append(Target(name, tfvars_io.override_file(tfvars_root, environment, name)))
     if not out:
         raise UsageError(f"nothing to guard in region {', '.join(regions or ())}")
     return out

@@ -8,15 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from analysis.report.heatmap import heatmap_svg
+from analysis.report.records import cents
 from analysis.schedule.detect import use_share
 from analysis.schedule.profile import HOURS_PER_WEEK, WeeklyProfile
 from analysis.schedule.propose import Decision, EnvironmentProposal, total_or_none
 from stacks.naming import tier_of
 from stacks.schedule_contract import WeeklySchedule, planned
-
-
-def _money(v: float | None) -> float | None:
-    return None if v is None else round(v, 2)
 
 
 def _usd(v: float | None) -> str:
@@ -48,9 +45,9 @@ def as_dict(p: EnvironmentProposal) -> dict[str, Any]:
             "share_of_peak": round(off.share_of_peak, 3),
             "when": off.when,
         },
-        "monthly_saved_on_demand": _money(p.saved),
-        "monthly_saved_by_tier": {t: _money(v) for t, v in p.saved_by_tier().items()},
-        "monthly_continuing_not_stoppable": _money(p.continuing),
+        "monthly_saved_on_demand": cents(p.saved),
+        "monthly_saved_by_tier": {t: cents(v) for t, v in p.saved_by_tier().items()},
+        "monthly_continuing_not_stoppable": cents(p.continuing),
         "resources": [
             {
                 "region": r.region,
@@ -59,8 +56,8 @@ def as_dict(p: EnvironmentProposal) -> dict[str, Any]:
                 "stack": r.stack,
                 "decision": r.decision.value,
                 "reason": r.reason,
-                "monthly_saved": _money(r.cost.saved),
-                "monthly_continuing": _money(r.cost.continuing),
+                "monthly_saved": cents(r.cost.saved),
+                "monthly_continuing": cents(r.cost.continuing),
                 "reserved_note": r.cost.reserved_note,
             }
             for r in p.resources
